@@ -1,0 +1,140 @@
+"""The ``dhaug`` command line: ``demo``, ``train``, ``evaluate``, ``prepare``.
+
+Bad input ends with one ``error:`` line naming the file/key/value at fault (exit code 2).
+"""
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from pathlib import Path
+
+from .errors import ConfigError, DataError
+
+
+def _add_common(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--data-dir", help="folder with data_3d_h36m.npz (and data_2d_h36m_<source>.npz)")
+    p.add_argument("--keypoints", help="2D source: gt | sh | cpn | det | <name of data_2d_h36m_<name>.npz>")
+    p.add_argument("--cross", action="append", default=None, metavar="NPZ",
+                   help="a cross-dataset test file (cmu_test.npz / test_3dhp.npz format); repeat for several")
+    p.add_argument("--device", help="auto | cpu | cuda | cuda:N")
+
+
+def _updates(args) -> dict:
+    """Config values given by the named command-line options."""
+    up: dict = {"data": {}, "train": {}, "model": {}}
+    if getattr(args, "data_dir", None):
+        up["data"].update(dataset="h36m", data_dir=args.data_dir)
+    if getattr(args, "keypoints", None):
+        up["data"]["keypoints"] = args.keypoints
+    if getattr(args, "cross", None) is not None:
+        up["data"]["cross_sets"] = list(args.cross)
+    if getattr(args, "device", None):
+        up["train"]["device"] = args.device
+    if getattr(args, "model", None):
+        up["model"]["name"] = args.model
+    if getattr(args, "out", None):
+        up["out_dir"] = args.out
+    return {k: v for k, v in up.items() if v != {}}
+
+
+def cmd_train(args) -> None:
+    from .config import load_config
+    from .train import train
+
+    cfg = load_config(args.config, args.overrides, _updates(args))
+    train(cfg, resume=args.resume, progress=not args.no_progress)
+
+
+def cmd_evaluate(args) -> None:
+    from . import checkpoint
+    from .config import load_config
+    from .data import load_experiment_data
+    from .evaluate import evaluate_all, summary_line
+    from .models import build_model
+    from .train import report, resolve_device
+
+    state = checkpoint.load(args.checkpoint)
+    out = args.out or str(Path(args.checkpoint).parent)
+    cfg = load_config(state["config"], args.overrides, {**_updates(args), "out_dir": out})
+    device = resolve_device(cfg.train.device)
+    model = build_model(cfg.model).to(device)
+    model.load_state_dict(state["model"])
+    data = load_experiment_data(cfg.data)
+    results = evaluate_all(model, data.tests, data.cross, device, cfg.train.eval_batch_size, cfg.data.cross_flip_test)
+    report(model, data, results, state.get("history", []), Path(out), device,
+           title=f"{cfg.name}: {cfg.model.name}, checkpoint after epoch {state['epoch']}",
+           extra={"checkpoint": str(args.checkpoint), "epoch": state["epoch"], "config": cfg.to_dict(),
+                  "data": data.description})
+    print(summary_line(results))
+
+
+def cmd_demo(args) -> None:
+    from .demo import run_demo
+
+    run_demo(out_dir=args.out, data_dir=args.data_dir, cross=args.cross, epochs=args.epochs,
+             models=args.models, device=args.device or "auto")
+
+
+def cmd_prepare(args) -> None:
+    from .data.archive import prepare_h36m_archive
+
+    summary = prepare_h36m_archive(args.from_archive, args.out_dir)
+    for w in summary.get("warnings", []):
+        print(f"warning: {w}")
+    print(f"wrote {', '.join(str(f) for f in summary.get('files_written', []))}")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="dhaug", description="DH-AUG: kinematics-driven augmentation for 3D pose lifting")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    p = sub.add_parser("demo", help="train and evaluate on built-in synthetic data (no downloads), or on --data-dir")
+    p.add_argument("--out", default="runs/demo", help="output folder (default runs/demo)")
+    p.add_argument("--epochs", type=int, default=None, help="epochs per model (default: 4 synthetic, 3 real)")
+    p.add_argument("--models", nargs="+", default=None, help="backbones to train (default: videopose mlp semgcn)")
+    _add_common(p)
+    p.set_defaults(func=cmd_demo)
+
+    p = sub.add_parser("train", help="train a lifting network from a config")
+    p.add_argument("--config", help="YAML config (see configs/)")
+    p.add_argument("--model", help="backbone: videopose | mlp | semgcn")
+    p.add_argument("--out", help="output folder (overrides out_dir)")
+    p.add_argument("--resume", action="store_true", help="continue from OUT/checkpoint.pt")
+    p.add_argument("--no-progress", action="store_true", help="no tqdm bars")
+    _add_common(p)
+    p.add_argument("overrides", nargs="*", help="config overrides key=value, e.g. train.epochs=5")
+    p.set_defaults(func=cmd_train)
+
+    p = sub.add_parser("evaluate", help="evaluate a checkpoint on the test sets")
+    p.add_argument("--checkpoint", required=True)
+    p.add_argument("--out", help="output folder (default: the checkpoint's folder)")
+    _add_common(p)
+    p.add_argument("overrides", nargs="*", help="config overrides key=value")
+    p.set_defaults(func=cmd_evaluate)
+
+    p = sub.add_parser("prepare", help="convert datasets into dhaug's npz files")
+    p.add_argument("dataset", choices=["h36m"])
+    p.add_argument("--from-archive", required=True, help="h36m.zip (or its extracted folder)")
+    p.add_argument("--out-dir", required=True, help="where to write data_3d_h36m.npz etc.")
+    p.set_defaults(func=cmd_prepare)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    t0 = time.time()
+    try:
+        args.func(args)
+    except (DataError, ConfigError) as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("interrupted; the last completed epoch's checkpoint is kept (use --resume)", file=sys.stderr)
+        return 130
+    print(f"done in {time.time() - t0:.0f} s")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

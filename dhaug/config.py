@@ -1,0 +1,160 @@
+"""Typed experiment configuration: dataclasses, loaded from YAML, overridden with ``key=value``.
+
+    cfg = load_config("configs/quick_vpose.yaml", ["train.epochs=3", "model.name=mlp"])
+
+Unknown keys and values of the wrong type are rejected with a message naming the key.
+"""
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Optional
+
+import yaml
+from omegaconf import OmegaConf
+from omegaconf.errors import OmegaConfBaseException
+
+from .errors import ConfigError
+
+
+@dataclass
+class DataConfig:
+    #: ``h36m`` (real data from ``data_dir``) or ``synthetic`` (built-in demo data, no files).
+    dataset: str = "h36m"
+    #: Folder holding ``data_3d_h36m.npz`` and ``data_2d_h36m_<source>.npz``.
+    data_dir: Optional[str] = None
+    #: 2D input source: ``gt`` (projected ground truth), ``sh``, ``cpn``, ``det`` or a file suffix.
+    keypoints: str = "gt"
+    train_subjects: list[str] = field(default_factory=lambda: ["S1", "S5", "S6", "S7", "S8"])
+    test_subjects: list[str] = field(default_factory=lambda: ["S9", "S11"])
+    #: Keep every k-th frame of the training sequences.
+    downsample: int = 1
+    #: Keep every k-th frame of the H36M test sequences (1 = the full protocol).
+    test_downsample: int = 1
+    #: Action groups to keep (None = all).
+    actions: Optional[list[str]] = None
+    #: Cross-dataset test files (``cmu_test.npz`` or ``test_3dhp.npz`` format).
+    cross_sets: list[str] = field(default_factory=list)
+    #: Test-time flip averaging on the cross-dataset sets (the 3DHP protocol of method.md §9).
+    cross_flip_test: bool = True
+
+
+@dataclass
+class ModelConfig:
+    #: ``videopose`` (single-frame VideoPose3D), ``mlp`` (SimpleBaseline) or ``semgcn``.
+    name: str = "videopose"
+    channels: int = 1024
+    stages: int = 4
+    dropout: float = 0.25
+    gcn_hidden: int = 128
+    gcn_blocks: int = 4
+
+
+@dataclass
+class TrainConfig:
+    #: Epochs of linear LR decay ``lr * (1 - e / (epochs + 1))``.
+    epochs: int = 50
+    #: Further epochs, each multiplying the LR by ``tail_decay`` (method.md §5: 60 x 0.95).
+    tail_epochs: int = 60
+    tail_decay: float = 0.95
+    lr: float = 1e-4
+    batch_size: int = 1024
+    #: Second optimiser step on the mirrored pair of every batch.
+    flip: bool = True
+    grad_clip: float = 1.0
+    seed: int = 0
+    #: ``auto`` (CUDA when present), ``cpu``, ``cuda`` or ``cuda:N``.
+    device: str = "auto"
+    eval_batch_size: int = 8192
+    #: CPU threads for torch (0 = torch's default).
+    threads: int = 0
+    #: Evaluate on the test sets after every epoch (for curves; the reported number is the last epoch).
+    eval_every_epoch: bool = False
+
+
+@dataclass
+class ExperimentConfig:
+    name: str = "experiment"
+    #: Output folder; checkpoints, TensorBoard logs, results and pictures go here.
+    out_dir: str = "runs/experiment"
+    data: DataConfig = field(default_factory=DataConfig)
+    model: ModelConfig = field(default_factory=ModelConfig)
+    train: TrainConfig = field(default_factory=TrainConfig)
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+def load_config(path: str | Path | dict | None = None, overrides: list[str] | None = None,
+                updates: dict | None = None) -> ExperimentConfig:
+    """Defaults, then the YAML file or dict (if any), then ``key=value`` overrides (dotted keys),
+    then ``updates`` (a nested dict, for values set by code such as lists of paths)."""
+    base = OmegaConf.structured(ExperimentConfig)
+    layers = [base]
+    if isinstance(path, dict):
+        layers.append(_create(path, "saved config"))
+    elif path is not None:
+        p = Path(path)
+        if not p.is_file():
+            raise ConfigError(f"config file {p} not found")
+        try:
+            raw = yaml.safe_load(p.read_text()) or {}
+        except yaml.YAMLError as e:
+            raise ConfigError(f"{p}: not valid YAML ({e})") from None
+        if not isinstance(raw, dict):
+            raise ConfigError(f"{p}: the top level must be a mapping of config keys")
+        layers.append(_create(raw, str(p)))
+    for item in overrides or []:
+        if "=" not in item:
+            raise ConfigError(f"override {item!r} must look like key=value (e.g. train.epochs=5)")
+        key, value = item.split("=", 1)
+        layers.append(_create(OmegaConf.to_container(OmegaConf.from_dotlist([f"{key}={value}"])), f"override {item!r}"))
+    if updates:
+        layers.append(_create(updates, "command-line options"))
+    try:
+        merged = OmegaConf.merge(*layers)
+        cfg = OmegaConf.to_object(merged)
+    except OmegaConfBaseException as e:
+        raise ConfigError(_omega_message(e)) from None
+    validate(cfg)
+    return cfg
+
+
+def _create(raw: dict, where: str):
+    try:
+        merged = OmegaConf.merge(OmegaConf.structured(ExperimentConfig), OmegaConf.create(raw))
+    except OmegaConfBaseException as e:
+        raise ConfigError(f"{where}: {_omega_message(e)}") from None
+    del merged
+    return OmegaConf.create(raw)
+
+
+def _omega_message(e: OmegaConfBaseException) -> str:
+    msg = str(e).splitlines()[0]
+    key = getattr(e, "full_key", None)
+    return f"config key {key!r}: {msg}" if key else msg
+
+
+def validate(cfg: ExperimentConfig) -> None:
+    """Range checks that types alone cannot express."""
+    from .models import MODELS
+
+    checks = [
+        (cfg.data.dataset in ("h36m", "synthetic"), "data.dataset must be 'h36m' or 'synthetic'"),
+        (cfg.data.downsample >= 1, "data.downsample must be >= 1"),
+        (cfg.data.test_downsample >= 1, "data.test_downsample must be >= 1"),
+        (len(cfg.data.train_subjects) > 0, "data.train_subjects is empty"),
+        (cfg.model.name in MODELS, f"model.name must be one of {', '.join(MODELS)}"),
+        (0 <= cfg.model.dropout < 1, "model.dropout must be in [0, 1)"),
+        (cfg.train.epochs >= 0 and cfg.train.tail_epochs >= 0, "train.epochs and train.tail_epochs must be >= 0"),
+        (cfg.train.epochs + cfg.train.tail_epochs > 0, "train.epochs + train.tail_epochs must be > 0"),
+        (cfg.train.lr > 0, "train.lr must be > 0"),
+        (cfg.train.batch_size > 0, "train.batch_size must be > 0"),
+    ]
+    for ok, msg in checks:
+        if not ok:
+            raise ConfigError(msg)
+
+
+def save_config(cfg: ExperimentConfig, path: str | Path) -> None:
+    Path(path).write_text(yaml.safe_dump(cfg.to_dict(), sort_keys=False))

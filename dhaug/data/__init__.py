@@ -1,0 +1,59 @@
+"""Data layer: Human3.6M npz files, cross-dataset test sets, the built-in synthetic demo data, and
+:func:`load_experiment_data` which turns a :class:`~dhaug.config.DataConfig` into pose sets."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from ..errors import DataError
+from .crossdata import cmu_from_arrays, load_cmu_test, load_cross_set, load_test_3dhp
+from .h36m import H36MData, build_split, load_h36m, project_ground_truth_2d
+from .poseset import PoseSet, concat
+
+
+@dataclass
+class ExperimentData:
+    train: PoseSet
+    #: Test sets by name; the first is the in-domain test set (H36M S9+S11 or synthetic).
+    tests: dict[str, PoseSet]
+    #: Names of the cross-dataset sets among ``tests``.
+    cross: list[str]
+    description: str
+
+
+def load_experiment_data(cfg) -> ExperimentData:
+    """Build the training set and every test set named by a :class:`~dhaug.config.DataConfig`."""
+    if cfg.dataset == "synthetic":
+        from .synthetic import SYNTHETIC_NOTE, make_synthetic_cross_set, make_synthetic_mocap
+
+        mocap = make_synthetic_mocap()
+        data = H36MData(mocap.positions, mocap.cameras, project_ground_truth_2d(mocap.positions, mocap.cameras),
+                        source="synthetic-gt")
+        desc = SYNTHETIC_NOTE
+        domain = "synthetic"
+    else:
+        if not cfg.data_dir:
+            raise DataError("data.data_dir is not set: pass --data-dir pointing at the folder with data_3d_h36m.npz")
+        data = load_h36m(cfg.data_dir, cfg.keypoints)
+        desc = f"Human3.6M from {cfg.data_dir}, 2D source {cfg.keypoints!r}"
+        domain = "h36m"
+    train = data.split(cfg.train_subjects, cfg.downsample, cfg.actions, name=f"{domain} train {','.join(cfg.train_subjects)}")
+    test = data.split(cfg.test_subjects, cfg.test_downsample, cfg.actions, name=f"{domain} {','.join(cfg.test_subjects)}")
+    tests = {domain: test}
+    cross = []
+    if cfg.dataset == "synthetic":
+        tests["synthetic_other"] = cmu_from_arrays(make_synthetic_cross_set(), "synthetic_other")
+        cross.append("synthetic_other")
+    for path in cfg.cross_sets:
+        s = load_cross_set(path)
+        name = Path(path).stem
+        if name in tests:
+            raise DataError(f"two test sets are both named {name!r}; rename one of the files")
+        tests[name] = s
+        cross.append(name)
+    return ExperimentData(train, tests, cross, desc)
+
+
+__all__ = ["ExperimentData", "H36MData", "PoseSet", "build_split", "concat", "cmu_from_arrays",
+           "load_cmu_test", "load_cross_set", "load_experiment_data", "load_h36m", "load_test_3dhp",
+           "project_ground_truth_2d"]

@@ -1,0 +1,91 @@
+"""Evaluation: predictions over whole pose sets, metrics per action, JSON + markdown reports."""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import torch
+from torch import nn
+
+from .data.poseset import PoseSet
+from .metrics import pose_metrics, summarize
+from .skeleton import mirror_pose
+
+METRIC_LABELS = {"mpjpe": "MPJPE (mm)", "p_mpjpe": "P-MPJPE (mm)", "pck": "PCK@150 (%)", "auc": "AUC (%)"}
+
+
+@torch.no_grad()
+def predict(model: nn.Module, pose2d: torch.Tensor, batch_size: int = 8192, flip_test: bool = False) -> torch.Tensor:
+    """Run ``model`` in eval mode over (N, J, 2) inputs in batches; optional flip averaging."""
+    was_training = model.training
+    model.eval()
+    outs = []
+    for i in range(0, len(pose2d), batch_size):
+        x = pose2d[i:i + batch_size]
+        y = model(x)
+        if flip_test:
+            y = 0.5 * (y + mirror_pose(model(mirror_pose(x))))
+        outs.append(y)
+    model.train(was_training)
+    return torch.cat(outs) if outs else torch.zeros(0, pose2d.shape[1], 3, device=pose2d.device)
+
+
+def evaluate_set(model: nn.Module, data: PoseSet, device, batch_size: int = 8192, flip_test: bool = False) -> dict:
+    """Metrics of ``model`` on one set: per action, frame-weighted and action-averaged means."""
+    x, y = data.tensors(device)
+    pred = predict(model, x, batch_size, flip_test)
+    per_pose = {}
+    for i in range(0, len(pred), 65536):  # chunks keep the SVDs' memory small
+        m = pose_metrics(pred[i:i + 65536], y[i:i + 65536])
+        for k, v in m.items():
+            per_pose.setdefault(k, []).append(v.cpu().numpy())
+    per_pose = {k: np.concatenate(v) for k, v in per_pose.items()}
+    out = summarize(per_pose, data.action, data.action_names)
+    out["flip_test"] = flip_test
+    out["name"] = data.name
+    return out
+
+
+def evaluate_all(model: nn.Module, tests: dict[str, PoseSet], cross: list[str], device,
+                 batch_size: int = 8192, cross_flip_test: bool = True) -> dict[str, dict]:
+    return {name: evaluate_set(model, s, device, batch_size, flip_test=cross_flip_test and name in cross)
+            for name, s in tests.items()}
+
+
+def results_markdown(results: dict[str, dict], title: str = "Results") -> str:
+    """Markdown: one summary table (every set), then a per-action table for every set."""
+    lines = [f"# {title}", "",
+             "`frame mean` weights every test pose equally (the usual H36M number); "
+             "`action mean` averages the per-action means (every action weight 1).", "",
+             "| test set | mean | frames | " + " | ".join(METRIC_LABELS.values()) + " |",
+             "|---|---|---|" + "---|" * len(METRIC_LABELS)]
+    for name, r in results.items():
+        for kind in ("frame_mean", "action_mean"):
+            row = r[kind]
+            lines.append(f"| {name}{' (flip test)' if r.get('flip_test') else ''} | {kind.replace('_', ' ')} | "
+                         f"{r['frame_mean']['frames']} | " + " | ".join(f"{row[k]:.2f}" for k in METRIC_LABELS) + " |")
+    for name, r in results.items():
+        lines += ["", f"## {name}: per action", "",
+                  "| action | frames | " + " | ".join(METRIC_LABELS.values()) + " |",
+                  "|---|---|" + "---|" * len(METRIC_LABELS)]
+        for action, row in r["per_action"].items():
+            lines.append(f"| {action} | {row['frames']} | " + " | ".join(f"{row[k]:.2f}" for k in METRIC_LABELS) + " |")
+    return "\n".join(lines) + "\n"
+
+
+def write_results(results: dict, out_dir: str | Path, stem: str = "results", title: str = "Results",
+                  extra: dict | None = None) -> tuple[Path, Path]:
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    js, md = out_dir / f"{stem}.json", out_dir / f"{stem}.md"
+    payload = dict(extra or {})
+    payload["results"] = results
+    js.write_text(json.dumps(payload, indent=2))
+    md.write_text(results_markdown(results, title))
+    return js, md
+
+
+def summary_line(results: dict[str, dict]) -> str:
+    return "; ".join(f"{n}: MPJPE {r['frame_mean']['mpjpe']:.1f} mm, P-MPJPE {r['frame_mean']['p_mpjpe']:.1f} mm"
+                     for n, r in results.items())

@@ -1,0 +1,74 @@
+"""VideoPose3D temporal convolutional model (Pavllo et al., CVPR 2019).
+
+One set of weights, two forms: *strided* (stride = filter width; the fast training form that
+predicts one frame per receptive field) and *dilated* (dilation grows by the product of widths;
+whole-sequence inference). With every width 1 it is the single-frame model of method.md §8.
+"""
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+from .common import kaiming_init, pad_root
+
+
+class TemporalConvNet(nn.Module):
+    """(B, T, J, 2) -> (B, T - receptive_field + 1, J, 3); predicts J-1 joints, root = 0."""
+
+    def __init__(self, num_joints: int = 16, filter_widths: tuple[int, ...] = (1, 1, 1, 1, 1),
+                 channels: int = 1024, dropout: float = 0.25) -> None:
+        super().__init__()
+        for w in filter_widths:
+            if w % 2 != 1:
+                raise ValueError(f"filter widths must be odd, got {filter_widths}")
+        self.num_joints = num_joints
+        self.filter_widths = tuple(filter_widths)
+        self.expand = nn.Conv1d(num_joints * 2, channels, filter_widths[0], bias=False)
+        self.expand_bn = nn.BatchNorm1d(channels)
+        self.convs = nn.ModuleList(nn.Conv1d(channels, channels, w, bias=False) for w in filter_widths[1:])
+        self.convs_bn = nn.ModuleList(nn.BatchNorm1d(channels) for _ in filter_widths[1:])
+        self.pointwise = nn.ModuleList(nn.Conv1d(channels, channels, 1, bias=False) for _ in filter_widths[1:])
+        self.pointwise_bn = nn.ModuleList(nn.BatchNorm1d(channels) for _ in filter_widths[1:])
+        self.drop = nn.Dropout(dropout)
+        self.relu = nn.ReLU(inplace=True)
+        self.shrink = nn.Conv1d(channels, (num_joints - 1) * 3, 1)
+        kaiming_init(self)
+
+    @property
+    def receptive_field(self) -> int:
+        rf = 1
+        for w in self.filter_widths:
+            rf *= w
+        return rf
+
+    def forward(self, x: torch.Tensor, strided: bool = False) -> torch.Tensor:
+        B, T = x.shape[:2]
+        h = x.reshape(B, T, -1).transpose(1, 2)  # (B, C, T)
+        w0 = self.filter_widths[0]
+        h = nn.functional.conv1d(h, self.expand.weight, stride=w0 if strided else 1)
+        h = self.drop(self.relu(self.expand_bn(h)))
+        dilation = w0
+        for i, w in enumerate(self.filter_widths[1:]):
+            if strided:
+                res = h[:, :, w // 2:: w]
+                h = nn.functional.conv1d(h, self.convs[i].weight, stride=w)
+            else:
+                pad = (w - 1) * dilation // 2
+                res = h[:, :, pad: h.shape[2] - pad]
+                h = nn.functional.conv1d(h, self.convs[i].weight, dilation=dilation)
+            h = self.drop(self.relu(self.convs_bn[i](h)))
+            h = res + self.drop(self.relu(self.pointwise_bn[i](self.pointwise[i](h))))
+            dilation *= w
+        y = self.shrink(h).transpose(1, 2)  # (B, T', (J-1)*3)
+        return pad_root(y.reshape(B, y.shape[1], self.num_joints - 1, 3))
+
+
+class VideoPoseSingleFrame(nn.Module):
+    """Single-frame VideoPose3D (all filter widths 1): (B, J, 2) -> (B, J, 3)."""
+
+    def __init__(self, num_joints: int = 16, channels: int = 1024, stages: int = 4, dropout: float = 0.25) -> None:
+        super().__init__()
+        self.net = TemporalConvNet(num_joints, (1,) * (stages + 1), channels, dropout)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.net(x[:, None])[:, 0]

@@ -1,0 +1,107 @@
+"""Pictures for people: training curves, per-action error bars, skeletons. Headless (Agg) only."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+from matplotlib.figure import Figure
+
+from .skeleton import H36M16, Skeleton
+
+_LEFT, _RIGHT = "tab:blue", "tab:red"
+
+
+def _bone_color(skeleton: Skeleton, child: int) -> str:
+    if child in skeleton.left:
+        return _LEFT
+    if child in skeleton.right:
+        return _RIGHT
+    return "0.3"
+
+
+def plot_curves(history: list[dict], path: str | Path) -> None:
+    """Training loss and (if present) test MPJPE per epoch."""
+    fig = Figure(figsize=(10, 4))
+    ax1, ax2 = fig.subplots(1, 2)
+    ep = [h["epoch"] for h in history]
+    ax1.plot(ep, [h["train_loss"] for h in history], marker="o")
+    ax1.set_yscale("log")
+    ax1.set(xlabel="epoch", ylabel="train MSE (m²)", title="training loss")
+    names = sorted({k[len("eval/"):] for h in history for k in h if k.startswith("eval/")})
+    for n in names:
+        pts = [(h["epoch"], h[f"eval/{n}"]) for h in history if f"eval/{n}" in h]
+        if pts:
+            ax2.plot(*zip(*pts), marker="o", label=n)
+    ax2.set(xlabel="epoch", ylabel="MPJPE (mm)", title="test MPJPE (monitoring only)")
+    if names:
+        ax2.legend()
+    fig.tight_layout()
+    fig.savefig(path, dpi=100)
+
+
+def plot_per_action(results: dict[str, dict], path: str | Path, metric: str = "mpjpe") -> None:
+    """One horizontal bar chart per test set: the metric per action, with both means marked."""
+    n = len(results)
+    fig = Figure(figsize=(6 * n, 0.35 * max(len(r["per_action"]) for r in results.values()) + 1.5))
+    axes = np.atleast_1d(fig.subplots(1, n))
+    for ax, (name, r) in zip(axes, results.items()):
+        acts = list(r["per_action"])
+        vals = [r["per_action"][a][metric] for a in acts]
+        ax.barh(range(len(acts)), vals, color="tab:gray")
+        ax.set_yticks(range(len(acts)), [a[:28] for a in acts], fontsize=8)
+        ax.axvline(r["frame_mean"][metric], color="tab:red", label=f"frame mean {r['frame_mean'][metric]:.1f}")
+        ax.axvline(r["action_mean"][metric], color="tab:blue", ls="--", label=f"action mean {r['action_mean'][metric]:.1f}")
+        ax.invert_yaxis()
+        ax.set(xlabel=f"{metric} (mm)", title=name)
+        ax.legend(fontsize=8, loc="lower right")
+    fig.tight_layout()
+    fig.savefig(path, dpi=100)
+
+
+def draw_skeleton_3d(ax, pose: np.ndarray, skeleton: Skeleton = H36M16, style: str = "-", alpha: float = 1.0,
+                     camera_frame: bool = True) -> None:
+    """Draw one (J, 3) pose on a 3D axis. Camera-frame poses (y down, z forward) are shown upright."""
+    p = np.asarray(pose, dtype=np.float64)
+    if camera_frame:
+        p = np.stack([p[:, 0], p[:, 2], -p[:, 1]], -1)
+    for parent, child in skeleton.bones:
+        ax.plot(*p[[parent, child]].T, style, color=_bone_color(skeleton, child), alpha=alpha, lw=2)
+
+
+def draw_skeleton_2d(ax, pose: np.ndarray, skeleton: Skeleton = H36M16) -> None:
+    """Draw one (J, 2) normalised 2D pose (image y down)."""
+    for parent, child in skeleton.bones:
+        ax.plot(*pose[[parent, child]].T, "-", color=_bone_color(skeleton, child), lw=2)
+
+
+def _equal_3d(ax, pts: np.ndarray) -> None:
+    c = pts.reshape(-1, 3).mean(0)
+    r = np.abs(pts.reshape(-1, 3) - c).max() + 0.05
+    ax.set_xlim(c[0] - r, c[0] + r)
+    ax.set_ylim(c[1] - r, c[1] + r)
+    ax.set_zlim(c[2] - r, c[2] + r)
+
+
+def plot_examples(pose2d: np.ndarray, gt: np.ndarray, pred: np.ndarray, path: str | Path, title: str = "",
+                  skeleton: Skeleton = H36M16) -> None:
+    """Rows of examples: 2D input | 3D ground truth (dashed) and prediction (solid)."""
+    n = len(pose2d)
+    fig = Figure(figsize=(7, 3.3 * n))
+    for i in range(n):
+        ax = fig.add_subplot(n, 2, 2 * i + 1)
+        draw_skeleton_2d(ax, pose2d[i], skeleton)
+        ax.invert_yaxis()
+        ax.set_aspect("equal")
+        ax.set_title("2D input", fontsize=9)
+        ax3 = fig.add_subplot(n, 2, 2 * i + 2, projection="3d")
+        draw_skeleton_3d(ax3, gt[i], skeleton, "--", 0.6)
+        draw_skeleton_3d(ax3, pred[i], skeleton, "-")
+        p = np.concatenate([gt[i], pred[i]])
+        _equal_3d(ax3, np.stack([p[:, 0], p[:, 2], -p[:, 1]], -1))
+        err = np.linalg.norm(gt[i] - pred[i], axis=-1).mean() * 1000
+        ax3.set_title(f"3D: GT dashed, prediction solid ({err:.0f} mm)", fontsize=9)
+        ax3.set_xticklabels([]); ax3.set_yticklabels([]); ax3.set_zticklabels([])
+    if title:
+        fig.suptitle(title)
+    fig.tight_layout()
+    fig.savefig(path, dpi=90)

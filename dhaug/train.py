@@ -1,0 +1,186 @@
+"""Training a lifting network on real (2D, 3D) pairs — the loop of method.md §5 without augmentation.
+
+Read top to bottom: set-up, resume, the epoch loop (shuffle, steps with a mirrored second step,
+LR schedule, checkpoint), then the final evaluation of the *last* epoch. The whole training set
+lives on the device as two tensors; batches are index slices, with no per-sample Python work.
+"""
+from __future__ import annotations
+
+import math
+import random
+import time
+from dataclasses import asdict
+from pathlib import Path
+
+import numpy as np
+import torch
+from torch import nn
+from tqdm.auto import tqdm
+
+from . import checkpoint
+from .config import ExperimentConfig, save_config
+from .data import ExperimentData, load_experiment_data
+from .errors import ConfigError, DataError
+from .evaluate import evaluate_all, evaluate_set, predict, summary_line, write_results
+from .models import build_model
+from .skeleton import mirror_pose
+
+
+class DivergenceError(RuntimeError):
+    """The loss became NaN or inf; the last good checkpoint is kept."""
+
+
+def resolve_device(name: str) -> torch.device:
+    if name == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    if name.startswith("cuda") and not torch.cuda.is_available():
+        raise ConfigError(f"train.device = {name!r} but CUDA is not available; use 'auto' or 'cpu'")
+    return torch.device(name)
+
+
+def learning_rate(epoch: int, cfg) -> float:
+    """method.md §5: ``lr (1 - e/(E+1))`` for e < E, then ``lr/(E+1) * decay^(e-E+1)``."""
+    E = cfg.epochs
+    if epoch < E:
+        return cfg.lr * (1 - epoch / (E + 1))
+    return cfg.lr / (E + 1) * cfg.tail_decay ** (epoch - E + 1)
+
+
+def seed_everything(seed: int) -> None:
+    random.seed(seed)
+    np.random.seed(seed)
+    torch.manual_seed(seed)
+
+
+def train_step(model: nn.Module, opt: torch.optim.Optimizer, x: torch.Tensor, y: torch.Tensor, clip: float) -> torch.Tensor:
+    """One Adam step on MSE of root-relative 3D; returns the (detached) loss."""
+    opt.zero_grad(set_to_none=True)
+    loss = nn.functional.mse_loss(model(x), y)
+    loss.backward()
+    if clip > 0:
+        nn.utils.clip_grad_norm_(model.parameters(), clip)
+    opt.step()
+    return loss.detach()
+
+
+def _rng_state() -> dict:
+    state = {"torch": torch.get_rng_state(), "numpy": np.random.get_state(), "python": random.getstate()}
+    if torch.cuda.is_available():
+        state["cuda"] = torch.cuda.get_rng_state_all()
+    return state
+
+
+def _set_rng_state(state: dict) -> None:
+    torch.set_rng_state(state["torch"])
+    np.random.set_state(state["numpy"])
+    random.setstate(state["python"])
+    if "cuda" in state and torch.cuda.is_available():
+        torch.cuda.set_rng_state_all(state["cuda"])
+
+
+def _comparable(cfg_dict: dict) -> dict:
+    """The parts of a config that must not change across a resume."""
+    d = {k: v for k, v in cfg_dict.items() if k not in ("out_dir", "name")}
+    d["train"] = {k: v for k, v in d["train"].items() if k not in ("device", "threads", "eval_batch_size", "eval_every_epoch")}
+    return d
+
+
+def train(cfg: ExperimentConfig, resume: bool = False, data: ExperimentData | None = None,
+          progress: bool = True) -> dict:
+    """Train ``cfg.model`` on ``cfg.data``; returns the final results (also written to ``cfg.out_dir``)."""
+    tc = cfg.train
+    out = Path(cfg.out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    ckpt_path = out / "checkpoint.pt"
+    if tc.threads > 0:
+        torch.set_num_threads(tc.threads)
+    device = resolve_device(tc.device)
+    seed_everything(tc.seed)
+
+    data = data or load_experiment_data(cfg.data)
+    x_train, y_train = data.train.tensors(device)
+    n = len(x_train)
+    if n < 2:
+        raise DataError(f"the training set {data.train.name!r} has {n} pairs; need at least 2")
+    model = build_model(cfg.model).to(device)
+    opt = torch.optim.Adam(model.parameters(), lr=tc.lr)
+    total_epochs = tc.epochs + tc.tail_epochs
+    start_epoch, history = 0, []
+
+    if resume and ckpt_path.is_file():
+        state = checkpoint.load(ckpt_path, map_location=device)
+        if _comparable(state["config"]) != _comparable(cfg.to_dict()):
+            raise ConfigError(f"--resume: the config differs from the one in {ckpt_path}; "
+                              "use the same config (or a new out_dir to start afresh)")
+        model.load_state_dict(state["model"])
+        opt.load_state_dict(state["optimizer"])
+        _set_rng_state(state["rng"])
+        start_epoch, history = state["epoch"], state["history"]
+        print(f"resumed from {ckpt_path} after epoch {start_epoch}/{total_epochs}")
+    elif resume:
+        print(f"--resume: no checkpoint at {ckpt_path}; starting from scratch")
+    save_config(cfg, out / "config.yaml")
+
+    from torch.utils.tensorboard import SummaryWriter  # imported late: it is slow to import
+    writer = SummaryWriter(str(out / "tensorboard"))
+    print(f"training {cfg.model.name} on {n} pairs ({data.train.name}) for {total_epochs} epochs on {device}; "
+          f"{sum(p.numel() for p in model.parameters()) / 1e6:.2f} M parameters")
+
+    for epoch in range(start_epoch, total_epochs):
+        t0 = time.time()
+        lr = learning_rate(epoch, tc)
+        for group in opt.param_groups:
+            group["lr"] = lr
+        model.train()
+        # the shuffle depends only on (seed, epoch): a resumed run sees the same batches
+        perm = torch.randperm(n, generator=torch.Generator().manual_seed(tc.seed * 1_000_003 + epoch)).to(device)
+        starts = [i for i in range(0, n, tc.batch_size) if n - i >= 2]  # BatchNorm needs >= 2 samples
+        loss_sum = torch.zeros((), device=device)
+        for i in tqdm(starts, desc=f"epoch {epoch + 1}/{total_epochs}", leave=False, disable=not progress):
+            idx = perm[i:i + tc.batch_size]
+            x, y = x_train[idx], y_train[idx]
+            loss_sum += train_step(model, opt, x, y, tc.grad_clip)
+            if tc.flip:
+                train_step(model, opt, mirror_pose(x), mirror_pose(y), tc.grad_clip)
+        train_loss = float(loss_sum) / len(starts)
+        if not math.isfinite(train_loss):
+            raise DivergenceError(f"training loss is {train_loss} in epoch {epoch + 1}; stopped, "
+                                  f"the last good checkpoint ({ckpt_path}) was kept")
+        record = {"epoch": epoch + 1, "lr": lr, "train_loss": train_loss, "seconds": time.time() - t0}
+        if tc.eval_every_epoch:
+            for name, s in data.tests.items():
+                r = evaluate_set(model, s, device, tc.eval_batch_size)
+                record[f"eval/{name}"] = r["frame_mean"]["mpjpe"]
+        history.append(record)
+        for k, v in record.items():
+            if k != "epoch":
+                writer.add_scalar(k if "/" in k else f"train/{k}", v, epoch + 1)
+        checkpoint.save_atomic({"model": model.state_dict(), "optimizer": opt.state_dict(), "epoch": epoch + 1,
+                                "history": history, "rng": _rng_state(), "config": cfg.to_dict()}, ckpt_path)
+        print(f"epoch {epoch + 1}/{total_epochs}  lr {lr:.2e}  loss {train_loss:.5f}  "
+              f"{record['seconds']:.0f}s" + "".join(f"  {k} {v:.1f}" for k, v in record.items() if k.startswith("eval/")))
+    writer.close()
+
+    results = evaluate_all(model, data.tests, data.cross, device, tc.eval_batch_size, cfg.data.cross_flip_test)
+    report(model, data, results, history, out, device, title=f"{cfg.name}: {cfg.model.name}, last epoch ({total_epochs})",
+           extra={"config": cfg.to_dict(), "epochs_trained": total_epochs, "data": data.description,
+                  "train_pairs": n, "history": history})
+    print(summary_line(results))
+    return results
+
+
+def report(model, data: ExperimentData, results: dict, history: list, out: Path, device, title: str,
+           extra: dict) -> None:
+    """Write results.json/.md and the pictures (curves, per-action errors, example skeletons)."""
+    from .plots import plot_curves, plot_examples, plot_per_action
+
+    js, md = write_results(results, out, title=title, extra=extra)
+    if history:
+        plot_curves(history, out / "curves.png")
+    plot_per_action(results, out / "per_action.png")
+    for name, s in data.tests.items():
+        idx = np.linspace(0, len(s) - 1, 4).astype(int)
+        x, y = s.tensors(device)
+        pred = predict(model, x[idx]).cpu().numpy()
+        plot_examples(s.pose2d[idx], s.pose3d[idx], pred, out / f"examples_{name}.png", title=name)
+    print(f"wrote {js}, {md} and pictures in {out}")
