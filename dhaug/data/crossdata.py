@@ -5,7 +5,6 @@ root-relative 3D; normalised 2D), keeping ``seq``/``frame`` for video models.
 from __future__ import annotations
 
 import json
-import zipfile
 from pathlib import Path
 
 import numpy as np
@@ -24,8 +23,8 @@ def _read_npz(path: Path) -> dict[str, np.ndarray]:
     try:
         with np.load(path, allow_pickle=False) as f:
             return {k: f[k] for k in f.files}
-    except (OSError, ValueError, zipfile.BadZipFile, EOFError) as e:
-        raise DataError(f"{path}: not a readable npz file without pickles ({e})") from None
+    except Exception as e:  # numpy raises OSError, ValueError, BadZipFile, EOFError...
+        raise DataError(f"{path}: not a readable npz file without pickles ({type(e).__name__}: {e})") from None
 
 
 def _check(path: Path, d: dict, key: str, shape: tuple) -> np.ndarray:

@@ -13,7 +13,6 @@ import hashlib
 import os
 import re
 import tempfile
-import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -55,8 +54,8 @@ def _load_npz_dict(path: Path, key: str) -> dict:
             meta = f["metadata"].item() if "metadata" in f.files else None
     except DataError:
         raise
-    except (OSError, ValueError, zipfile.BadZipFile, EOFError) as e:
-        raise DataError(f"{path}: not a readable npz file ({e})") from None
+    except Exception as e:  # numpy raises OSError, ValueError, UnpicklingError, BadZipFile, EOFError...
+        raise DataError(f"{path}: not a readable npz file ({type(e).__name__}: {e})") from None
     try:
         value = obj.item()
     except ValueError:

@@ -1,0 +1,56 @@
+import pytest
+import torch
+
+from dhaug.config import ModelConfig
+from dhaug.errors import ConfigError
+from dhaug.models import MODELS, SemGCN, TemporalConvNet, build_model
+from dhaug.models.semgcn import skeleton_adjacency
+
+
+@pytest.mark.parametrize("name", MODELS)
+def test_interface_shapes_root_and_gradients(name):
+    torch.manual_seed(0)
+    model = build_model(ModelConfig(name=name, channels=64, stages=2, gcn_hidden=16))
+    x = torch.randn(8, 16, 2)
+    y = model(x)
+    assert y.shape == (8, 16, 3)
+    if name != "semgcn":
+        assert torch.all(y[:, 0] == 0)
+    y.pow(2).mean().backward()
+    grads = [p.grad for p in model.parameters()]
+    assert all(g is not None for g in grads) and any(g.abs().sum() > 0 for g in grads)
+
+
+def test_paper_sizes():
+    """Parameter counts of method.md §8 sizes (1024 channels, 4 blocks; SemGCN hidden 128)."""
+    n = {name: sum(p.numel() for p in build_model(ModelConfig(name=name)).parameters()) for name in MODELS}
+    assert 8.3e6 < n["videopose"] < 8.7e6 and 8.3e6 < n["mlp"] < 8.7e6
+    assert 2e5 < n["semgcn"] < 3.5e5
+
+
+def test_unknown_model():
+    with pytest.raises(ConfigError, match="model.name = 'resnet'"):
+        build_model(ModelConfig(name="resnet"))
+
+
+def test_temporal_strided_and_dilated_forms_agree():
+    torch.manual_seed(0)
+    net = TemporalConvNet(filter_widths=(3, 3), channels=32, dropout=0.0).eval()
+    assert net.receptive_field == 9
+    x = torch.randn(2, 20, 16, 2)
+    dense = net(x)
+    assert dense.shape == (2, 12, 16, 3)
+    windows = torch.stack([x[:, t:t + 9] for t in range(12)], 1).flatten(0, 1)
+    strided = net(windows, strided=True).view(2, 12, 16, 3)
+    torch.testing.assert_close(dense, strided, rtol=1e-5, atol=1e-5)
+
+
+def test_semgcn_uses_only_graph_neighbours():
+    adj = skeleton_adjacency()
+    assert adj.sum() == 16 + 2 * 15 and torch.equal(adj, adj.T)
+    torch.manual_seed(0)
+    net = SemGCN(hidden=8, blocks=0, dropout=0.0).eval()
+    x = torch.randn(1, 16, 2, requires_grad=True)
+    net(x)[0, 3].sum().backward()  # RAnkle's output after 2 graph layers sees joints within 2 hops
+    touched = set(torch.nonzero(x.grad[0].abs().sum(-1)).flatten().tolist())
+    assert touched == {1, 2, 3}

@@ -1,0 +1,121 @@
+"""The training loop on tiny self-made data: it learns, resumes exactly, and refuses bad input."""
+import json
+
+import numpy as np
+import pytest
+import torch
+
+from dhaug import checkpoint
+from dhaug.cli import main
+from dhaug.config import load_config
+from dhaug.data import ExperimentData, PoseSet
+from dhaug.train import DivergenceError, learning_rate, train
+
+
+def tiny_set(n, seed, name):
+    """A learnable toy mapping: 3D = fixed linear function of the 2D input."""
+    rng = np.random.default_rng(seed)
+    x = rng.normal(size=(n, 16, 2)).astype(np.float32) * 0.3
+    W = np.random.default_rng(99).normal(size=(32, 48)).astype(np.float32) * 0.05
+    y = (x.reshape(n, 32) @ W).reshape(n, 16, 3)
+    y -= y[:, :1]
+    return PoseSet(pose2d=x, pose3d=y.astype(np.float32), root=np.zeros((n, 3), np.float32),
+                   action=np.arange(n) % 2, seq=np.zeros(n, np.int64), frame=np.arange(n), camera=np.zeros(n, np.int64),
+                   action_names=["a", "b"], seq_names=["s"], name=name)
+
+
+def tiny_data():
+    return ExperimentData(train=tiny_set(600, 0, "train"), tests={"test": tiny_set(100, 1, "test"),
+                                                                  "other": tiny_set(50, 2, "other")},
+                          cross=["other"], description="toy")
+
+
+def tiny_cfg(out, *extra):
+    return load_config(None, [f"out_dir={out}", "model.name=mlp", "model.channels=64", "model.stages=1",
+                              "train.epochs=3", "train.tail_epochs=1", "train.lr=3e-3", "train.batch_size=128",
+                              *extra])
+
+
+def test_learning_rate_schedule():
+    cfg = tiny_cfg("x", "train.epochs=50", "train.tail_epochs=60", "train.lr=1e-4").train
+    assert learning_rate(0, cfg) == 1e-4
+    assert learning_rate(49, cfg) == pytest.approx(1e-4 * (1 - 49 / 51))
+    assert learning_rate(50, cfg) == pytest.approx(1e-4 / 51 * 0.95)
+    assert learning_rate(109, cfg) == pytest.approx(1e-4 / 51 * 0.95 ** 60)
+
+
+def test_training_learns_and_writes_reports(tmp_path):
+    res = train(tiny_cfg(tmp_path), data=tiny_data(), progress=False)
+    payload = json.loads((tmp_path / "results.json").read_text())
+    hist = payload["history"]
+    assert len(hist) == 4 and hist[-1]["train_loss"] < hist[0]["train_loss"] / 2
+    assert set(res) == {"test", "other"} and res["other"]["flip_test"] and not res["test"]["flip_test"]
+    for f in ("results.md", "curves.png", "per_action.png", "examples_test.png", "checkpoint.pt", "config.yaml"):
+        assert (tmp_path / f).is_file(), f
+    assert list((tmp_path / "tensorboard").iterdir())
+    md = (tmp_path / "results.md").read_text()
+    assert "frame mean" in md and "action mean" in md and "| a |" in md
+
+
+def test_resume_continues_exactly(tmp_path, monkeypatch):
+    straight = tmp_path / "straight"
+    train(tiny_cfg(straight), data=tiny_data(), progress=False)
+
+    killed = tmp_path / "killed"
+    real_save = checkpoint.save_atomic
+
+    def save_then_die(obj, path):  # the process is killed right after epoch 2's checkpoint
+        real_save(obj, path)
+        if obj["epoch"] == 2:
+            raise KeyboardInterrupt
+
+    monkeypatch.setattr(checkpoint, "save_atomic", save_then_die)
+    with pytest.raises(KeyboardInterrupt):
+        train(tiny_cfg(killed), data=tiny_data(), progress=False)
+    monkeypatch.setattr(checkpoint, "save_atomic", real_save)
+    assert checkpoint.load(killed / "checkpoint.pt")["epoch"] == 2
+    torch.manual_seed(12345)  # a fresh process would start with other RNG state: the checkpoint restores it
+    train(tiny_cfg(killed), resume=True, data=tiny_data(), progress=False)
+    a = checkpoint.load(straight / "checkpoint.pt")
+    b = checkpoint.load(killed / "checkpoint.pt")
+    assert b["epoch"] == 4 and [h["train_loss"] for h in a["history"]] == [h["train_loss"] for h in b["history"]]
+    for k in a["model"]:
+        torch.testing.assert_close(a["model"][k], b["model"][k], rtol=0, atol=0)
+
+
+def test_resume_refuses_a_different_config(tmp_path):
+    train(tiny_cfg(tmp_path, "train.epochs=1", "train.tail_epochs=0"), data=tiny_data(), progress=False)
+    with pytest.raises(ValueError, match="config differs"):
+        train(tiny_cfg(tmp_path, "train.epochs=1", "train.tail_epochs=0", "train.lr=1e-2"), resume=True,
+              data=tiny_data(), progress=False)
+
+
+def test_divergence_stops_and_keeps_last_good_checkpoint(tmp_path):
+    cfg = tiny_cfg(tmp_path, "train.epochs=1", "train.tail_epochs=0")
+    train(cfg, data=tiny_data(), progress=False)
+    good = checkpoint.load(tmp_path / "checkpoint.pt")
+    bad = tiny_data()
+    bad.train.pose3d[5, 3, 0] = np.inf
+    cfg2 = tiny_cfg(tmp_path, "train.epochs=2", "train.tail_epochs=0")
+    state = dict(good)
+    state["config"] = cfg2.to_dict()
+    checkpoint.save_atomic(state, tmp_path / "checkpoint.pt")
+    with pytest.raises(DivergenceError, match="epoch 2"):
+        train(cfg2, resume=True, data=bad, progress=False)
+    after = checkpoint.load(tmp_path / "checkpoint.pt")
+    assert after["epoch"] == 1
+    for k, v in after["model"].items():
+        assert torch.isfinite(v.float()).all()
+
+
+@pytest.mark.parametrize("argv, match", [
+    (["train", "--data-dir", "/nonexistent/h36m"], "data folder /nonexistent/h36m does not exist"),
+    (["train", "train.epochs=abc"], "train.epochs"),
+    (["train", "--config", "/nonexistent.yaml"], "config file /nonexistent.yaml not found"),
+    (["evaluate", "--checkpoint", "/nonexistent.pt"], "checkpoint /nonexistent.pt not found"),
+    (["train", "--data-dir", ".", "--cross", "/nonexistent.npz", "data.dataset=h36m"], "data_3d_h36m.npz: file not found"),
+])
+def test_cli_errors_are_one_clear_line(argv, match, capsys):
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error: ") and match in err and "Traceback" not in err
