@@ -54,3 +54,24 @@ def test_semgcn_uses_only_graph_neighbours():
     net(x)[0, 3].sum().backward()  # RAnkle's output after 2 graph layers sees joints within 2 hops
     touched = set(torch.nonzero(x.grad[0].abs().sum(-1)).flatten().tolist())
     assert touched == {1, 2, 3}
+
+
+def test_single_frame_fast_path_equals_convolution_path():
+    torch.manual_seed(0)
+    net = TemporalConvNet(filter_widths=(1, 1, 1), channels=32, dropout=0.0).eval()
+    x = torch.randn(5, 1, 16, 2)
+    fast = net(x)
+    slow = net(torch.cat([x, x], 1))[:, :1]  # T=2 takes the convolution path
+    torch.testing.assert_close(fast, slow, rtol=1e-5, atol=1e-6)
+
+
+def test_semgcn_layer_matches_dense_formula():
+    from dhaug.models.semgcn import SemGraphConv
+    torch.manual_seed(0)
+    layer = SemGraphConv(4, 5, skeleton_adjacency())
+    x = torch.randn(3, 16, 4)
+    A = layer.adjacency(x.dtype)
+    I = torch.eye(16)
+    ref = (A * I) @ (x @ layer.W[0]) + (A * (1 - I)) @ (x @ layer.W[1]) + layer.bias
+    torch.testing.assert_close(layer(x), ref, rtol=1e-5, atol=1e-6)
+    torch.testing.assert_close(A.sum(1), torch.ones(16))

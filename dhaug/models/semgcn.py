@@ -36,14 +36,21 @@ class SemGraphConv(nn.Module):
         bound = 1.0 / math.sqrt(out_features)
         nn.init.uniform_(self.bias, -bound, bound)
 
+    def adjacency(self, dtype: torch.dtype) -> torch.Tensor:
+        """(J, J) row-softmax of the learnable edge weights over the skeleton's edges."""
+        logits = torch.full(self.mask.shape, -9e15, dtype=dtype, device=self.e.device)
+        return torch.softmax(logits.masked_scatter(self.mask, self.e.to(dtype)), dim=1)
+
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        h0 = x @ self.W[0]
-        h1 = x @ self.W[1]
-        logits = torch.full(self.mask.shape, -9e15, dtype=x.dtype, device=x.device)
-        logits = logits.masked_scatter(self.mask, self.e.to(x.dtype))
-        A = torch.softmax(logits, dim=1)
-        eye = torch.eye(A.shape[0], dtype=x.dtype, device=x.device)
-        return (A * eye) @ h0 + (A * (1 - eye)) @ h1 + self.bias
+        A = self.adjacency(x.dtype)
+        B, J, _ = x.shape
+        h0 = x @ self.W[0]  # the node's own features
+        h1 = x @ self.W[1]  # features passed to neighbours
+        self_term = torch.diagonal(A)[:, None] * h0
+        off = A - torch.diag(torch.diagonal(A))
+        # one (J, J) @ (J, B*C) product instead of B small ones
+        neigh = (off @ h1.transpose(0, 1).reshape(J, -1)).reshape(J, B, -1).transpose(0, 1)
+        return self_term + neigh + self.bias
 
 
 class _GraphConvBlock(nn.Module):

@@ -1,0 +1,92 @@
+"""Data-pipeline throughput vs model throughput (samples/s), on CPU and on CUDA when present.
+
+The training loop keeps the whole set on the device as two tensors and cuts batches by index
+(``perm[i:i+B]``) plus the mirrored copy; this benchmark times exactly that path against one
+training step of each backbone, and against a per-sample ``torch.utils.data.DataLoader`` (what
+dhaug avoids), so the ratio shows the loader is not the bottleneck.
+
+Run from the repository root:  python benchmarks/throughput.py [--pairs 200000] [--batch 1024]
+"""
+from __future__ import annotations
+
+import argparse
+import time
+
+import torch
+
+from dhaug.config import ModelConfig
+from dhaug.models import MODELS, build_model
+from dhaug.skeleton import mirror_pose
+from dhaug.train import train_step
+
+from common import machine, write
+
+
+def sync(device):
+    if device.type == "cuda":
+        torch.cuda.synchronize()
+
+
+def time_it(fn, device, min_seconds=3.0, max_iters=200):
+    fn()
+    sync(device)
+    n, t0 = 0, time.perf_counter()
+    while n < max_iters and (time.perf_counter() - t0 < min_seconds or n < 3):
+        fn()
+        n += 1
+    sync(device)
+    return (time.perf_counter() - t0) / n
+
+
+def bench_device(device: torch.device, pairs: int, batch: int) -> list[dict]:
+    x = torch.randn(pairs, 16, 2, device=device)
+    y = torch.randn(pairs, 16, 3, device=device)
+    perm = torch.randperm(pairs, device=device)
+    pos = {"i": 0}
+
+    def loader_step():  # exactly the training loop's batching: index slice + mirrored copy
+        i = pos["i"]
+        idx = perm[i:i + batch]
+        xb, yb = x[idx], y[idx]
+        mirror_pose(xb), mirror_pose(yb)
+        pos["i"] = (i + batch) % (pairs - batch)
+
+    rows = [{"device": str(device), "what": "dhaug loader (index slices + mirror)", "samples_per_s": batch / time_it(loader_step, device)}]
+
+    if device.type == "cpu":
+        ds = torch.utils.data.TensorDataset(x, y)
+        dl = torch.utils.data.DataLoader(ds, batch_size=batch, shuffle=True)
+        it = {"it": iter(dl)}
+
+        def dataloader_step():
+            try:
+                next(it["it"])
+            except StopIteration:
+                it["it"] = iter(dl)
+                next(it["it"])
+        rows.append({"device": str(device), "what": "torch DataLoader, per-sample (for comparison)",
+                     "samples_per_s": batch / time_it(dataloader_step, device, 2.0, 20)})
+
+    for name in MODELS:
+        model = build_model(ModelConfig(name=name)).to(device).train()
+        opt = torch.optim.Adam(model.parameters(), lr=1e-4)
+        xb, yb = x[:batch], y[:batch]
+        dt = time_it(lambda: train_step(model, opt, xb, yb, 1.0), device, 3.0, 50)
+        rows.append({"device": str(device), "what": f"{name} train step (batch {batch})", "samples_per_s": batch / dt})
+    return rows
+
+
+if __name__ == "__main__":
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--pairs", type=int, default=200_000)
+    ap.add_argument("--batch", type=int, default=1024)
+    a = ap.parse_args()
+    devices = [torch.device("cpu")] + ([torch.device("cuda")] if torch.cuda.is_available() else [])
+    rows = [r for d in devices for r in bench_device(d, a.pairs, a.batch)]
+    md = ["# Data pipeline vs model throughput", "",
+          f"{a.pairs} random pairs held as device tensors, batch {a.batch}. A training step with flip augmentation "
+          "does two model steps per loaded batch.", "",
+          "| device | what | samples/s |", "|---|---|---|"]
+    md += [f"| {r['device']} | {r['what']} | {r['samples_per_s']:,.0f} |" for r in rows]
+    md += ["", f"Machine: {machine()}"]
+    write("throughput", {"machine": machine(), "pairs": a.pairs, "batch": a.batch, "rows": rows}, "\n".join(md) + "\n")
