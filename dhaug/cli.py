@@ -91,7 +91,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("demo", help="train and evaluate on built-in synthetic data (no downloads), or on --data-dir")
     p.add_argument("--out", default="runs/demo", help="output folder (default runs/demo)")
-    p.add_argument("--epochs", type=int, default=None, help="epochs per model (default: 4 synthetic, 3 real)")
+    p.add_argument("--epochs", type=int, default=None, help="epochs per model (default: 10 synthetic; the full schedule on real data)")
     p.add_argument("--models", nargs="+", default=None, help="backbones to train (default: videopose mlp semgcn)")
     _add_common(p)
     p.set_defaults(func=cmd_demo)

@@ -31,8 +31,8 @@ def demo_overrides(model: str, out_dir: Path, data_dir: str | None, cross: list[
         return common + [
             "data.dataset=synthetic", "data.downsample=2",
             # small networks: the demo shows the pipeline, the benchmarks measure the real sizes
-            "model.channels=256", "model.stages=2", "model.gcn_hidden=64",
-            f"train.epochs={epochs or 4}", "train.tail_epochs=0", "train.lr=1e-3", "train.batch_size=256",
+            "model.channels=256", "model.stages=2", "model.gcn_hidden=32", "model.gcn_blocks=2",
+            f"train.epochs={epochs or 10}", "train.tail_epochs=0", "train.lr=1e-3", "train.batch_size=256",
         ]
     out = common + ["data.dataset=h36m"]
     if epochs is not None:

@@ -75,8 +75,9 @@ def draw_skeleton_2d(ax, pose: np.ndarray, skeleton: Skeleton = H36M16) -> None:
 
 
 def _equal_3d(ax, pts: np.ndarray) -> None:
-    c = pts.reshape(-1, 3).mean(0)
-    r = np.abs(pts.reshape(-1, 3) - c).max() + 0.05
+    p = pts.reshape(-1, 3)
+    c = (p.max(0) + p.min(0)) / 2
+    r = (p.max(0) - p.min(0)).max() / 2 + 0.02
     ax.set_xlim(c[0] - r, c[0] + r)
     ax.set_ylim(c[1] - r, c[1] + r)
     ax.set_zlim(c[2] - r, c[2] + r)

@@ -66,7 +66,7 @@ _CROSS_PROPORTIONS = {
     "hip": 0.70, "thigh": 0.88, "shin": 0.88, "spine": 1.04, "thorax": 1.04,
     "head": 1.05, "shoulder": 1.25, "upper_arm": 1.0, "forearm": 1.15,
 }
-_ANKLE_HEIGHT = 0.08  # ankle joint above the floor when the foot is flat, metres
+_ANKLE_HEIGHT = 0.055  # ankle joint above the floor when the foot is flat (H36M: ~5 cm), metres
 _CLEARANCE = 0.03  # every other joint stays at least this far above the floor
 
 
@@ -136,10 +136,10 @@ def _soft_clip(x, lo, hi, s=4.0):
 
 def _draw_body(rng: np.random.Generator, proportions: dict[str, float] | None = None) -> dict[str, float]:
     """Bone lengths: typical H36M lengths x a global scale x per-bone factors (within ~±8 %)."""
-    glob = float(np.clip(rng.normal(1.0, 0.035), 0.94, 1.06))
+    glob = float(np.clip(rng.normal(1.0, 0.03), 0.95, 1.05))
     body = {}
     for name, length in _BONES.items():
-        per = float(np.clip(rng.normal(1.0, 0.025), 0.96, 1.04))
+        per = float(np.clip(rng.normal(1.0, 0.02), 0.97, 1.03))
         prop = 1.0 if proportions is None else proportions[name]
         body[name] = length * glob * per * prop
     return body
@@ -180,7 +180,8 @@ def _forward_kinematics(body: dict[str, float], ang: dict[str, np.ndarray], T: i
 
     sflex, slat, stw = g("spine_flex", -30, 110), g("spine_lat", -40, 40), g("spine_twist", -60, 60)
     Rs1 = Rp @ _ry(0.5 * sflex) @ _rx(0.5 * slat) @ _rz(0.5 * stw)
-    pos[:, _SP] = _apply(Rs1, [0.0, 0.0, body["spine"]])
+    lumbar = np.array([-0.06, 0.0, 1.0]) / np.hypot(0.06, 1.0)  # spine joint slightly behind the pelvis
+    pos[:, _SP] = _apply(Rs1, lumbar * body["spine"])
     Rs2 = Rs1 @ _ry(0.5 * sflex) @ _rx(0.5 * slat) @ _rz(0.5 * stw)
     pos[:, _TH] = pos[:, _SP] + _apply(Rs2, [0.0, 0.0, body["thorax"]])
     Rn = Rs2 @ _ry(g("neck_flex", -50, 60)) @ _rz(g("neck_twist", -70, 70))
@@ -189,7 +190,7 @@ def _forward_kinematics(body: dict[str, float], ang: dict[str, np.ndarray], T: i
 
     for side, (S, E, W) in (("l", (_LS, _LE, _LW)), ("r", (_RS, _RE, _RW))):
         right = side == "r"
-        sdir = np.array([-0.04, -1.0 if right else 1.0, -0.12])
+        sdir = np.array([-0.11, -0.9 if right else 0.9, -0.39])  # ~6 cm below the thorax joint
         pos[:, S] = pos[:, _TH] + _apply(Rs2, sdir / np.linalg.norm(sdir) * body["shoulder"])
         Ra = Rs2 @ _limb_rotation(g(f"{side}_sh_flex", -60, 175), g(f"{side}_sh_abd", -15, 178),
                                   g(f"{side}_sh_twist", -80, 95), right)
@@ -199,7 +200,18 @@ def _forward_kinematics(body: dict[str, float], ang: dict[str, np.ndarray], T: i
     return pos
 
 
-def _place(rel: np.ndarray, root_xy: np.ndarray | None, anchor_xy, lift) -> np.ndarray:
+def _gaussian_smooth(x: np.ndarray, sigma: float) -> np.ndarray:
+    """Gaussian filter of a (T,) signal along time (sigma in frames; odd reflection keeps edge slopes)."""
+    r = int(np.ceil(3 * sigma))
+    if sigma <= 0 or r < 1 or len(x) < 2:
+        return x
+    k = np.exp(-0.5 * (np.arange(-r, r + 1) / sigma) ** 2)
+    k /= k.sum()
+    padded = np.pad(x, r, mode="reflect", reflect_type="odd") if len(x) > r else np.pad(x, r, mode="edge")
+    return np.convolve(padded, k, mode="valid")
+
+
+def _place(rel: np.ndarray, root_xy: np.ndarray | None, anchor_xy, lift, fps: float) -> np.ndarray:
     """Put pelvis-relative poses into the world: feet on the floor, root on its path.
 
     ``root_xy`` (T, 2) moves the pelvis along a path; when None the feet midpoint is held at
@@ -215,7 +227,10 @@ def _place(rel: np.ndarray, root_xy: np.ndarray | None, anchor_xy, lift) -> np.n
         out[:, :, :2] += root_xy[:, None, :]
     need = np.full(16, _CLEARANCE)
     need[[_LA, _RA]] = _ANKLE_HEIGHT
-    z = np.max(need[None, :] - rel[:, :, 2], axis=1)
+    # smooth maximum (tau = 1.5 cm) so the height has no kink when the supporting foot changes
+    tau = 0.015
+    z = tau * np.logaddexp.reduce((need[None, :] - rel[:, :, 2]) / tau, axis=1)
+    z = _gaussian_smooth(z, 0.05 * fps)  # and no cusp at heel strike (moves feet by a few mm)
     if lift is not None:
         z = z + np.broadcast_to(lift, (T,))
     out[:, :, 2] += z[:, None]
@@ -269,8 +284,8 @@ class _Ctx:
             **{f"{sd}_sh_flex": self.smooth(5 * s) for sd in "lr"},
             **{f"{sd}_sh_abd": 8 + self.smooth(3 * s) for sd in "lr"},
             **{f"{sd}_sh_twist": self.smooth(6 * s) for sd in "lr"},
-            **{f"{sd}_elbow": 14 + self.smooth(6 * s) for sd in "lr"},
-            **{f"{sd}_hip_abd": 3 + self.smooth(1.5 * s) for sd in "lr"},
+            **{f"{sd}_elbow": 22 + self.smooth(8 * s) for sd in "lr"},
+            **{f"{sd}_hip_abd": 1.5 + self.smooth(1.5 * s) for sd in "lr"},
             **{f"{sd}_hip_twist": 4 + self.smooth(2 * s) for sd in "lr"},
             **{f"{sd}_hip_flex": 2 + self.smooth(2 * s) for sd in "lr"},
             **{f"{sd}_knee": 4 + np.abs(self.smooth(4 * s)) for sd in "lr"},
@@ -288,13 +303,6 @@ def _interp_keys(t, times, vals):
     return vals[idx] * (1 - w) + vals[idx + 1] * w
 
 
-def _add(base: dict, extra: dict) -> dict:
-    out = dict(base)
-    for k, v in extra.items():
-        out[k] = out.get(k, 0.0) + v
-    return out
-
-
 # ----------------------------------------------------------------------------------------------
 # actions: each returns (angles, root_xy or None, lift or None)
 
@@ -308,7 +316,7 @@ def _walking(c: _Ctx):
     for side, ph in (("l", phi), ("r", phi + np.pi)):
         ang[f"{side}_hip_flex"] = 4 + A * np.sin(ph)
         ang[f"{side}_knee"] = (4 + 52 * c.amp * ((1 + np.cos(ph - 0.15)) / 2) ** 2
-                               + 12 * ((1 + np.cos(ph - np.pi / 2 - 0.9)) / 2) ** 4)
+                               + 15 * ((1 + np.cos(ph - np.pi / 2 - 0.9)) / 2) ** 4)
         B = c.u(14, 24) * c.amp
         ang[f"{side}_sh_flex"] = 4 - B * np.sin(ph)
         ang[f"{side}_elbow"] = 14 + 12 * (1 - np.sin(ph)) / 2 + c.smooth(3)
@@ -381,11 +389,11 @@ def _squatting(c: _Ctx):
 
 def _reaching(c: _Ctx):
     ang = c.idle(0.7)
-    keys, t = [], 0.0
+    t = 0.0
     names = ("l_sh_flex", "l_sh_abd", "l_sh_twist", "l_elbow", "r_sh_flex", "r_sh_abd",
              "r_sh_twist", "r_elbow", "spine_flex", "spine_twist", "spine_lat", "neck_flex",
              "hip_flex", "knee", "pitch")
-    rest = np.array([0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0], dtype=np.float64)
+    rest = np.zeros(len(names))
     times, vals = [0.0], [rest]
     reach = True
     while t < c.duration + 3:
@@ -450,7 +458,7 @@ def _bending(c: _Ctx):
 
 def _jumping_jacks(c: _Ctx):
     ang = c.idle(0.3)
-    P = c.u(0.8, 1.1) / c.speed
+    P = c.u(0.9, 1.2) / c.speed
     phi = 2 * np.pi * c.t / P
     open_ = 0.5 - 0.5 * np.cos(phi)
     air = np.abs(np.sin(phi))
@@ -482,7 +490,7 @@ def _turning(c: _Ctx):
     yaw_t = _interp_keys(c.t, np.array(times), np.array(vals))
     rate = np.gradient(yaw_t, c.t)  # deg/s
     g = np.clip(np.abs(rate) / 60.0, 0, 1)
-    phi = 2 * np.pi * c.u(1.6, 2.2) * c.speed * c.t
+    phi = 2 * np.pi * c.u(0.9, 1.3) * c.speed * c.t  # each foot steps about once a second
     for sd, ph in (("l", phi), ("r", phi + np.pi)):
         step = g * np.maximum(0.0, np.sin(ph)) ** 2
         ang[f"{sd}_hip_flex"] = ang[f"{sd}_hip_flex"] + 22 * c.amp * step
@@ -536,7 +544,7 @@ def _make_sequence(action: str, body, rng, T: int, fps: float, amp: float, speed
     else:
         anchor = None
     rel = _forward_kinematics(body, ang, T)
-    return _place(rel, root_xy, anchor, lift)
+    return _place(rel, root_xy, anchor, lift, fps)
 
 
 # ----------------------------------------------------------------------------------------------
@@ -634,13 +642,14 @@ def make_synthetic_mocap(seed: int = 0, subjects=("S1", "S5", "S6", "S7", "S8", 
 _ZUP_TO_YUP = np.array([[1.0, 0.0, 0.0], [0.0, 0.0, 1.0], [0.0, -1.0, 0.0]])
 
 
-def _draw_cross_camera(rng: np.random.Generator, points: np.ndarray, target_xy: np.ndarray, az_deg: float):
+def _draw_cross_camera(rng: np.random.Generator, points: np.ndarray, target_xy: np.ndarray, az_deg: float,
+                       height_range: tuple[float, float]):
     res_choices = ((1000, 1000), (1920, 1080), (2048, 2048))
     for attempt in range(500):
         relax = min(attempt / 100.0, 1.0)  # after many misses prefer far cameras with short focals
         w, h = res_choices[int(rng.integers(len(res_choices)))]
         dist = rng.uniform(3.5 + 2.5 * relax, 7.0)
-        height = rng.uniform(0.5, 2.5)
+        height = rng.uniform(*height_range)
         fx = rng.uniform(1000, 1600 - 500 * relax)
         az = np.deg2rad(az_deg + rng.uniform(-20, 20))
         centre = np.array([target_xy[0] + dist * np.cos(az), target_xy[1] + dist * np.sin(az), height])
@@ -679,6 +688,10 @@ def make_synthetic_cross_set(seed: int = 1, num_clips: int = 8, frames_per_clip:
     out = {k: [] for k in ("pose3d", "pose2d_px", "res", "cam_intrinsics", "seq", "frame")}
     seq_names, cam_R, cam_t = [], [], []
     seq_id = 0
+    # camera heights stratified over 0.5-2.5 m so every set has low, H36M-like and high viewpoints
+    n_seq = num_clips * cameras_per_clip
+    strata = _stream(seed, "cross-heights").permutation(n_seq)
+    height_edges = 0.5 + 2.0 * np.arange(n_seq + 1) / n_seq
     for clip in range(num_clips):
         action = SYNTHETIC_ACTIONS[clip % len(SYNTHETIC_ACTIONS)]
         rng = _stream(seed, "cross", clip)
@@ -691,8 +704,10 @@ def make_synthetic_cross_set(seed: int = 1, num_clips: int = 8, frames_per_clip:
         target_xy = 0.5 * (pts[:, :2].min(0) + pts[:, :2].max(0))
         az0 = rng.uniform(0, 360)
         for k in range(cameras_per_clip):
+            stratum = strata[seq_id]
             R, centre, f, c, (w, h), meta = _draw_cross_camera(
-                rng, pts, target_xy, az0 + 360.0 * k / cameras_per_clip)
+                rng, pts, target_xy, az0 + 360.0 * k / cameras_per_clip,
+                (height_edges[stratum], height_edges[stratum + 1]))
             Xc = (world - centre) @ R.T * 1000.0  # camera mm
             uv = Xc[..., :2] / Xc[..., 2:3] * f + c
             T = frames_per_clip
@@ -736,7 +751,7 @@ def make_synthetic_cross_set(seed: int = 1, num_clips: int = 8, frames_per_clip:
 
 def render_synthetic_preview(mocap: SyntheticMocap, path, subject: str | None = None,
                              frames_per_action: int = 5, dpi: int = 70,
-                             view_azim: float = -35.0) -> Path:
+                             view_azim: float = -60.0) -> Path:
     """Save a PNG with a few frames of every action of one subject as 3D skeletons.
 
     Left limbs are drawn blue, right limbs red, the torso black; the floor is the z = 0 plane.

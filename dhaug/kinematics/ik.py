@@ -163,8 +163,8 @@ def _limb(chain: Chain, base: torch.Tensor, start: torch.Tensor, mid: torch.Tens
     links = chain.links
     u = _normalize(mid - start)   # upper bone (thigh / upper arm) = x axis of frame 2
     f = _normalize(end - mid)     # lower bone = cos(t) x2 + sin(t) y2 of frame 2
-    cosb = (u * f).sum(-1).clamp(-1, 1)
-    bend = bend_sign * torch.acos(cosb)
+    cosb = (u * f).sum(-1)
+    bend = bend_sign * torch.atan2(torch.linalg.norm(torch.cross(u, f, dim=-1), dim=-1), cosb)  # exact near 0
     sinb = torch.sin(bend)
     straight = sinb.abs() < 1e-6
     y_dir = (f - cosb[..., None] * u) / torch.where(straight, torch.ones_like(sinb), sinb)[..., None]
