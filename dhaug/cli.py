@@ -35,7 +35,11 @@ def _updates(args) -> dict:
         up["model"]["name"] = args.model
     if getattr(args, "out", None):
         up["out_dir"] = args.out
-    return {k: v for k, v in up.items() if v != {}}
+    if getattr(args, "augment", None):
+        up.setdefault("augment", {})["method"] = args.augment
+    if getattr(args, "body_model", None):
+        up.setdefault("augment", {})["body_model"] = args.body_model
+    return {k: v for k, v in up.items() if v not in ({}, None)}
 
 
 def cmd_train(args) -> None:
@@ -76,6 +80,37 @@ def cmd_demo(args) -> None:
              models=args.models, device=args.device or "auto")
 
 
+def cmd_show_poses(args) -> None:
+    import numpy as np
+    import torch
+
+    from .augment import RandomDHAugmenter
+    from .augment.random_dh import project_to_cameras
+    from .camera import load_cameras
+    from .kinematics import get_body_model, paper_table
+    from .plots import plot_pose_grid
+
+    if args.data_dir:
+        from .data import load_h36m
+        from .skeleton import bone_lengths
+        data = load_h36m(args.data_dir, "gt")
+        world = torch.as_tensor(np.concatenate(list(data.positions[args.subject].values()))[::50])
+        bones, roots, cams = bone_lengths(world), world[:, 0], data.cameras[args.subject]
+    else:  # no data: the S1 bone template of method.md §1 and a pelvis 1 m up in the H36M capture area
+        bones = torch.tensor([[0.133, 0.443, 0.454, 0.133, 0.443, 0.454, 0.234, 0.257, 0.182,
+                               0.151, 0.279, 0.252, 0.151, 0.279, 0.252]])
+        roots, cams = torch.tensor([[0.0, 0.0, 0.95]]), load_cameras()["S1"]
+    aug = RandomDHAugmenter(get_body_model(args.body_model), bones, roots, cams[:1],
+                            limits=paper_table(args.limits), seed=args.seed)
+    g = torch.Generator().manual_seed(args.seed)
+    world = aug.sample_world(args.n, g)
+    uv, _, ok = project_to_cameras(world, aug.cams, aug.min_depth)
+    plot_pose_grid(world.numpy(), uv[:, 0].numpy(), args.out,
+                   title=f"random DH poses: body model {args.body_model}, limits {args.limits!r}, seed {args.seed} "
+                         f"({int(ok.sum())}/{args.n} valid in camera {cams[0].id})")
+    print(f"wrote {args.out}")
+
+
 def cmd_prepare(args) -> None:
     from .data.archive import prepare_h36m_archive
 
@@ -101,6 +136,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--model", help="backbone: videopose | mlp | semgcn")
     p.add_argument("--out", help="output folder (overrides out_dir)")
     p.add_argument("--resume", action="store_true", help="continue from OUT/checkpoint.pt")
+    p.add_argument("--augment", choices=["none", "random"], help="synthetic DH poses: none | random (paper's 'normal' mode)")
+    p.add_argument("--body-model", choices=["paper", "clavicle"], help="DH body model for augmentation")
     p.add_argument("--no-progress", action="store_true", help="no tqdm bars")
     _add_common(p)
     p.add_argument("overrides", nargs="*", help="config overrides key=value, e.g. train.epochs=5")
@@ -112,6 +149,16 @@ def build_parser() -> argparse.ArgumentParser:
     _add_common(p)
     p.add_argument("overrides", nargs="*", help="config overrides key=value")
     p.set_defaults(func=cmd_evaluate)
+
+    p = sub.add_parser("show-poses", help="render a grid of random DH poses (3D + 2D) to a PNG")
+    p.add_argument("--out", default="poses.png")
+    p.add_argument("--n", type=int, default=12)
+    p.add_argument("--body-model", default="paper", choices=["paper", "clavicle"])
+    p.add_argument("--limits", default="normal", choices=["normal", "gan"])
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--data-dir", help="take bone lengths, roots and cameras from this H36M folder")
+    p.add_argument("--subject", default="S1")
+    p.set_defaults(func=cmd_show_poses)
 
     p = sub.add_parser("prepare", help="convert datasets into dhaug's npz files")
     p.add_argument("dataset", choices=["h36m"])

@@ -73,6 +73,24 @@ class TrainConfig:
 
 
 @dataclass
+class AugmentConfig:
+    #: ``none`` or ``random`` (random DH poses, the paper's "normal" mode, method.md §7).
+    method: str = "none"
+    #: FK body model: ``paper`` (faithful) or ``clavicle`` (2 clavicle DOFs per side).
+    body_model: str = "paper"
+    #: Angle limits: ``normal`` (the paper's random-mode column) or ``gan`` (the intended GAN column).
+    limits: str = "normal"
+    #: Synthetic poses drawn per epoch; each is projected into every training camera.
+    num_poses: int = 10000
+    #: Bone-group scale range: lengths x (1 + U[-bone_scale, bone_scale)).
+    bone_scale: float = 0.2
+    #: Standard deviation (degrees) of the clipped normal draw around each range's middle.
+    sigma_deg: float = 60.0
+    #: Reject synthetic pairs with any joint closer to the camera than this (metres).
+    min_depth: float = 0.5
+
+
+@dataclass
 class ExperimentConfig:
     name: str = "experiment"
     #: Output folder; checkpoints, TensorBoard logs, results and pictures go here.
@@ -80,6 +98,7 @@ class ExperimentConfig:
     data: DataConfig = field(default_factory=DataConfig)
     model: ModelConfig = field(default_factory=ModelConfig)
     train: TrainConfig = field(default_factory=TrainConfig)
+    augment: AugmentConfig = field(default_factory=AugmentConfig)
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -150,6 +169,10 @@ def validate(cfg: ExperimentConfig) -> None:
         (cfg.train.epochs + cfg.train.tail_epochs > 0, "train.epochs + train.tail_epochs must be > 0"),
         (cfg.train.lr > 0, "train.lr must be > 0"),
         (cfg.train.batch_size > 0, "train.batch_size must be > 0"),
+        (cfg.augment.method in ("none", "random"), "augment.method must be 'none' or 'random'"),
+        (cfg.augment.body_model in ("paper", "clavicle"), "augment.body_model must be 'paper' or 'clavicle'"),
+        (cfg.augment.limits in ("normal", "gan"), "augment.limits must be 'normal' or 'gan'"),
+        (cfg.augment.num_poses > 0, "augment.num_poses must be > 0"),
     ]
     for ok, msg in checks:
         if not ok:

@@ -106,3 +106,30 @@ def plot_examples(pose2d: np.ndarray, gt: np.ndarray, pred: np.ndarray, path: st
         fig.suptitle(title)
     fig.tight_layout()
     fig.savefig(path, dpi=90)
+
+
+def plot_pose_grid(world: np.ndarray, pose2d: np.ndarray, path: str | Path, title: str = "", cols: int = 4,
+                   skeleton: Skeleton = H36M16) -> None:
+    """A grid of generated poses: each cell a 3D skeleton (world frame, Z up) above its 2D projection."""
+    n = len(world)
+    rows = (n + cols - 1) // cols
+    fig = Figure(figsize=(3.2 * cols, 6.0 * rows))
+    for i in range(n):
+        r, c = divmod(i, cols)
+        ax = fig.add_subplot(2 * rows, cols, 2 * r * cols + c + 1, projection="3d")
+        p = world[i] - world[i, :1]
+        draw_skeleton_3d(ax, p, skeleton, camera_frame=False)
+        _equal_3d(ax, p)
+        ax.view_init(elev=15, azim=-70)
+        ax.set_xticklabels([]); ax.set_yticklabels([]); ax.set_zticklabels([])
+        ax.set_title(f"#{i} 3D (world, Z up)", fontsize=8)
+        ax2 = fig.add_subplot(2 * rows, cols, (2 * r + 1) * cols + c + 1)
+        draw_skeleton_2d(ax2, pose2d[i], skeleton)
+        ax2.set_xlim(-1, 1); ax2.set_ylim(1, -1)
+        ax2.set_aspect("equal")
+        ax2.set_title("2D (normalised screen)", fontsize=8)
+        ax2.tick_params(labelsize=6)
+    if title:
+        fig.suptitle(title)
+    fig.tight_layout()
+    fig.savefig(path, dpi=80)

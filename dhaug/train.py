@@ -9,7 +9,6 @@ from __future__ import annotations
 import math
 import random
 import time
-from dataclasses import asdict
 from pathlib import Path
 
 import numpy as np
@@ -63,6 +62,43 @@ def train_step(model: nn.Module, opt: torch.optim.Optimizer, x: torch.Tensor, y:
     return loss.detach()
 
 
+def build_augmenter(cfg: ExperimentConfig, data: ExperimentData):
+    """The synthetic-pair source named by ``cfg.augment`` (None for ``none``)."""
+    ac = cfg.augment
+    if ac.method == "none":
+        return None
+    from .augment import RandomDHAugmenter
+    from .kinematics import get_body_model, paper_table
+    from .skeleton import bone_lengths
+
+    if data.mocap is None:
+        raise ConfigError("augment.method = 'random' needs the world-frame 3D of the training subjects")
+    world = np.concatenate([p for s in data.train_subjects for p in data.mocap.positions[s].values()])
+    world = torch.as_tensor(world[:: max(1, len(world) // 50_000)])  # plenty of bone/root samples
+    cams = [c for s in data.train_subjects for c in data.mocap.cameras[s]]
+    return RandomDHAugmenter(get_body_model(ac.body_model), bone_lengths(world), world[:, 0], cams,
+                             limits=paper_table(ac.limits), num_poses=ac.num_poses, bone_scale=ac.bone_scale,
+                             sigma_deg=ac.sigma_deg, min_depth=ac.min_depth, seed=cfg.train.seed)
+
+
+def run_pass(model: nn.Module, opt: torch.optim.Optimizer, x: torch.Tensor, y: torch.Tensor, tc, epoch: int,
+             what: str, progress: bool) -> float:
+    """One shuffled pass over (x, y), with a second step on the mirrored batch; returns the mean loss."""
+    n = len(x)
+    # the shuffle depends only on (seed, epoch, what): a resumed run sees the same batches
+    salt = 0 if what == "real" else 7919
+    perm = torch.randperm(n, generator=torch.Generator().manual_seed(tc.seed * 1_000_003 + epoch + salt)).to(x.device)
+    starts = [i for i in range(0, n, tc.batch_size) if n - i >= 2]  # BatchNorm needs >= 2 samples
+    loss_sum = torch.zeros((), device=x.device)
+    for i in tqdm(starts, desc=f"epoch {epoch + 1} {what}", leave=False, disable=not progress):
+        idx = perm[i:i + tc.batch_size]
+        xb, yb = x[idx], y[idx]
+        loss_sum += train_step(model, opt, xb, yb, tc.grad_clip)
+        if tc.flip:
+            train_step(model, opt, mirror_pose(xb), mirror_pose(yb), tc.grad_clip)
+    return float(loss_sum) / max(1, len(starts))
+
+
 def _rng_state() -> dict:
     state = {"torch": torch.get_rng_state(), "numpy": np.random.get_state(), "python": random.getstate()}
     if torch.cuda.is_available():
@@ -98,6 +134,7 @@ def train(cfg: ExperimentConfig, resume: bool = False, data: ExperimentData | No
     seed_everything(tc.seed)
 
     data = data or load_experiment_data(cfg.data)
+    augmenter = build_augmenter(cfg, data)
     x_train, y_train = data.train.tensors(device)
     n = len(x_train)
     if n < 2:
@@ -123,7 +160,8 @@ def train(cfg: ExperimentConfig, resume: bool = False, data: ExperimentData | No
 
     from torch.utils.tensorboard import SummaryWriter  # imported late: it is slow to import
     writer = SummaryWriter(str(out / "tensorboard"))
-    print(f"training {cfg.model.name} on {n} pairs ({data.train.name}) for {total_epochs} epochs on {device}; "
+    print(f"training {cfg.model.name} on {n} pairs ({data.train.name}) for {total_epochs} epochs on {device}, "
+          f"augmentation: {cfg.augment.method}; "
           f"{sum(p.numel() for p in model.parameters()) / 1e6:.2f} M parameters")
 
     for epoch in range(start_epoch, total_epochs):
@@ -132,32 +170,28 @@ def train(cfg: ExperimentConfig, resume: bool = False, data: ExperimentData | No
         for group in opt.param_groups:
             group["lr"] = lr
         model.train()
-        # the shuffle depends only on (seed, epoch): a resumed run sees the same batches
-        perm = torch.randperm(n, generator=torch.Generator().manual_seed(tc.seed * 1_000_003 + epoch)).to(device)
-        starts = [i for i in range(0, n, tc.batch_size) if n - i >= 2]  # BatchNorm needs >= 2 samples
-        loss_sum = torch.zeros((), device=device)
-        for i in tqdm(starts, desc=f"epoch {epoch + 1}/{total_epochs}", leave=False, disable=not progress):
-            idx = perm[i:i + tc.batch_size]
-            x, y = x_train[idx], y_train[idx]
-            loss_sum += train_step(model, opt, x, y, tc.grad_clip)
-            if tc.flip:
-                train_step(model, opt, mirror_pose(x), mirror_pose(y), tc.grad_clip)
-        train_loss = float(loss_sum) / len(starts)
-        if not math.isfinite(train_loss):
-            raise DivergenceError(f"training loss is {train_loss} in epoch {epoch + 1}; stopped, "
-                                  f"the last good checkpoint ({ckpt_path}) was kept")
-        record = {"epoch": epoch + 1, "lr": lr, "train_loss": train_loss, "seconds": time.time() - t0}
+        record = {"epoch": epoch + 1, "lr": lr}
+        if augmenter is not None:  # method.md §7: a pass over this epoch's synthetic pairs, then the real pass
+            x_fake, y_fake = (t.to(device) for t in augmenter.sample(epoch))
+            record["fake_pairs"] = len(x_fake)
+            record["fake_loss"] = run_pass(model, opt, x_fake, y_fake, tc, epoch, "synthetic", progress)
+        train_loss = run_pass(model, opt, x_train, y_train, tc, epoch, "real", progress)
+        if not math.isfinite(train_loss) or not math.isfinite(record.get("fake_loss", 0.0)):
+            raise DivergenceError(f"training loss is {train_loss} (synthetic: {record.get('fake_loss')}) in epoch "
+                                  f"{epoch + 1}; stopped, the last good checkpoint ({ckpt_path}) was kept")
+        record.update(train_loss=train_loss, seconds=time.time() - t0)
         if tc.eval_every_epoch:
             for name, s in data.tests.items():
                 r = evaluate_set(model, s, device, tc.eval_batch_size)
                 record[f"eval/{name}"] = r["frame_mean"]["mpjpe"]
         history.append(record)
         for k, v in record.items():
-            if k != "epoch":
+            if k not in ("epoch", "fake_pairs"):
                 writer.add_scalar(k if "/" in k else f"train/{k}", v, epoch + 1)
         checkpoint.save_atomic({"model": model.state_dict(), "optimizer": opt.state_dict(), "epoch": epoch + 1,
                                 "history": history, "rng": _rng_state(), "config": cfg.to_dict()}, ckpt_path)
         print(f"epoch {epoch + 1}/{total_epochs}  lr {lr:.2e}  loss {train_loss:.5f}  "
+              + (f"synthetic loss {record['fake_loss']:.5f} ({record['fake_pairs']} pairs)  " if augmenter else "") +
               f"{record['seconds']:.0f}s" + "".join(f"  {k} {v:.1f}" for k, v in record.items() if k.startswith("eval/")))
     writer.close()
 

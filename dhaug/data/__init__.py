@@ -19,6 +19,9 @@ class ExperimentData:
     #: Names of the cross-dataset sets among ``tests``.
     cross: list[str]
     description: str
+    #: The world-frame 3D and cameras the sets were cut from (for augmentation); None if not available.
+    mocap: H36MData | None = None
+    train_subjects: tuple[str, ...] = ()
 
 
 def load_experiment_data(cfg) -> ExperimentData:
@@ -51,7 +54,7 @@ def load_experiment_data(cfg) -> ExperimentData:
             raise DataError(f"two test sets are both named {name!r}; rename one of the files")
         tests[name] = s
         cross.append(name)
-    return ExperimentData(train, tests, cross, desc)
+    return ExperimentData(train, tests, cross, desc, mocap=data, train_subjects=tuple(cfg.train_subjects))
 
 
 __all__ = ["ExperimentData", "H36MData", "PoseSet", "build_split", "concat", "cmu_from_arrays",

@@ -1,0 +1,4 @@
+"""Augmentation: random DH poses (the paper's "normal" mode); the DH-AUG GAN builds on the same pieces."""
+from .random_dh import BONE_GROUPS, CameraSet, RandomDHAugmenter, project_to_cameras, scale_bones
+
+__all__ = ["BONE_GROUPS", "CameraSet", "RandomDHAugmenter", "project_to_cameras", "scale_bones"]

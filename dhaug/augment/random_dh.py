@@ -1,0 +1,121 @@
+"""Random DH augmentation — the paper's "normal" mode (method.md §7) as a reusable, seeded transform.
+
+For each synthetic pose: bone lengths of a random real training frame, scaled by ``1 + U[-s, s)``
+per bone group (left and right together, thorax never scaled); the pelvis at the world root of
+another random real frame; a random subset of DOFs (size uniform in 0..n) drawn from
+``clip(N(mid, sigma), lo, hi)`` of the limit table, the rest at the rest pose; the global rotation
+likewise. Sample 0 of every draw is the rest pose. Every pose is seen by every camera; pairs whose
+joints fall behind a camera (depth < ``min_depth``) or off its image are rejected.
+
+Output: (2D normalised screen, root-relative camera-frame 3D) pairs, exactly the training format.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+
+from ..camera import Camera, project, world_to_camera
+from ..kinematics import BodyModel, forward_kinematics, paper_table
+from ..kinematics.limits import LimitTable
+
+#: Bone groups sharing one scale factor (indices into kinematics.BONES); the thorax bone (7) is never scaled.
+BONE_GROUPS = {"shins": (2, 5), "thighs": (1, 4), "hips": (0, 3), "waist": (6,), "shoulders": (9, 12),
+               "upper_arms": (10, 13), "forearms": (11, 14), "neck": (8,)}
+
+
+def scale_bones(bones: torch.Tensor, scale: float, generator: torch.Generator) -> torch.Tensor:
+    """Multiply each bone group by ``1 + U[-scale, scale)`` (one factor per group and pose). bones (N, 15)."""
+    n = bones.shape[0]
+    factors = 1 + scale * (2 * torch.rand(n, len(BONE_GROUPS), generator=generator, dtype=bones.dtype) - 1)
+    out = bones.clone()
+    for g, idx in enumerate(BONE_GROUPS.values()):
+        out[:, list(idx)] *= factors[:, g:g + 1]
+    return out
+
+
+@dataclass
+class CameraSet:
+    """Cameras as stacked tensors: R (C,3,3), T (C,3) metres, normalised intrinsics (C,9), aspect h/w (C,)."""
+
+    R: torch.Tensor
+    T: torch.Tensor
+    K: torch.Tensor
+    aspect: torch.Tensor
+
+    @staticmethod
+    def from_cameras(cams: list[Camera], dtype=torch.float32) -> "CameraSet":
+        return CameraSet(torch.as_tensor(np.stack([c.R for c in cams]), dtype=dtype),
+                         torch.as_tensor(np.stack([c.T for c in cams]), dtype=dtype),
+                         torch.as_tensor(np.stack([c.normalized_intrinsics() for c in cams]), dtype=dtype),
+                         torch.tensor([c.res_h / c.res_w for c in cams], dtype=dtype))
+
+
+def project_to_cameras(world: torch.Tensor, cams: CameraSet, min_depth: float = 0.5
+                       ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """World poses (N,16,3) into every camera: 2D (N,C,16,2), root-relative camera 3D (N,C,16,3),
+    and a validity mask (N,C): every joint at depth >= ``min_depth`` and inside the image."""
+    Xc = world_to_camera(world[:, None], cams.R, cams.T)  # (N,C,16,3)
+    uv = project(Xc, cams.K[None], clamp=False)
+    depth_ok = (Xc[..., 2] >= min_depth).all(-1)
+    a = cams.aspect[None, :, None]
+    inside = ((uv[..., 0].abs() <= 1) & (uv[..., 1].abs() <= a)).all(-1)
+    return uv, Xc - Xc[..., :1, :], depth_ok & inside
+
+
+class RandomDHAugmenter:
+    """Seeded random DH poses -> (2D, 3D) training pairs. ``sample(epoch)`` is deterministic in (seed, epoch).
+
+    Args:
+        body_model: the FK model (``PAPER`` or ``CLAVICLE``).
+        bones: (M, 15) real bone lengths (one row per real frame or per subject).
+        roots: (K, 3) real pelvis positions in the world frame.
+        cameras: the cameras to project into (all training cameras).
+        limits: the limit table (default: the paper's ``normal`` column).
+    """
+
+    def __init__(self, body_model: BodyModel, bones: torch.Tensor, roots: torch.Tensor, cameras: list[Camera],
+                 limits: LimitTable | None = None, num_poses: int = 10_000, bone_scale: float = 0.2,
+                 sigma_deg: float = 60.0, max_active: int | None = None, min_depth: float = 0.5, seed: int = 0) -> None:
+        if bones.ndim != 2 or bones.shape[1] != 15:
+            raise ValueError(f"bones must have shape (M, 15), got {tuple(bones.shape)}")
+        if roots.ndim != 2 or roots.shape[1] != 3:
+            raise ValueError(f"roots must have shape (K, 3), got {tuple(roots.shape)}")
+        self.model = body_model
+        self.bones = bones.float()
+        self.roots = roots.float()
+        self.cams = CameraSet.from_cameras(cameras)
+        self.lo, self.hi = (limits or paper_table("normal")).for_model(body_model)
+        self.num_poses = num_poses
+        self.bone_scale = bone_scale
+        self.sigma = float(np.radians(sigma_deg))
+        self.max_active = max_active if max_active is not None else len(self.lo)
+        self.min_depth = min_depth
+        self.seed = seed
+
+    def sample_parameters(self, n: int, generator: torch.Generator) -> tuple[torch.Tensor, torch.Tensor]:
+        """(n, num_dofs + 3) offsets in radians (DOFs then rot_x/y/z) with a random active subset each."""
+        D = len(self.lo)
+        mid = (self.lo + self.hi) / 2
+        draw = (mid + self.sigma * torch.randn(n, D, generator=generator)).clamp(self.lo, self.hi)
+        k = torch.randint(0, self.max_active + 1, (n, 1), generator=generator)
+        rank = torch.rand(n, D, generator=generator).argsort(-1).argsort(-1)  # a random permutation per row
+        active = rank < k
+        values = torch.where(active, draw, torch.zeros_like(draw).clamp(self.lo, self.hi))
+        values[0] = torch.zeros(D).clamp(self.lo, self.hi)  # sample 0: the rest pose
+        return values[:, :self.model.num_dofs], values[:, self.model.num_dofs:]
+
+    def sample_world(self, n: int, generator: torch.Generator) -> torch.Tensor:
+        """(n, 16, 3) world-frame poses."""
+        dofs, rot = self.sample_parameters(n, generator)
+        bones = scale_bones(self.bones[torch.randint(len(self.bones), (n,), generator=generator)], self.bone_scale, generator)
+        root = self.roots[torch.randint(len(self.roots), (n,), generator=generator)]
+        return forward_kinematics(self.model, dofs, bones, rot, root)
+
+    def sample(self, epoch: int = 0) -> tuple[torch.Tensor, torch.Tensor]:
+        """This epoch's pairs: 2D (P, 16, 2) and root-relative camera 3D (P, 16, 3), valid ones only."""
+        g = torch.Generator().manual_seed(self.seed * 1_000_003 + epoch)
+        world = self.sample_world(self.num_poses, g)
+        uv, rel, ok = project_to_cameras(world, self.cams, self.min_depth)
+        return uv[ok], rel[ok]
