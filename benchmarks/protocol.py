@@ -1,8 +1,12 @@
-"""Train + evaluate the three backbones under one protocol and tabulate (used by quick.py / full.py)."""
+"""Train + evaluate several runs (backbone × augmentation × seed) under one protocol and tabulate
+them side by side (used by quick.py / full.py). The data are loaded once and shared by all runs."""
 from __future__ import annotations
 
 import time
+from dataclasses import dataclass, field
 from pathlib import Path
+
+import numpy as np
 
 from dhaug.config import load_config
 from dhaug.data import load_experiment_data
@@ -13,37 +17,66 @@ from common import SHARED, machine, require, write
 METRICS = (("mpjpe", "MPJPE"), ("p_mpjpe", "P-MPJPE"), ("pck", "PCK"), ("auc", "AUC"))
 
 
-def run_protocol(stem: str, configs: list[str], overrides: list[str], out_root: str, title: str, notes: str) -> dict:
+@dataclass
+class Run:
+    config: str                     # configs/<config>.yaml
+    overrides: list[str] = field(default_factory=list)
+
+    @property
+    def label(self) -> str:
+        return self.config + "".join(f" {o}" for o in self.overrides)
+
+
+def run_protocol(stem: str, runs: list[Run], overrides: list[str], out_root: str, title: str, notes: str) -> dict:
     require(SHARED / "h36m" / "data_3d_h36m.npz")
     require(SHARED / "cmu" / "cmu_test.npz")
     repo = Path(__file__).resolve().parents[1]
     updates = {"data": {"data_dir": str(SHARED / "h36m"), "cross_sets": [str(SHARED / "cmu" / "cmu_test.npz")]}}
-    cfgs = [load_config(repo / "configs" / f"{c}.yaml", overrides + [f"out_dir={out_root}/{c}"], updates) for c in configs]
+    cfgs = []
+    for i, r in enumerate(runs):
+        cfg = load_config(repo / "configs" / f"{r.config}.yaml", overrides + r.overrides + [f"out_dir={out_root}/{i:02d}_{r.config}"], updates)
+        cfgs.append(cfg)
     t0 = time.time()
     data = load_experiment_data(cfgs[0].data)
     load_s = time.time() - t0
-    rows, raw = [], {}
-    for cfg in cfgs:
+    raw = []
+    for r, cfg in zip(runs, cfgs):
         t = time.time()
         res = train(cfg, data=data)
-        wall = time.time() - t
-        raw[cfg.model.name] = {"results": res, "wall_s": wall, "config": cfg.to_dict()}
-        for name, r in res.items():
-            for kind in ("frame_mean", "action_mean"):
-                rows.append((cfg.model.name, name + (" (flip test)" if r["flip_test"] else ""), kind,
-                             *(r[kind][k] for k, _ in METRICS), r["frame_mean"]["frames"], wall))
+        raw.append({"model": cfg.model.name, "augment": cfg.augment.method, "body_model": cfg.augment.body_model,
+                    "seed": cfg.train.seed, "label": r.label, "results": res, "wall_s": time.time() - t,
+                    "config": cfg.to_dict()})
     md = [f"# {title}", "", notes, "",
           f"Data: {len(data.train)} training pairs; test sets " + ", ".join(f"{k}: {len(v)} pairs" for k, v in data.tests.items())
           + f". Data loading {load_s:.0f} s.", "",
-          "| model | test set | mean | " + " | ".join(m for _, m in METRICS) + " | frames | train+eval wall (s) |",
-          "|---|---|---|" + "---|" * (len(METRICS) + 2)]
-    for r in rows:
-        md.append(f"| {r[0]} | {r[1]} | {r[2].replace('_', ' ')} | " + " | ".join(f"{v:.2f}" for v in r[3:3 + len(METRICS)])
-                  + f" | {r[-2]} | {r[-1]:.0f} |")
-    md += ["", "MPJPE / P-MPJPE in mm; PCK@150 mm and AUC (0-150 mm, 31 thresholds) in %. `frame mean` weights every",
-           "pose equally; `action mean` averages per-action means. Numbers are from the last epoch (no model selection).",
+          "## Every run (frame-weighted means)", "",
+          "| model | augment | seed | test set | " + " | ".join(m for _, m in METRICS) + " | action-mean MPJPE | wall (s) |",
+          "|---|---|---|---|" + "---|" * (len(METRICS) + 2)]
+    for r in raw:
+        for name, res in r["results"].items():
+            fm = res["frame_mean"]
+            md.append(f"| {r['model']} | {r['augment']} | {r['seed']} | {name}{' (flip test)' if res['flip_test'] else ''} | "
+                      + " | ".join(f"{fm[k]:.2f}" for k, _ in METRICS)
+                      + f" | {res['action_mean']['mpjpe']:.2f} | {r['wall_s']:.0f} |")
+    groups: dict[tuple, list] = {}
+    for r in raw:
+        groups.setdefault((r["model"], r["augment"]), []).append(r)
+    if any(len(v) > 1 for v in groups.values()):
+        md += ["", "## Mean ± half-range over seeds (frame-weighted MPJPE / P-MPJPE, mm)", "",
+               "| model | augment | seeds | " + " | ".join(f"{n} MPJPE | {n} P-MPJPE" for n in data.tests) + " |",
+               "|---|---|---|" + "---|---|" * len(data.tests)]
+        for (model, aug), rs in groups.items():
+            cells = []
+            for n in data.tests:
+                for k in ("mpjpe", "p_mpjpe"):
+                    v = np.array([r["results"][n]["frame_mean"][k] for r in rs])
+                    cells.append(f"{v.mean():.1f} ± {(v.max() - v.min()) / 2:.1f}")
+            md.append(f"| {model} | {aug} | {len(rs)} | " + " | ".join(cells) + " |")
+    md += ["", "MPJPE / P-MPJPE in mm; PCK@150 mm and AUC (0-150 mm, 31 thresholds) in %. Frame-weighted means count",
+           "every test pose once; action-mean averages the per-action means. Numbers are from the last epoch",
+           "(no model selection). Per-action tables: each run's results.md under " + out_root + ".",
            f"Total wall time {time.time() - t0:.0f} s. Machine: {machine()}"]
     payload = {"protocol": title, "notes": notes, "machine": machine(), "load_s": load_s,
-               "total_wall_s": time.time() - t0, "models": raw}
+               "total_wall_s": time.time() - t0, "runs": raw}
     write(stem, payload, "\n".join(md) + "\n")
     return payload

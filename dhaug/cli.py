@@ -87,7 +87,8 @@ def cmd_show_poses(args) -> None:
     from .augment import RandomDHAugmenter
     from .augment.random_dh import project_to_cameras
     from .camera import load_cameras
-    from .kinematics import get_body_model, paper_table
+    from .kinematics import get_body_model
+    from .kinematics.limits import limit_table
     from .plots import plot_pose_grid
 
     if args.data_dir:
@@ -101,7 +102,7 @@ def cmd_show_poses(args) -> None:
                                0.151, 0.279, 0.252, 0.151, 0.279, 0.252]])
         roots, cams = torch.tensor([[0.0, 0.0, 0.95]]), load_cameras()["S1"]
     aug = RandomDHAugmenter(get_body_model(args.body_model), bones, roots, cams[:1],
-                            limits=paper_table(args.limits), seed=args.seed)
+                            limits=limit_table(args.limits, args.body_model), seed=args.seed)
     g = torch.Generator().manual_seed(args.seed)
     world = aug.sample_world(args.n, g)
     uv, _, ok = project_to_cameras(world, aug.cams, aug.min_depth)
@@ -154,7 +155,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", default="poses.png")
     p.add_argument("--n", type=int, default=12)
     p.add_argument("--body-model", default="paper", choices=["paper", "clavicle"])
-    p.add_argument("--limits", default="normal", choices=["normal", "gan"])
+    p.add_argument("--limits", default="normal", choices=["normal", "gan", "h36m"])
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--data-dir", help="take bone lengths, roots and cameras from this H36M folder")
     p.add_argument("--subject", default="S1")

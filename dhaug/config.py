@@ -78,7 +78,8 @@ class AugmentConfig:
     method: str = "none"
     #: FK body model: ``paper`` (faithful) or ``clavicle`` (2 clavicle DOFs per side).
     body_model: str = "paper"
-    #: Angle limits: ``normal`` (the paper's random-mode column) or ``gan`` (the intended GAN column).
+    #: Angle limits: ``normal`` (the paper's random-mode column), ``gan`` (the intended GAN column) or
+    #: ``h36m`` (data-driven: 0.5-99.5 % of IK angles over the H36M training subjects).
     limits: str = "normal"
     #: Synthetic poses drawn per epoch; each is projected into every training camera.
     num_poses: int = 10000
@@ -171,7 +172,7 @@ def validate(cfg: ExperimentConfig) -> None:
         (cfg.train.batch_size > 0, "train.batch_size must be > 0"),
         (cfg.augment.method in ("none", "random"), "augment.method must be 'none' or 'random'"),
         (cfg.augment.body_model in ("paper", "clavicle"), "augment.body_model must be 'paper' or 'clavicle'"),
-        (cfg.augment.limits in ("normal", "gan"), "augment.limits must be 'normal' or 'gan'"),
+        (cfg.augment.limits in ("normal", "gan", "h36m"), "augment.limits must be 'normal', 'gan' or 'h36m'"),
         (cfg.augment.num_poses > 0, "augment.num_poses must be > 0"),
     ]
     for ok, msg in checks:

@@ -68,7 +68,8 @@ def build_augmenter(cfg: ExperimentConfig, data: ExperimentData):
     if ac.method == "none":
         return None
     from .augment import RandomDHAugmenter
-    from .kinematics import get_body_model, paper_table
+    from .kinematics import get_body_model
+    from .kinematics.limits import limit_table
     from .skeleton import bone_lengths
 
     if data.mocap is None:
@@ -77,7 +78,7 @@ def build_augmenter(cfg: ExperimentConfig, data: ExperimentData):
     world = torch.as_tensor(world[:: max(1, len(world) // 50_000)])  # plenty of bone/root samples
     cams = [c for s in data.train_subjects for c in data.mocap.cameras[s]]
     return RandomDHAugmenter(get_body_model(ac.body_model), bone_lengths(world), world[:, 0], cams,
-                             limits=paper_table(ac.limits), num_poses=ac.num_poses, bone_scale=ac.bone_scale,
+                             limits=limit_table(ac.limits, ac.body_model), num_poses=ac.num_poses, bone_scale=ac.bone_scale,
                              sigma_deg=ac.sigma_deg, min_depth=ac.min_depth, seed=cfg.train.seed)
 
 

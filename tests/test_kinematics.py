@@ -147,3 +147,23 @@ def test_bad_shapes():
         forward_kinematics(PAPER, torch.zeros(5), torch.zeros(15))
     with pytest.raises(ValueError, match=r"shape \(\.\.\., 16, 3\)"):
         inverse_kinematics(PAPER, torch.zeros(3, 17, 3))
+
+
+def test_fk_matches_the_4x4_reference():
+    from dhaug.kinematics.reference import reference_fk
+    dofs, bones, rot, root = random_params(PAPER, 200, "gan", seed=6)
+    torch.testing.assert_close(forward_kinematics(PAPER, dofs, bones, rot, root),
+                               reference_fk(PAPER, dofs, bones, rot, root), rtol=0, atol=1e-12)
+
+
+def test_ik_on_real_h36m_frames():
+    from dhaug.data.h36m import load_positions_3d
+    from .conftest import shared_file
+    pos = load_positions_3d(shared_file("h36m", "data_3d_h36m.npz"))
+    P = torch.as_tensor(np.concatenate([a[::20] for a in pos["S9"].values()]), dtype=torch.float64)
+    rc = inverse_kinematics(CLAVICLE, P)
+    res = (forward_kinematics(CLAVICLE, rc.dofs, rc.bones, rc.rotation, rc.root) - P).norm(dim=-1)
+    assert res.max() < 1e-6  # the clavicle model reproduces real poses (float32 data)
+    rp = inverse_kinematics(PAPER, P)
+    resp = (forward_kinematics(PAPER, rp.dofs, rp.bones, rp.rotation, rp.root) - P).norm(dim=-1)
+    assert resp[:, :10].max() < 1e-6 and resp[:, 13].mean() > 0.02  # paper model: shoulders off the thorax line

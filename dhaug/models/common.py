@@ -5,10 +5,13 @@ import torch
 from torch import nn
 
 
-def kaiming_init(module: nn.Module) -> None:
-    """Kaiming-normal init of every Linear / Conv1d weight, zero bias (method.md §5)."""
+def kaiming_init(module: nn.Module, output: nn.Module | None = None) -> None:
+    """Kaiming-normal init of every hidden ``nn.Linear`` (method.md §5: the release applies it to
+    Linear layers only, so convolutional models keep PyTorch's default init). ``output`` keeps the
+    default init: a Kaiming-scaled output layer starts with predictions of several metres, which
+    costs many epochs to undo (measured: MPJPE 265 vs 137 mm after 3 short epochs)."""
     for m in module.modules():
-        if isinstance(m, (nn.Linear, nn.Conv1d)):
+        if isinstance(m, nn.Linear) and m is not output:
             nn.init.kaiming_normal_(m.weight)
             if m.bias is not None:
                 nn.init.zeros_(m.bias)

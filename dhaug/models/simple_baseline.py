@@ -29,7 +29,7 @@ class SimpleBaseline(nn.Module):
                                  nn.ReLU(inplace=True), nn.Dropout(dropout))
         self.blocks = nn.Sequential(*[_Block(width, dropout) for _ in range(stages)])
         self.out = nn.Linear(width, (num_joints - 1) * 3)
-        kaiming_init(self)
+        kaiming_init(self, output=self.out)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         y = self.out(self.blocks(self.inp(x.flatten(1))))

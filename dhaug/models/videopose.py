@@ -9,7 +9,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from .common import kaiming_init, pad_root
+from .common import pad_root
 
 
 class TemporalConvNet(nn.Module):
@@ -32,7 +32,6 @@ class TemporalConvNet(nn.Module):
         self.drop = nn.Dropout(dropout)
         self.relu = nn.ReLU(inplace=True)
         self.shrink = nn.Conv1d(channels, (num_joints - 1) * 3, 1)
-        kaiming_init(self)
 
     @property
     def receptive_field(self) -> int:
