@@ -74,7 +74,8 @@ class TrainConfig:
 
 @dataclass
 class AugmentConfig:
-    #: ``none`` or ``random`` (random DH poses, the paper's "normal" mode, method.md §7).
+    #: ``none``, ``random`` (random DH poses, the paper's "normal" mode, method.md §7) or ``dhaug``
+    #: (the DH-AUG GAN, method.md §3-§5).
     method: str = "none"
     #: FK body model: ``paper`` (faithful) or ``clavicle`` (2 clavicle DOFs per side).
     body_model: str = "paper"
@@ -89,6 +90,18 @@ class AugmentConfig:
     sigma_deg: float = 60.0
     #: Reject synthetic pairs with any joint closer to the camera than this (metres).
     min_depth: float = 0.5
+    # --- DH-AUG GAN (method "dhaug"); sizes of method.md §3-§5 (README single-frame setting) ---
+    #: GAN-only epochs: the pose net trains from epoch index ``warmup + 1`` on (paper: 2).
+    warmup: int = 2
+    gen_width: int = 256
+    d3_width: int = 256
+    d2_width: int = 256
+    n_critic: int = 5
+    gp_lambda: float = 10.0
+    gan_lr: float = 1e-4
+    w2d: float = 0.2
+    #: GAN batch size (0 = train.batch_size).
+    gan_batch_size: int = 0
 
 
 @dataclass
@@ -170,7 +183,7 @@ def validate(cfg: ExperimentConfig) -> None:
         (cfg.train.epochs + cfg.train.tail_epochs > 0, "train.epochs + train.tail_epochs must be > 0"),
         (cfg.train.lr > 0, "train.lr must be > 0"),
         (cfg.train.batch_size > 0, "train.batch_size must be > 0"),
-        (cfg.augment.method in ("none", "random"), "augment.method must be 'none' or 'random'"),
+        (cfg.augment.method in ("none", "random", "dhaug"), "augment.method must be 'none', 'random' or 'dhaug'"),
         (cfg.augment.body_model in ("paper", "clavicle"), "augment.body_model must be 'paper' or 'clavicle'"),
         (cfg.augment.limits in ("normal", "gan", "h36m"), "augment.limits must be 'normal', 'gan' or 'h36m'"),
         (cfg.augment.num_poses > 0, "augment.num_poses must be > 0"),

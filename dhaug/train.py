@@ -62,24 +62,91 @@ def train_step(model: nn.Module, opt: torch.optim.Optimizer, x: torch.Tensor, y:
     return loss.detach()
 
 
-def build_augmenter(cfg: ExperimentConfig, data: ExperimentData):
+class _RandomSource:
+    """Random DH poses each epoch (method.md §7); no warm-up, no state."""
+
+    pose_start = 0
+
+    def __init__(self, aug) -> None:
+        self.aug = aug
+
+    def epoch_pairs(self, epoch: int, progress: bool) -> tuple[dict, torch.Tensor, torch.Tensor]:
+        x, y = self.aug.sample(epoch)
+        return {}, x, y
+
+    def state_dict(self) -> dict:
+        return {}
+
+    def load_state_dict(self, state: dict) -> None:
+        pass
+
+
+class _GANSource:
+    """One DH-AUG GAN pass over the real training set per epoch; its critic-step fakes are the
+    epoch's synthetic pairs. The pose net starts after ``warmup`` + 1 GAN-only epochs (method.md §5)."""
+
+    def __init__(self, aug, data: ExperimentData, cam_index: torch.Tensor, warmup: int) -> None:
+        self.aug = aug
+        self.real3d = torch.as_tensor(data.train.pose3d)
+        self.root = torch.as_tensor(data.train.root)
+        self.cam_index = cam_index
+        self.pose_start = warmup + 1
+
+    def epoch_pairs(self, epoch: int, progress: bool) -> tuple[dict, torch.Tensor, torch.Tensor]:
+        out = self.aug.fit_epoch(self.real3d, self.root, self.cam_index, progress, desc=f"epoch {epoch + 1} GAN")
+        logs = {f"gan/{k}": out[k] for k in ("d3", "d2", "g") if out[k] is not None}
+        return logs, out["pose2d"], out["pose3d"]
+
+    def state_dict(self) -> dict:
+        return self.aug.state_dict()
+
+    def load_state_dict(self, state: dict) -> None:
+        self.aug.load_state_dict(state)
+
+
+def bone_templates(data: ExperimentData) -> torch.Tensor:
+    """(S, 15) mean bone lengths of each training subject, left and right averaged (method.md §1)."""
+    from .skeleton import bone_lengths
+
+    rows = []
+    for s in data.train_subjects:
+        b = bone_lengths(torch.as_tensor(np.concatenate(list(data.mocap.positions[s].values())))).mean(0)
+        for l_, r_ in ((3, 0), (4, 1), (5, 2), (9, 12), (10, 13), (11, 14)):
+            b[l_] = b[r_] = (b[l_] + b[r_]) / 2
+        rows.append(b)
+    return torch.stack(rows)
+
+
+def build_augmenter(cfg: ExperimentConfig, data: ExperimentData, device: torch.device):
     """The synthetic-pair source named by ``cfg.augment`` (None for ``none``)."""
     ac = cfg.augment
     if ac.method == "none":
         return None
-    from .augment import RandomDHAugmenter
+    from .augment import DHAugmenter, GANSettings, RandomDHAugmenter
     from .kinematics import get_body_model
     from .kinematics.limits import limit_table
     from .skeleton import bone_lengths
 
     if data.mocap is None:
-        raise ConfigError("augment.method = 'random' needs the world-frame 3D of the training subjects")
-    world = np.concatenate([p for s in data.train_subjects for p in data.mocap.positions[s].values()])
-    world = torch.as_tensor(world[:: max(1, len(world) // 50_000)])  # plenty of bone/root samples
+        raise ConfigError(f"augment.method = {ac.method!r} needs the world-frame 3D of the training subjects")
     cams = [c for s in data.train_subjects for c in data.mocap.cameras[s]]
-    return RandomDHAugmenter(get_body_model(ac.body_model), bone_lengths(world), world[:, 0], cams,
-                             limits=limit_table(ac.limits, ac.body_model), num_poses=ac.num_poses, bone_scale=ac.bone_scale,
-                             sigma_deg=ac.sigma_deg, min_depth=ac.min_depth, seed=cfg.train.seed)
+    model = get_body_model(ac.body_model)
+    if ac.method == "random":
+        world = np.concatenate([p for s in data.train_subjects for p in data.mocap.positions[s].values()])
+        world = torch.as_tensor(world[:: max(1, len(world) // 50_000)])  # plenty of bone/root samples
+        return _RandomSource(RandomDHAugmenter(
+            model, bone_lengths(world), world[:, 0], cams, limits=limit_table(ac.limits, ac.body_model),
+            num_poses=ac.num_poses, bone_scale=ac.bone_scale, sigma_deg=ac.sigma_deg, min_depth=ac.min_depth,
+            seed=cfg.train.seed))
+    limits = limit_table("gan" if ac.limits == "normal" else ac.limits, ac.body_model)
+    settings = GANSettings(gen_width=ac.gen_width, d3_width=ac.d3_width, d2_width=ac.d2_width, n_critic=ac.n_critic,
+                           gp_lambda=ac.gp_lambda, lr=ac.gan_lr, w2d=ac.w2d, bone_scale=ac.bone_scale,
+                           batch_size=ac.gan_batch_size or cfg.train.batch_size, min_depth=ac.min_depth)
+    aug = DHAugmenter(cams, bone_templates(data), model, limits, settings, device=device, seed=cfg.train.seed)
+    first = {s: 4 * i for i, s in enumerate(data.train_subjects)}
+    tr = data.train
+    cam_index = torch.as_tensor(np.array([first[n] for n in tr.subject_names])[tr.subject] + tr.camera)
+    return _GANSource(aug, data, cam_index, ac.warmup)
 
 
 def run_pass(model: nn.Module, opt: torch.optim.Optimizer, x: torch.Tensor, y: torch.Tensor, tc, epoch: int,
@@ -135,7 +202,7 @@ def train(cfg: ExperimentConfig, resume: bool = False, data: ExperimentData | No
     seed_everything(tc.seed)
 
     data = data or load_experiment_data(cfg.data)
-    augmenter = build_augmenter(cfg, data)
+    augmenter = build_augmenter(cfg, data, device)
     x_train, y_train = data.train.tensors(device)
     n = len(x_train)
     if n < 2:
@@ -152,6 +219,8 @@ def train(cfg: ExperimentConfig, resume: bool = False, data: ExperimentData | No
                               "use the same config (or a new out_dir to start afresh)")
         model.load_state_dict(state["model"])
         opt.load_state_dict(state["optimizer"])
+        if augmenter is not None and "augmenter" in state:
+            augmenter.load_state_dict(state["augmenter"])
         _set_rng_state(state["rng"])
         start_epoch, history = state["epoch"], state["history"]
         print(f"resumed from {ckpt_path} after epoch {start_epoch}/{total_epochs}")
@@ -172,12 +241,19 @@ def train(cfg: ExperimentConfig, resume: bool = False, data: ExperimentData | No
             group["lr"] = lr
         model.train()
         record = {"epoch": epoch + 1, "lr": lr}
-        if augmenter is not None:  # method.md §7: a pass over this epoch's synthetic pairs, then the real pass
-            x_fake, y_fake = (t.to(device) for t in augmenter.sample(epoch))
+        train_pose_net = augmenter is None or epoch >= augmenter.pose_start
+        if augmenter is not None:  # a pass over this epoch's synthetic pairs, then the real pass (method.md §5, §7)
+            logs, x_fake, y_fake = augmenter.epoch_pairs(epoch, progress)
+            record.update(logs)
             record["fake_pairs"] = len(x_fake)
-            record["fake_loss"] = run_pass(model, opt, x_fake, y_fake, tc, epoch, "synthetic", progress)
-        train_loss = run_pass(model, opt, x_train, y_train, tc, epoch, "real", progress)
-        if not math.isfinite(train_loss) or not math.isfinite(record.get("fake_loss", 0.0)):
+            bad = [k for k, v in logs.items() if not math.isfinite(v)]
+            if bad:
+                raise DivergenceError(f"GAN losses {', '.join(bad)} are not finite in epoch {epoch + 1}; stopped, "
+                                      f"the last good checkpoint ({ckpt_path}) was kept")
+            if train_pose_net and len(x_fake) >= 2:
+                record["fake_loss"] = run_pass(model, opt, x_fake.to(device), y_fake.to(device), tc, epoch, "synthetic", progress)
+        train_loss = run_pass(model, opt, x_train, y_train, tc, epoch, "real", progress) if train_pose_net else float("nan")
+        if train_pose_net and (not math.isfinite(train_loss) or not math.isfinite(record.get("fake_loss", 0.0))):
             raise DivergenceError(f"training loss is {train_loss} (synthetic: {record.get('fake_loss')}) in epoch "
                                   f"{epoch + 1}; stopped, the last good checkpoint ({ckpt_path}) was kept")
         record.update(train_loss=train_loss, seconds=time.time() - t0)
@@ -189,10 +265,14 @@ def train(cfg: ExperimentConfig, resume: bool = False, data: ExperimentData | No
         for k, v in record.items():
             if k not in ("epoch", "fake_pairs"):
                 writer.add_scalar(k if "/" in k else f"train/{k}", v, epoch + 1)
-        checkpoint.save_atomic({"model": model.state_dict(), "optimizer": opt.state_dict(), "epoch": epoch + 1,
-                                "history": history, "rng": _rng_state(), "config": cfg.to_dict()}, ckpt_path)
+        state = {"model": model.state_dict(), "optimizer": opt.state_dict(), "epoch": epoch + 1,
+                 "history": history, "rng": _rng_state(), "config": cfg.to_dict()}
+        if augmenter is not None:
+            state["augmenter"] = augmenter.state_dict()
+        checkpoint.save_atomic(state, ckpt_path)
         print(f"epoch {epoch + 1}/{total_epochs}  lr {lr:.2e}  loss {train_loss:.5f}  "
-              + (f"synthetic loss {record['fake_loss']:.5f} ({record['fake_pairs']} pairs)  " if augmenter else "") +
+              + (f"synthetic loss {record.get('fake_loss', float('nan')):.5f} ({record['fake_pairs']} pairs)  "
+                 if augmenter else "") + "".join(f"{k} {v:.3f}  " for k, v in record.items() if k.startswith("gan/")) +
               f"{record['seconds']:.0f}s" + "".join(f"  {k} {v:.1f}" for k, v in record.items() if k.startswith("eval/")))
     writer.close()
 

@@ -200,3 +200,12 @@ def test_shared_cmu_file():
     s = load_cross_set(shared_file("cmu", "cmu_test.npz"))
     assert len(s) == 39711 and len(s.seq_names) == 184 and len(s.action_names) == 15
     assert np.abs(s.pose3d[:, 0]).max() == 0
+
+
+def test_split_labels_subject_and_camera(h36m_dir):
+    d, _ = h36m_dir
+    s = load_h36m(d, "gt").split(["S9", "S1"], downsample=5)
+    assert s.subject_names == ["S9", "S1"]
+    assert set(s.subject.tolist()) == {0, 1} and set(s.camera.tolist()) == {0, 1, 2, 3}
+    sub = s.subset(s.subject == 1)
+    assert len(sub) == len(s) // 2 and sub.subject_names == ["S9", "S1"]

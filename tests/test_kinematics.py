@@ -167,3 +167,19 @@ def test_ik_on_real_h36m_frames():
     rp = inverse_kinematics(PAPER, P)
     resp = (forward_kinematics(PAPER, rp.dofs, rp.bones, rp.rotation, rp.root) - P).norm(dim=-1)
     assert resp[:, :10].max() < 1e-6 and resp[:, 13].mean() > 0.02  # paper model: shoulders off the thorax line
+
+
+def test_data_driven_limit_tables():
+    from dhaug.kinematics.data_limits import angle_statistics, h36m_table, limits_from_statistics
+    from dhaug.kinematics.limits import limit_table
+    dofs, _, rot, _ = random_params(CLAVICLE, 4000, "normal", seed=7)
+    stats = angle_statistics(CLAVICLE, dofs, rot)
+    lo, hi = paper_table("normal").for_model(CLAVICLE, torch.float64)
+    table = limits_from_statistics(stats, "t")
+    tlo, thi = table.for_model(CLAVICLE, torch.float64)
+    assert torch.all(tlo >= lo - 1e-9) and torch.all(thi <= hi + 1e-9) and torch.all(tlo <= thi)
+    for name in ("paper", "clavicle"):  # the shipped tables cover every DOF of their model
+        shipped = h36m_table(name)
+        a, b = shipped.for_model(PAPER if name == "paper" else CLAVICLE)
+        assert torch.all(a <= b)
+    assert limit_table("h36m", "clavicle").name == "h36m-clavicle" and limit_table("gan").name == "gan"

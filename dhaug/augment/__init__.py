@@ -2,3 +2,6 @@
 from .random_dh import BONE_GROUPS, CameraSet, RandomDHAugmenter, project_to_cameras, scale_bones
 
 __all__ = ["BONE_GROUPS", "CameraSet", "RandomDHAugmenter", "project_to_cameras", "scale_bones"]
+from .dhaug_gan import DHAugmenter, GANSettings  # noqa: E402
+
+__all__ += ["DHAugmenter", "GANSettings"]

@@ -251,7 +251,7 @@ def build_split(positions: Positions, cameras: dict[str, list[Camera]], keypoint
                     root=root[:, 0].astype(np.float32), action=np.zeros(n, np.int64),
                     seq=np.zeros(n, np.int64), frame=idx.astype(np.int64), camera=np.full(n, ci, np.int64),
                     action_names=[action_group(action)], seq_names=[f"{s}/{action}/{cam.id or ci}"],
-                    name=name, fps=fps))
+                    name=name, fps=fps, subject=np.zeros(n, np.int64), subject_names=[s]))
     return concat(parts, name=name)
 
 

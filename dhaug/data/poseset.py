@@ -25,6 +25,7 @@ class PoseSet:
         seq: (N,) int sequence id (index into ``seq_names``); frames of a sequence are contiguous.
         frame: (N,) int frame index within the sequence's original timeline.
         camera: (N,) int camera index within its subject (or clip).
+        subject: (N,) int index into ``subject_names`` (zeros when unknown).
         name: what this set is (e.g. ``"h36m S9,S11"``, ``"cmu_test"``).
     """
 
@@ -39,13 +40,17 @@ class PoseSet:
     seq_names: list[str] = field(default_factory=list)
     name: str = ""
     fps: float = 50.0
+    subject: np.ndarray | None = None
+    subject_names: list[str] = field(default_factory=list)
 
     def __post_init__(self) -> None:
         n = len(self.pose2d)
+        if self.subject is None:
+            self.subject = np.zeros(n, np.int64)
         checks = {
             "pose2d": (self.pose2d, (n, 16, 2)), "pose3d": (self.pose3d, (n, 16, 3)),
             "root": (self.root, (n, 3)), "action": (self.action, (n,)), "seq": (self.seq, (n,)),
-            "frame": (self.frame, (n,)), "camera": (self.camera, (n,)),
+            "frame": (self.frame, (n,)), "camera": (self.camera, (n,)), "subject": (self.subject, (n,)),
         }
         for key, (arr, shape) in checks.items():
             if arr.shape != shape:
@@ -58,7 +63,8 @@ class PoseSet:
         """A new set holding the rows ``index`` (boolean mask or integer array)."""
         return PoseSet(self.pose2d[index], self.pose3d[index], self.root[index], self.action[index],
                        self.seq[index], self.frame[index], self.camera[index],
-                       list(self.action_names), list(self.seq_names), self.name, self.fps)
+                       list(self.action_names), list(self.seq_names), self.name, self.fps,
+                       self.subject[index], list(self.subject_names))
 
     def every(self, step: int) -> "PoseSet":
         """Keep every ``step``-th frame of each sequence (by ``frame`` index)."""
@@ -77,16 +83,21 @@ def concat(sets: list[PoseSet], name: str = "") -> PoseSet:
     if not sets:
         raise DataError(f"{name or 'PoseSet'}: nothing to concatenate (no sequences selected)")
     action_names: list[str] = []
+    subject_names: list[str] = []
     for s in sets:
         action_names += [a for a in s.action_names if a not in action_names]
-    parts: dict[str, list[np.ndarray]] = {k: [] for k in ("pose2d", "pose3d", "root", "action", "seq", "frame", "camera")}
+        subject_names += [a for a in s.subject_names if a not in subject_names]
+    parts: dict[str, list[np.ndarray]] = {k: [] for k in ("pose2d", "pose3d", "root", "action", "seq", "frame", "camera", "subject")}
     seq_names: list[str] = []
     for s in sets:
         amap = np.array([action_names.index(a) for a in s.action_names], dtype=np.int64)
         parts["action"].append(amap[s.action] if len(s) else s.action.astype(np.int64))
         parts["seq"].append(s.seq.astype(np.int64) + len(seq_names))
+        smap = np.array([subject_names.index(a) for a in s.subject_names] or [0], dtype=np.int64)
+        parts["subject"].append(smap[s.subject] if s.subject_names else s.subject.astype(np.int64))
         seq_names += s.seq_names
         for k in ("pose2d", "pose3d", "root", "frame", "camera"):
             parts[k].append(getattr(s, k))
     arrays = {k: np.concatenate(v) for k, v in parts.items()}
-    return PoseSet(**arrays, action_names=action_names, seq_names=seq_names, name=name, fps=sets[0].fps)
+    return PoseSet(**arrays, action_names=action_names, seq_names=seq_names, name=name, fps=sets[0].fps,
+                   subject_names=subject_names)

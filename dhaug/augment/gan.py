@@ -1,0 +1,164 @@
+"""DH-AUG networks (method.md §3-§4): the DH generator, the 3D discriminator (pose stream +
+kinematic stream) and the 2D discriminator, and the WGAN-GP losses.
+
+The generator outputs named DOF offsets through ``tanh`` mapped onto a limit table, the global
+rotation, and the pelvis position *relative to the camera that will see it* (depth in
+``depth_range``, image position inside the central ``screen_margin`` of the frame), so generated
+people are always in front of the camera and on screen (the original only clamped the 2D).
+"""
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+from ..camera import project
+from ..kinematics import BodyModel, forward_kinematics
+from ..kinematics.limits import LimitTable
+from ..skeleton import H36M16, bone_lengths
+from .random_dh import scale_bones
+
+#: Pairs of bones (indices into kinematics.BONES, all pointing away from the pelvis) whose cosines form
+#: the kinematic stream of the 3D discriminator, in method.md §4's order.
+BONE_PAIRS = ((5, 4), (2, 1), (4, 3), (1, 0), (3, 0), (3, 6), (0, 6), (6, 7), (7, 8), (7, 9), (7, 12),
+              (9, 10), (12, 13), (10, 11), (13, 14))
+
+
+def bone_vectors(pose: torch.Tensor) -> torch.Tensor:
+    """(..., 16, 3) -> (..., 15, 3), bone i from the parent of joint i+1 to joint i+1."""
+    parents = [p for p, _ in H36M16.bones]
+    return pose[..., 1:, :] - pose[..., parents, :]
+
+
+def kinematic_features(pose: torch.Tensor) -> torch.Tensor:
+    """The 30-d kinematic vector: 15 adjacent-bone cosines and 15 bone lengths. (..., 16, 3) -> (..., 30)."""
+    b = bone_vectors(pose)
+    lengths = torch.linalg.norm(b, dim=-1)
+    u = b / lengths[..., None].clamp_min(1e-8)
+    i, j = zip(*BONE_PAIRS)
+    cos = (u[..., list(i), :] * u[..., list(j), :]).sum(-1)
+    return torch.cat([cos, lengths], -1)
+
+
+class _Res(nn.Module):
+    def __init__(self, w: int) -> None:
+        super().__init__()
+        self.l1, self.l2 = nn.Linear(w, w), nn.Linear(w, w)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return torch.relu(x + self.l2(torch.relu(self.l1(x))))
+
+
+def _stream(d_in: int, w: int, blocks: int = 3) -> nn.Sequential:
+    return nn.Sequential(nn.Linear(d_in, w), nn.ReLU(), *[_Res(w) for _ in range(blocks)])
+
+
+class Generator(nn.Module):
+    """z (B, noise) -> DOF offsets, global rotation (radians, inside ``limits``) and a camera-relative root."""
+
+    def __init__(self, body_model: BodyModel, limits: LimitTable, width: int = 256, noise_dim: int = 128,
+                 depth_range: tuple[float, float] = (2.5, 8.0), screen_margin: float = 0.7) -> None:
+        super().__init__()
+        self.body_model = body_model
+        self.noise_dim = noise_dim
+        lo, hi = limits.for_model(body_model)
+        self.register_buffer("lo", lo)
+        self.register_buffer("hi", hi)
+        self.depth_range = depth_range
+        self.screen_margin = screen_margin
+        self.trunk = nn.Sequential(nn.Linear(noise_dim, width), nn.ReLU(), *[_Res(width) for _ in range(3)])
+        self.head = nn.Linear(width, len(lo) + 3)
+
+    def forward(self, z: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """Returns (dofs (B, D), rotation (B, 3), root code (B, 3) in [-1, 1]^2 x [0, 1])."""
+        out = self.head(self.trunk(z))
+        n = len(self.lo)
+        angles = self.lo + (torch.tanh(out[:, :n]) + 1) / 2 * (self.hi - self.lo)
+        root = torch.cat([torch.tanh(out[:, n:n + 2]), torch.sigmoid(out[:, n + 2:n + 3])], -1)
+        nd = self.body_model.num_dofs
+        return angles[:, :nd], angles[:, nd:], root
+
+    def root_in_camera(self, code: torch.Tensor, K: torch.Tensor, aspect: torch.Tensor) -> torch.Tensor:
+        """Camera-frame pelvis from the root code: depth in ``depth_range``, image position within the
+        central ``screen_margin`` of the (normalised) screen. K (B, 9) normalised intrinsics."""
+        d0, d1 = self.depth_range
+        depth = d0 + (d1 - d0) * code[:, 2]
+        sx = self.screen_margin * code[:, 0]
+        sy = self.screen_margin * code[:, 1] * aspect
+        x = (sx - K[:, 2]) / K[:, 0] * depth
+        y = (sy - K[:, 3]) / K[:, 1] * depth
+        return torch.stack([x, y, depth], -1)
+
+    def generate(self, z: torch.Tensor, bones: torch.Tensor, R: torch.Tensor, T: torch.Tensor, K: torch.Tensor,
+                 aspect: torch.Tensor) -> dict[str, torch.Tensor]:
+        """Poses seen by per-sample cameras (R (B,3,3), T (B,3), K (B,9), aspect (B,)).
+
+        Returns ``world`` (B,16,3) root-relative world-frame poses (for D3), ``cam`` (B,16,3)
+        root-relative camera-frame poses (pose-net targets), ``pose2d`` (B,16,2) and ``root_cam`` (B,3).
+        """
+        dofs, rot, code = self(z)
+        world = forward_kinematics(self.body_model, dofs, bones, rot)  # pelvis at the origin
+        root_cam = self.root_in_camera(code, K, aspect)
+        cam_rel = world @ R.transpose(-1, -2)  # rotate into the camera; translation is the root
+        pose2d = project(cam_rel + root_cam[:, None], K, clamp=False)
+        return {"world": world, "cam": cam_rel, "pose2d": pose2d, "root_cam": root_cam, "dofs": dofs, "rotation": rot}
+
+
+class Discriminator3D(nn.Module):
+    """Root-relative world pose (B,16,3) -> score; a raw-pose stream and a kinematic stream."""
+
+    def __init__(self, width: int = 256) -> None:
+        super().__init__()
+        self.pose = _stream(48, width)
+        self.kin = _stream(30, width)
+        self.merge = nn.Sequential(nn.Linear(2 * width, 100), nn.ReLU(), _Res(100), nn.Linear(100, 1))
+
+    def forward(self, pose: torch.Tensor) -> torch.Tensor:
+        h = torch.cat([self.pose(pose.flatten(1)), self.kin(kinematic_features(pose))], -1)
+        return self.merge(h)[:, 0]
+
+
+class Discriminator2D(nn.Module):
+    """Normalised (not root-centred) 2D pose (B,16,2) -> score (judges pose, placement and scale)."""
+
+    def __init__(self, width: int = 256) -> None:
+        super().__init__()
+        self.l1, self.l2, self.l3 = nn.Linear(32, width), nn.Linear(width, width), nn.Linear(width, width)
+        self.l4, self.l5, self.l6 = nn.Linear(width, width), nn.Linear(width, width), nn.Linear(width, 1)
+        self.act = nn.LeakyReLU(0.01)
+
+    def forward(self, pose2d: torch.Tensor) -> torch.Tensor:
+        h1 = self.act(self.l1(pose2d.flatten(1)))
+        h2 = self.act(self.l2(h1))
+        h3 = self.act(self.l3(h2) + h1)
+        h4 = self.l4(h3)
+        h5 = self.act(self.l5(h4))
+        return self.l6(h5)[:, 0]
+
+
+def gradient_penalty(D: nn.Module, real: torch.Tensor, fake: torch.Tensor,
+                     generator: torch.Generator | None = None) -> torch.Tensor:
+    """WGAN-GP: E[(|grad D(x_hat)| - 1)^2], x_hat a per-sample uniform mix of the flattened poses."""
+    eps = torch.rand(real.shape[0], *([1] * (real.ndim - 1)), generator=generator, dtype=real.dtype).to(real.device)
+    x = (eps * real + (1 - eps) * fake).requires_grad_(True)
+    g, = torch.autograd.grad(D(x).sum(), x, create_graph=True)
+    return ((g.flatten(1).norm(dim=1) - 1) ** 2).mean()
+
+
+def critic_loss(D: nn.Module, real: torch.Tensor, fake: torch.Tensor, gp_lambda: float = 10.0,
+                generator: torch.Generator | None = None) -> torch.Tensor:
+    """``E[D(fake)] - E[D(real)] + lambda * GP``."""
+    return D(fake).mean() - D(real).mean() + gp_lambda * gradient_penalty(D, real, fake, generator)
+
+
+def swap_bones(pose: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
+    """Keep every bone's direction, give it the new ``lengths`` (B, 15); root-relative (B,16,3) poses."""
+    b = bone_vectors(pose)
+    u = b / torch.linalg.norm(b, dim=-1, keepdim=True).clamp_min(1e-8)
+    joints = [torch.zeros_like(pose[:, 0])]
+    for j, (p, _) in enumerate(H36M16.bones):  # parents come before children
+        joints.append(joints[p] + u[:, j] * lengths[:, j:j + 1])
+    return torch.stack(joints, 1)
+
+
+__all__ = ["BONE_PAIRS", "Discriminator2D", "Discriminator3D", "Generator", "bone_lengths", "bone_vectors",
+           "critic_loss", "gradient_penalty", "kinematic_features", "scale_bones", "swap_bones"]

@@ -1,0 +1,125 @@
+"""DH-AUG GAN pieces: generator outputs inside the limits and in front of the camera, the
+discriminators' features, WGAN-GP, bone swapping, the augmenter's pass, and training with it."""
+import json
+
+import numpy as np
+import torch
+
+from dhaug.augment import DHAugmenter, GANSettings
+from dhaug.augment.gan import (BONE_PAIRS, Discriminator2D, Discriminator3D, Generator, gradient_penalty,
+                               kinematic_features, swap_bones)
+from dhaug.camera import load_cameras
+from dhaug.kinematics import CLAVICLE, PAPER, forward_kinematics, paper_table
+from dhaug.skeleton import bone_lengths, mirror_pose
+
+S1 = torch.tensor([0.133, 0.443, 0.454, 0.133, 0.443, 0.454, 0.234, 0.257, 0.182, 0.151, 0.279, 0.252, 0.151, 0.279, 0.252])
+
+
+def small_settings(**kw):
+    return GANSettings(gen_width=32, d3_width=32, d2_width=32, batch_size=64, **kw)
+
+
+def test_generator_respects_limits_and_places_people_on_screen():
+    torch.manual_seed(0)
+    G = Generator(PAPER, paper_table("gan"), width=32)
+    cams = load_cameras()["S1"]
+    from dhaug.augment import CameraSet
+    c = CameraSet.from_cameras(cams)
+    n = 500
+    idx = torch.randint(4, (n,))
+    out = G.generate(torch.randn(n, 128) * 5, S1.expand(n, 15), c.R[idx], c.T[idx], c.K[idx], c.aspect[idx])
+    lo, hi = paper_table("gan").for_model(PAPER)
+    both = torch.cat([out["dofs"], out["rotation"]], 1)
+    assert torch.all(both >= lo - 1e-5) and torch.all(both <= hi + 1e-5)
+    assert torch.all(out["root_cam"][:, 2] >= 2.5 - 1e-5) and torch.all(out["root_cam"][:, 2] <= 8.0 + 1e-5)
+    assert out["pose2d"][:, 0].abs().max() <= 0.7 + 1e-4  # the pelvis projects inside the central 70 %
+    torch.testing.assert_close(bone_lengths(out["world"]), S1.expand(n, 15), atol=1e-5, rtol=0)
+    torch.testing.assert_close(bone_lengths(out["cam"]), S1.expand(n, 15), atol=1e-5, rtol=0)
+
+
+def test_kinematic_features():
+    pose = forward_kinematics(PAPER, torch.zeros(PAPER.num_dofs), S1)
+    f = kinematic_features(pose[None])[0]
+    assert f.shape == (30,) and len(BONE_PAIRS) == 15
+    torch.testing.assert_close(f[15:], S1, atol=1e-6, rtol=0)
+    assert abs(f[0] - 1) < 1e-6  # rest pose: shin continues the thigh
+    assert abs(f[4] + 1) < 1e-6  # left and right hip bones point in opposite directions
+    assert abs(f[7] - 1) < 1e-6  # waist and thorax in line
+
+
+def test_discriminator_shapes_and_gradient_penalty():
+    torch.manual_seed(0)
+    D3, D2 = Discriminator3D(32), Discriminator2D(32)
+    x3, x2 = torch.randn(8, 16, 3), torch.randn(8, 16, 2)
+    assert D3(x3).shape == (8,) and D2(x2).shape == (8,)
+    gp = gradient_penalty(D3, x3, torch.randn(8, 16, 3))
+    assert gp.ndim == 0 and gp >= 0
+    gp.backward()
+    assert any(p.grad is not None and p.grad.abs().sum() > 0 for p in D3.parameters())
+
+
+def test_swap_bones_keeps_directions():
+    g = torch.Generator().manual_seed(0)
+    pose = forward_kinematics(PAPER, (torch.rand(5, PAPER.num_dofs, generator=g) - 0.5), S1)
+    new = S1 * 1.1
+    out = swap_bones(pose, new.expand(5, 15))
+    torch.testing.assert_close(bone_lengths(out), new.expand(5, 15), atol=1e-5, rtol=0)
+    from dhaug.augment.gan import bone_vectors
+    u0 = torch.nn.functional.normalize(bone_vectors(pose), dim=-1)
+    u1 = torch.nn.functional.normalize(bone_vectors(out), dim=-1)
+    torch.testing.assert_close(u0, u1, atol=1e-5, rtol=0)
+
+
+def real_set(n=256, seed=0):
+    """Camera-frame root-relative poses from FK, placed 5 m in front of S1's cameras."""
+    g = torch.Generator().manual_seed(seed)
+    lo, hi = paper_table("normal").for_model(PAPER)
+    v = lo + (hi - lo) * torch.rand(n, len(lo), generator=g) * 0.3
+    world = forward_kinematics(PAPER, v[:, :PAPER.num_dofs], S1.expand(n, 15))
+    cams = load_cameras()["S1"]
+    cam_index = torch.randint(4, (n,), generator=g)
+    R = torch.as_tensor(np.stack([c.R for c in cams]), dtype=torch.float32)[cam_index]
+    cam3d = world @ R.transpose(-1, -2)
+    root = torch.tensor([0.0, 0.0, 5.0]).expand(n, 3).clone()
+    return cams, cam3d, root, cam_index
+
+
+def test_augmenter_epoch_buffer_and_sampling():
+    cams, cam3d, root, ci = real_set()
+    aug = DHAugmenter(cams, S1[None], PAPER, settings=small_settings(), seed=0)
+    out = aug.fit_epoch(cam3d, root, ci, progress=False)
+    assert np.isfinite([out["d3"], out["d2"]]).all() and out["g"] is None  # 4 iterations: no generator step yet
+    assert out["pose2d"].shape[1:] == (16, 2) and len(out["pose2d"]) == len(out["pose3d"]) > 0
+    assert torch.all(out["pose3d"][:, 0] == 0)
+    assert aug.iteration == 4
+    x, y = aug.sample(50)
+    assert len(x) == len(y) > 0 and x.abs().max() <= 1.01
+    # the state round-trips: a copy continues identically
+    other = DHAugmenter(cams, S1[None], PAPER, settings=small_settings(), seed=99)
+    other.load_state_dict(aug.state_dict())
+    a = aug.fit_epoch(cam3d, root, ci, progress=False)
+    b = other.fit_epoch(cam3d, root, ci, progress=False)
+    torch.testing.assert_close(a["pose2d"], b["pose2d"])
+
+
+def test_clavicle_body_model_in_the_gan():
+    cams, cam3d, root, ci = real_set(128)
+    aug = DHAugmenter(cams, S1[None], CLAVICLE, settings=small_settings(), seed=0)
+    out = aug.fit_epoch(cam3d, root, ci, progress=False)
+    assert len(out["pose2d"]) > 0
+
+
+def test_training_with_dhaug_and_resume(tmp_path):
+    from dhaug import checkpoint
+    from dhaug.config import load_config
+    from dhaug.train import train
+    over = [f"out_dir={tmp_path}", "data.dataset=synthetic", "data.train_subjects=[S1]", "data.downsample=10",
+            "data.test_downsample=10", "model.name=mlp", "model.channels=32", "model.stages=1", "train.epochs=3",
+            "train.tail_epochs=0", "train.batch_size=256", "augment.method=dhaug", "augment.warmup=0",
+            "augment.gen_width=32", "augment.d3_width=32", "augment.d2_width=32"]
+    train(load_config(None, over), progress=False)
+    hist = json.loads((tmp_path / "results.json").read_text())["history"]
+    assert np.isnan(hist[0]["train_loss"]) and np.isfinite(hist[1]["train_loss"])  # GAN-only first epoch
+    assert all(np.isfinite(h["gan/d3"]) for h in hist) and hist[1]["fake_pairs"] > 0
+    state = checkpoint.load(tmp_path / "checkpoint.pt")
+    assert "augmenter" in state and state["augmenter"]["iteration"] > 0
