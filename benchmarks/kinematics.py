@@ -27,14 +27,16 @@ TRAIN = ["S1", "S5", "S6", "S7", "S8"]
 
 
 def time_call(fn, min_seconds=1.5, max_iters=1000, sync=lambda: None):
+    """Median seconds per call over repeated calls (the machine is shared and noisy)."""
     fn()
     sync()
-    n, t0 = 0, time.perf_counter()
-    while n < max_iters and (time.perf_counter() - t0 < min_seconds or n < 2):
+    times, t_start = [], time.perf_counter()
+    while len(times) < max_iters and (time.perf_counter() - t_start < min_seconds or len(times) < 3):
+        t0 = time.perf_counter()
         fn()
-        n += 1
-    sync()
-    return (time.perf_counter() - t0) / n
+        sync()
+        times.append(time.perf_counter() - t0)
+    return float(np.median(times))
 
 
 def fk_throughput(device: torch.device, batches=(1, 1_000, 65_536, 1_048_576)) -> list[dict]:

@@ -67,11 +67,22 @@ def forward_kinematics(model: BodyModel, dofs: torch.Tensor, bones: torch.Tensor
     dofs = dofs.expand(*shape, dofs.shape[-1])
     bones = bones.expand(*shape, 15)
     dtype, device = dofs.dtype, dofs.device
-    zero = torch.zeros(*shape, 3, dtype=dtype, device=device)
-    eye = torch.eye(3, dtype=dtype, device=device)
-    origin = (eye[0].expand_as(zero), eye[1].expand_as(zero), eye[2].expand_as(zero), zero)
+    # the global transform is applied by starting every chain from the rotated, translated pelvis
+    # frame (no 16-joint matrix product at the end)
+    if rotation is not None:
+        R = euler_xyz_matrix(rotation).expand(*shape, 3, 3)
+        x0, y0, z0 = R[..., :, 0], R[..., :, 1], R[..., :, 2]
+    else:
+        eye = torch.eye(3, dtype=dtype, device=device)
+        x0, y0, z0 = (eye[i].expand(*shape, 3) for i in range(3))
+    p0 = root.expand(*shape, 3) if root is not None else torch.zeros(*shape, 3, dtype=dtype, device=device)
+    origin = (x0, y0, z0, p0)
 
     names = {n: i for i, n in enumerate(model.dof_names)}
+    # cos/sin of every (rest + offset) angle in two vector ops instead of two per link
+    rest = torch.tensor(_rest_angles(model), dtype=dtype, device=device)
+    theta = dofs + rest
+    cos_all, sin_all = torch.cos(theta), torch.sin(theta)
     joints: list[torch.Tensor | None] = [None] * NUM_JOINTS
     frames: dict[str, list] = {}
     for chain in model.chains:
@@ -81,28 +92,30 @@ def forward_kinematics(model: BodyModel, dofs: torch.Tensor, bones: torch.Tensor
         chain_frames = []
         for link in chain.links:
             if link.a_bone is not None:
-                p = p + (link.a_sign * bones[..., link.a_bone])[..., None] * x
+                p = torch.addcmul(p, (link.a_sign * bones[..., link.a_bone])[..., None], x)
             ca, sa = _round_trig(link.alpha)
-            u = ca * y + sa * z
-            theta = math.radians(link.theta_rest)
+            # alpha is 0 or +-90 in both models: u and z' are then copies or negations, no arithmetic
+            if sa == 0:
+                u, z_new = (y, z) if ca > 0 else (-y, -z)
+            elif ca == 0:
+                u, z_new = (z, -y) if sa > 0 else (-z, y)
+            else:
+                u, z_new = ca * y + sa * z, -sa * y + ca * z
             if link.dof is not None:
-                theta = theta + dofs[..., names[link.dof]]
-                ct, st = torch.cos(theta)[..., None], torch.sin(theta)[..., None]
+                i = names[link.dof]
+                ct, st = cos_all[..., i:i + 1], sin_all[..., i:i + 1]
+                x, y = torch.addcmul(ct * x, st, u), torch.addcmul(ct * u, st, x, value=-1.0)
             else:
                 ct, st = _round_trig(link.theta_rest)
-            x, y, z = ct * x + st * u, -st * x + ct * u, -sa * y + ca * z
+                x, y = _combine(ct, x, st, u), _combine(ct, u, -st, x)
+            z = z_new
             if link.d_bone is not None:
-                p = p + bones[..., link.d_bone][..., None] * z
+                p = torch.addcmul(p, bones[..., link.d_bone][..., None], z)
             chain_frames.append((x, y, z, p))
             if link.joint is not None:
                 joints[link.joint] = p
         frames[chain.name] = chain_frames
-    out = torch.stack(joints, -2)  # (..., 16, 3), pelvis at the origin
-    if rotation is not None:
-        out = out @ euler_xyz_matrix(rotation).transpose(-1, -2)
-    if root is not None:
-        out = out + root[..., None, :]
-    return out
+    return torch.stack(joints, -2)
 
 
 def _round_trig(deg: float) -> tuple[float, float]:
@@ -110,3 +123,18 @@ def _round_trig(deg: float) -> tuple[float, float]:
     r = math.radians(deg)
     c, s = math.cos(r), math.sin(r)
     return (round(c) if abs(c - round(c)) < 1e-12 else c, round(s) if abs(s - round(s)) < 1e-12 else s)
+
+
+def _combine(a: float, v: torch.Tensor, b: float, w: torch.Tensor) -> torch.Tensor:
+    """``a v + b w`` for constants, skipping terms that are exactly 0 and products by 1."""
+    if b == 0:
+        return v if a == 1 else (-v if a == -1 else a * v)
+    if a == 0:
+        return w if b == 1 else (-w if b == -1 else b * w)
+    return a * v + b * w
+
+
+def _rest_angles(model: BodyModel) -> list[float]:
+    """Rest theta (radians) of the link each DOF drives; 0 for pre-rotation DOFs."""
+    rest = {lk.dof: math.radians(lk.theta_rest) for ch in model.chains for lk in ch.links if lk.dof}
+    return [rest.get(n, 0.0) for n in model.dof_names]
