@@ -85,17 +85,39 @@ class _GANSource:
     """One DH-AUG GAN pass over the real training set per epoch; its critic-step fakes are the
     epoch's synthetic pairs. The pose net starts after ``warmup`` + 1 GAN-only epochs (method.md §5)."""
 
-    def __init__(self, aug, data: ExperimentData, cam_index: torch.Tensor, warmup: int) -> None:
+    def __init__(self, aug, data: ExperimentData, cam_index: torch.Tensor, warmup: int, out_dir: Path) -> None:
         self.aug = aug
         self.real3d = torch.as_tensor(data.train.pose3d)
         self.root = torch.as_tensor(data.train.root)
         self.cam_index = cam_index
         self.pose_start = warmup + 1
+        self.out_dir = out_dir / "gan"
 
     def epoch_pairs(self, epoch: int, progress: bool) -> tuple[dict, torch.Tensor, torch.Tensor]:
         out = self.aug.fit_epoch(self.real3d, self.root, self.cam_index, progress, desc=f"epoch {epoch + 1} GAN")
         logs = {f"gan/{k}": out[k] for k in ("d3", "d2", "g") if out[k] is not None}
+        logs["gan/valid_fraction"] = len(out["pose2d"]) / max(1, (len(self.real3d) // self.aug.s.batch_size) * self.aug.s.batch_size)
+        self.monitor(epoch)
         return logs, out["pose2d"], out["pose3d"]
+
+    @torch.no_grad()
+    def monitor(self, epoch: int) -> None:
+        """Pictures of this epoch's generator: a pose grid and DOF histograms against the limits."""
+        from .kinematics.data_limits import plot_dof_histograms
+        from .plots import plot_pose_grid
+
+        self.out_dir.mkdir(parents=True, exist_ok=True)
+        g = self.aug
+        n = 2048
+        bones = g.templates[torch.arange(n, device=g.device) % len(g.templates)]
+        cam = torch.arange(n, device=g.device) % len(g.cams.R)
+        z = torch.randn(n, g.s.noise_dim, generator=torch.Generator().manual_seed(epoch)).to(g.device)
+        fake = g.G.generate(z, bones, g.cams.R[cam], g.cams.T[cam], g.cams.K[cam], g.cams.aspect[cam])
+        plot_pose_grid(fake["world"][:8].cpu().numpy(), fake["pose2d"][:8].cpu().numpy(),
+                       self.out_dir / f"poses_epoch{epoch + 1:03d}.png", title=f"generated poses after epoch {epoch + 1}")
+        plot_dof_histograms(g.G.body_model, fake["dofs"].cpu(), fake["rotation"].cpu(),
+                            self.out_dir / f"dofs_epoch{epoch + 1:03d}.png",
+                            title=f"generated DOFs after epoch {epoch + 1} (deg); red: GAN limits, green: 'normal' limits")
 
     def state_dict(self) -> dict:
         return self.aug.state_dict()
@@ -146,7 +168,7 @@ def build_augmenter(cfg: ExperimentConfig, data: ExperimentData, device: torch.d
     first = {s: 4 * i for i, s in enumerate(data.train_subjects)}
     tr = data.train
     cam_index = torch.as_tensor(np.array([first[n] for n in tr.subject_names])[tr.subject] + tr.camera)
-    return _GANSource(aug, data, cam_index, ac.warmup)
+    return _GANSource(aug, data, cam_index, ac.warmup, Path(cfg.out_dir))
 
 
 def run_pass(model: nn.Module, opt: torch.optim.Optimizer, x: torch.Tensor, y: torch.Tensor, tc, epoch: int,

@@ -123,3 +123,4 @@ def test_training_with_dhaug_and_resume(tmp_path):
     assert all(np.isfinite(h["gan/d3"]) for h in hist) and hist[1]["fake_pairs"] > 0
     state = checkpoint.load(tmp_path / "checkpoint.pt")
     assert "augmenter" in state and state["augmenter"]["iteration"] > 0
+    assert (tmp_path / "gan" / "poses_epoch003.png").is_file() and (tmp_path / "gan" / "dofs_epoch001.png").is_file()
