@@ -1,9 +1,9 @@
 """``quick`` CPU protocol (≤ 20 min on 2 cores): train each backbone on S1 with GT 2D, test on
 H36M S9+S11 and cmu_test.npz. Settings are in configs/quick_*.yaml:
 
-* training: S1, every 8th frame of each sequence x 4 cameras (31,068 pairs), 6 epochs, batch 256,
+* training: S1, every 8th frame of each sequence x 4 cameras (31,092 pairs), 6 epochs, batch 256,
   lr 1e-3 with linear decay (no tail), flip augmentation, seed 0;
-* test: every 8th frame of S9+S11 (all 4 cameras, 65,000 pairs), and every frame of cmu_test.npz
+* test: every 8th frame of S9+S11 (all 4 cameras, 65,084 pairs), and every frame of cmu_test.npz
   (39,711 pairs) with test-time flip.
 
 Run from the repository root:  python benchmarks/quick.py [--models videopose mlp semgcn] [--augment none random]
