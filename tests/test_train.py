@@ -119,3 +119,16 @@ def test_cli_errors_are_one_clear_line(argv, match, capsys):
     assert main(argv) == 2
     err = capsys.readouterr().err
     assert err.startswith("error: ") and match in err and "Traceback" not in err
+
+
+def test_cli_train_then_evaluate_on_synthetic(tmp_path, capsys):
+    out = tmp_path / "run"
+    args = ["train", "--out", str(out), "--no-progress", "data.dataset=synthetic", "data.train_subjects=[S1]",
+            "data.downsample=10", "data.test_downsample=10", "model.name=mlp", "model.channels=32", "model.stages=1",
+            "train.epochs=1", "train.tail_epochs=0"]
+    assert main(args) == 0
+    assert main(["evaluate", "--checkpoint", str(out / "checkpoint.pt"), "--out", str(tmp_path / "eval")]) == 0
+    a = json.loads((out / "results.json").read_text())["results"]
+    b = json.loads((tmp_path / "eval" / "results.json").read_text())["results"]
+    assert a["synthetic"]["frame_mean"]["mpjpe"] == b["synthetic"]["frame_mean"]["mpjpe"]
+    assert "checkpoint after epoch 1" in (tmp_path / "eval" / "results.md").read_text()
