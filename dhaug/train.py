@@ -126,19 +126,6 @@ class _GANSource:
         self.aug.load_state_dict(state)
 
 
-def bone_templates(data: ExperimentData) -> torch.Tensor:
-    """(S, 15) mean bone lengths of each training subject, left and right averaged (method.md §1)."""
-    from .skeleton import bone_lengths
-
-    rows = []
-    for s in data.train_subjects:
-        b = bone_lengths(torch.as_tensor(np.concatenate(list(data.mocap.positions[s].values())))).mean(0)
-        for l_, r_ in ((3, 0), (4, 1), (5, 2), (9, 12), (10, 13), (11, 14)):
-            b[l_] = b[r_] = (b[l_] + b[r_]) / 2
-        rows.append(b)
-    return torch.stack(rows)
-
-
 def build_augmenter(cfg: ExperimentConfig, data: ExperimentData, device: torch.device):
     """The synthetic-pair source named by ``cfg.augment`` (None for ``none``)."""
     ac = cfg.augment
@@ -164,7 +151,8 @@ def build_augmenter(cfg: ExperimentConfig, data: ExperimentData, device: torch.d
     settings = GANSettings(gen_width=ac.gen_width, d3_width=ac.d3_width, d2_width=ac.d2_width, n_critic=ac.n_critic,
                            gp_lambda=ac.gp_lambda, lr=ac.gan_lr, w2d=ac.w2d, bone_scale=ac.bone_scale,
                            batch_size=ac.gan_batch_size or cfg.train.batch_size, min_depth=ac.min_depth)
-    aug = DHAugmenter(cams, bone_templates(data), model, limits, settings, device=device, seed=cfg.train.seed)
+    templates = torch.as_tensor(data.mocap.bone_template(list(data.train_subjects)), dtype=torch.float32)
+    aug = DHAugmenter(cams, templates, model, limits, settings, device=device, seed=cfg.train.seed)
     first = {s: 4 * i for i, s in enumerate(data.train_subjects)}
     tr = data.train
     cam_index = torch.as_tensor(np.array([first[n] for n in tr.subject_names])[tr.subject] + tr.camera)

@@ -271,11 +271,14 @@ class H36MData:
                            name=name or f"{self.source} {','.join(subjects)}", fps=self.fps)
 
     def bone_template(self, subjects: list[str]) -> np.ndarray:
-        """(S, 15) mean bone lengths per subject (left/right averaged) in :attr:`H36M16.bones` order."""
+        """(S, 15) mean bone lengths per subject, left and right averaged (method.md §1), in
+        :attr:`H36M16.bones` order."""
         from ..skeleton import bone_lengths
         rows = []
         for s in subjects:
             lens = np.concatenate([bone_lengths(p) for p in self.positions[s].values()]).mean(0)
+            for left, right in ((3, 0), (4, 1), (5, 2), (9, 12), (10, 13), (11, 14)):
+                lens[left] = lens[right] = (lens[left] + lens[right]) / 2
             rows.append(lens)
         return np.stack(rows)
 
