@@ -133,6 +133,31 @@ def project(X: torch.Tensor, intrinsics: torch.Tensor, clamp: bool = True) -> to
     return f * xy_d + c
 
 
+def with_focal(intrinsics: torch.Tensor, focal: torch.Tensor) -> torch.Tensor:
+    """Normalised intrinsics (..., 9) with the horizontal focal length replaced by ``focal`` (...,)
+    (normalised units, ``2 f / w``); ``fy`` keeps its ratio to ``fx``, the principal point and the
+    distortion are kept. A camera that zooms in or out without moving."""
+    K = intrinsics.clone()
+    K[..., 1] = intrinsics[..., 1] * focal / intrinsics[..., 0]
+    K[..., 0] = focal
+    return K
+
+
+def focal_from_fov(fov_deg: torch.Tensor) -> torch.Tensor:
+    """Normalised focal length ``2 f / w = 1 / tan(fov / 2)`` of a horizontal field of view in degrees."""
+    return 1.0 / torch.tan(torch.deg2rad(torch.as_tensor(fov_deg)) / 2)
+
+
+def random_focals(n: int, fov_range_deg: tuple[float, float], generator: torch.Generator | None = None,
+                  dtype=torch.float32) -> torch.Tensor:
+    """(n,) normalised focal lengths of horizontal fields of view drawn uniformly from ``fov_range_deg``."""
+    lo, hi = fov_range_deg
+    if not 0 < lo <= hi < 180:
+        raise ValueError(f"field-of-view range must satisfy 0 < lo <= hi < 180 degrees, got {fov_range_deg}")
+    fov = lo + (hi - lo) * torch.rand(n, generator=generator, dtype=dtype)
+    return focal_from_fov(fov)
+
+
 def _screen_params(X: torch.Tensor, w, h):
     w = torch.as_tensor(w, dtype=X.dtype, device=X.device)
     h = torch.as_tensor(h, dtype=X.dtype, device=X.device)

@@ -79,9 +79,16 @@ class AugmentConfig:
     method: str = "none"
     #: FK body model: ``paper`` (faithful) or ``clavicle`` (2 clavicle DOFs per side).
     body_model: str = "paper"
-    #: Angle limits: ``normal`` (the paper's random-mode column), ``gan`` (the intended GAN column) or
-    #: ``h36m`` (data-driven: 0.5-99.5 % of IK angles over the H36M training subjects).
-    limits: str = "normal"
+    #: Angle limits: ``normal`` (the paper's random-mode column), ``gan`` (the intended GAN column),
+    #: ``h36m`` (shipped: 0.5-99.5 % of IK angles over the H36M training subjects), ``data`` (the same
+    #: computed from this run's training poses, widened by ``limit_margin_deg``, cut to ``gan``) or
+    #: ``auto`` (random: ``normal``; dhaug: ``data``).
+    limits: str = "auto"
+    limit_margin_deg: float = 10.0
+    #: Zoom augmentation: synthetic pairs (and, for dhaug, the critics' real 2D) are seen with a horizontal
+    #: field of view drawn uniformly from this range in degrees instead of the training camera's own
+    #: (~47 deg for Human3.6M). ``null``: the training cameras' intrinsics, as in the paper.
+    fov_range_deg: Optional[list[float]] = field(default_factory=lambda: [30.0, 100.0])
     #: Synthetic poses drawn per epoch; each is projected into every training camera.
     num_poses: int = 10000
     #: Bone-group scale range: lengths x (1 + U[-bone_scale, bone_scale)).
@@ -185,7 +192,11 @@ def validate(cfg: ExperimentConfig) -> None:
         (cfg.train.batch_size > 0, "train.batch_size must be > 0"),
         (cfg.augment.method in ("none", "random", "dhaug"), "augment.method must be 'none', 'random' or 'dhaug'"),
         (cfg.augment.body_model in ("paper", "clavicle"), "augment.body_model must be 'paper' or 'clavicle'"),
-        (cfg.augment.limits in ("normal", "gan", "h36m"), "augment.limits must be 'normal', 'gan' or 'h36m'"),
+        (cfg.augment.limits in ("auto", "normal", "gan", "h36m", "data"),
+         "augment.limits must be 'auto', 'normal', 'gan', 'h36m' or 'data'"),
+        (cfg.augment.fov_range_deg is None or (len(cfg.augment.fov_range_deg) == 2
+                                               and 0 < cfg.augment.fov_range_deg[0] <= cfg.augment.fov_range_deg[1] < 180),
+         f"augment.fov_range_deg must be null or [lo, hi] with 0 < lo <= hi < 180, got {cfg.augment.fov_range_deg}"),
         (cfg.augment.num_poses > 0, "augment.num_poses must be > 0"),
     ]
     for ok, msg in checks:

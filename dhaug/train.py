@@ -85,8 +85,12 @@ class _GANSource:
     """One DH-AUG GAN pass over the real training set per epoch; its critic-step fakes are the
     epoch's synthetic pairs. The pose net starts after ``warmup`` + 1 GAN-only epochs (method.md §5)."""
 
-    def __init__(self, aug, data: ExperimentData, cam_index: torch.Tensor, warmup: int, out_dir: Path) -> None:
+    def __init__(self, aug, data: ExperimentData, cam_index: torch.Tensor, warmup: int, out_dir: Path,
+                 limits=None, reference_world: torch.Tensor | None = None) -> None:
         self.aug = aug
+        self.limits = limits
+        self.reference_world = reference_world  # real world-frame poses: their IK angles are drawn for comparison
+        self._reference = None
         self.real3d = torch.as_tensor(data.train.pose3d)
         self.root = torch.as_tensor(data.train.root)
         self.cam_index = cam_index
@@ -94,8 +98,10 @@ class _GANSource:
         self.out_dir = out_dir / "gan"
 
     def epoch_pairs(self, epoch: int, progress: bool) -> tuple[dict, torch.Tensor, torch.Tensor]:
+        t0 = time.time()
         out = self.aug.fit_epoch(self.real3d, self.root, self.cam_index, progress, desc=f"epoch {epoch + 1} GAN")
         logs = {f"gan/{k}": out[k] for k in ("d3", "d2", "g") if out[k] is not None}
+        logs["gan/seconds"] = time.time() - t0  # the GAN pass alone (cost benchmark: pairs/s, share of the epoch)
         logs["gan/valid_fraction"] = len(out["pose2d"]) / max(1, (len(self.real3d) // self.aug.s.batch_size) * self.aug.s.batch_size)
         self.monitor(epoch)
         return logs, out["pose2d"], out["pose3d"]
@@ -115,15 +121,32 @@ class _GANSource:
         fake = g.G.generate(z, bones, g.cams.R[cam], g.cams.T[cam], g.cams.K[cam], g.cams.aspect[cam])
         plot_pose_grid(fake["world"][:8].cpu().numpy(), fake["pose2d"][:8].cpu().numpy(),
                        self.out_dir / f"poses_epoch{epoch + 1:03d}.png", title=f"generated poses after epoch {epoch + 1}")
+        if self._reference is None and self.reference_world is not None:
+            from .kinematics.ik import inverse_kinematics
+            ik = inverse_kinematics(g.G.body_model, self.reference_world)
+            self._reference = (ik.dofs.float(), ik.rotation.float())
         plot_dof_histograms(g.G.body_model, fake["dofs"].cpu(), fake["rotation"].cpu(),
-                            self.out_dir / f"dofs_epoch{epoch + 1:03d}.png",
-                            title=f"generated DOFs after epoch {epoch + 1} (deg); red: GAN limits, green: 'normal' limits")
+                            self.out_dir / f"dofs_epoch{epoch + 1:03d}.png", data_table=self.limits,
+                            reference=self._reference,
+                            title=f"generated DOFs after epoch {epoch + 1} (deg, grey) vs real IK angles (orange); "
+                                  f"limits: red GAN, green 'normal', blue dashed the generator's table")
 
     def state_dict(self) -> dict:
         return self.aug.state_dict()
 
     def load_state_dict(self, state: dict) -> None:
         self.aug.load_state_dict(state)
+
+
+def resolve_limits(ac, model, world: torch.Tensor):
+    """The limit table named by ``augment.limits`` (``auto``: random -> ``normal``, dhaug -> ``data``)."""
+    from .kinematics.data_limits import table_from_poses
+    from .kinematics.limits import limit_table
+
+    name = ac.limits if ac.limits != "auto" else ("normal" if ac.method == "random" else "data")
+    if name == "data":
+        return table_from_poses(model, world, ac.limit_margin_deg)
+    return limit_table(name, ac.body_model)
 
 
 def build_augmenter(cfg: ExperimentConfig, data: ExperimentData, device: torch.device):
@@ -133,30 +156,31 @@ def build_augmenter(cfg: ExperimentConfig, data: ExperimentData, device: torch.d
         return None
     from .augment import DHAugmenter, GANSettings, RandomDHAugmenter
     from .kinematics import get_body_model
-    from .kinematics.limits import limit_table
     from .skeleton import bone_lengths
 
     if data.mocap is None:
         raise ConfigError(f"augment.method = {ac.method!r} needs the world-frame 3D of the training subjects")
     cams = [c for s in data.train_subjects for c in data.mocap.cameras[s]]
     model = get_body_model(ac.body_model)
+    world = np.concatenate([p for s in data.train_subjects for p in data.mocap.positions[s].values()])
+    world = torch.as_tensor(world[:: max(1, len(world) // 50_000)], dtype=torch.float32)  # plenty of samples
+    limits = resolve_limits(ac, model, world)
+    fov = tuple(ac.fov_range_deg) if ac.fov_range_deg is not None else None
     if ac.method == "random":
-        world = np.concatenate([p for s in data.train_subjects for p in data.mocap.positions[s].values()])
-        world = torch.as_tensor(world[:: max(1, len(world) // 50_000)])  # plenty of bone/root samples
         return _RandomSource(RandomDHAugmenter(
-            model, bone_lengths(world), world[:, 0], cams, limits=limit_table(ac.limits, ac.body_model),
+            model, bone_lengths(world), world[:, 0], cams, limits=limits,
             num_poses=ac.num_poses, bone_scale=ac.bone_scale, sigma_deg=ac.sigma_deg, min_depth=ac.min_depth,
-            seed=cfg.train.seed))
-    limits = limit_table("gan" if ac.limits == "normal" else ac.limits, ac.body_model)
+            seed=cfg.train.seed, fov_range_deg=fov))
     settings = GANSettings(gen_width=ac.gen_width, d3_width=ac.d3_width, d2_width=ac.d2_width, n_critic=ac.n_critic,
                            gp_lambda=ac.gp_lambda, lr=ac.gan_lr, w2d=ac.w2d, bone_scale=ac.bone_scale,
-                           batch_size=ac.gan_batch_size or cfg.train.batch_size, min_depth=ac.min_depth)
+                           batch_size=ac.gan_batch_size or cfg.train.batch_size, min_depth=ac.min_depth,
+                           fov_range_deg=fov)
     templates = torch.as_tensor(data.mocap.bone_template(list(data.train_subjects)), dtype=torch.float32)
     aug = DHAugmenter(cams, templates, model, limits, settings, device=device, seed=cfg.train.seed)
     first = {s: 4 * i for i, s in enumerate(data.train_subjects)}
     tr = data.train
     cam_index = torch.as_tensor(np.array([first[n] for n in tr.subject_names])[tr.subject] + tr.camera)
-    return _GANSource(aug, data, cam_index, ac.warmup, Path(cfg.out_dir))
+    return _GANSource(aug, data, cam_index, ac.warmup, Path(cfg.out_dir), limits, world[:: max(1, len(world) // 10_000)])
 
 
 def run_pass(model: nn.Module, opt: torch.optim.Optimizer, x: torch.Tensor, y: torch.Tensor, tc, epoch: int,
@@ -219,7 +243,11 @@ def train(cfg: ExperimentConfig, resume: bool = False, data: ExperimentData | No
         raise DataError(f"the training set {data.train.name!r} has {n} pairs; need at least 2")
     model = build_model(cfg.model).to(device)
     opt = torch.optim.Adam(model.parameters(), lr=tc.lr)
-    total_epochs = tc.epochs + tc.tail_epochs
+    total_epochs = tc.epochs + tc.tail_epochs  # pose-net epochs, the same with and without augmentation
+    # GAN-only warm-up epochs come first and do not consume the pose net's LR schedule (the original
+    # stepped its scheduler through them, method.md §11)
+    warm = augmenter.pose_start if augmenter is not None else 0
+    loop_epochs = warm + total_epochs
     start_epoch, history = 0, []
 
     if resume and ckpt_path.is_file():
@@ -233,25 +261,26 @@ def train(cfg: ExperimentConfig, resume: bool = False, data: ExperimentData | No
             augmenter.load_state_dict(state["augmenter"])
         _set_rng_state(state["rng"])
         start_epoch, history = state["epoch"], state["history"]
-        print(f"resumed from {ckpt_path} after epoch {start_epoch}/{total_epochs}")
+        print(f"resumed from {ckpt_path} after epoch {start_epoch}/{loop_epochs}")
     elif resume:
         print(f"--resume: no checkpoint at {ckpt_path}; starting from scratch")
     save_config(cfg, out / "config.yaml")
 
     from torch.utils.tensorboard import SummaryWriter  # imported late: it is slow to import
     writer = SummaryWriter(str(out / "tensorboard"))
-    print(f"training {cfg.model.name} on {n} pairs ({data.train.name}) for {total_epochs} epochs on {device}, "
+    print(f"training {cfg.model.name} on {n} pairs ({data.train.name}) for {total_epochs} epochs on {device}"
+          + (f" after {warm} GAN-only warm-up epochs" if warm else "") + ", "
           f"augmentation: {cfg.augment.method}; "
           f"{sum(p.numel() for p in model.parameters()) / 1e6:.2f} M parameters")
 
-    for epoch in range(start_epoch, total_epochs):
+    for epoch in range(start_epoch, loop_epochs):
         t0 = time.time()
-        lr = learning_rate(epoch, tc)
+        train_pose_net = epoch >= warm
+        lr = learning_rate(epoch - warm, tc) if train_pose_net else 0.0
         for group in opt.param_groups:
             group["lr"] = lr
         model.train()
         record = {"epoch": epoch + 1, "lr": lr}
-        train_pose_net = augmenter is None or epoch >= augmenter.pose_start
         if augmenter is not None:  # a pass over this epoch's synthetic pairs, then the real pass (method.md §5, §7)
             logs, x_fake, y_fake = augmenter.epoch_pairs(epoch, progress)
             record.update(logs)
@@ -261,8 +290,8 @@ def train(cfg: ExperimentConfig, resume: bool = False, data: ExperimentData | No
                 raise DivergenceError(f"GAN losses {', '.join(bad)} are not finite in epoch {epoch + 1}; stopped, "
                                       f"the last good checkpoint ({ckpt_path}) was kept")
             if train_pose_net and len(x_fake) >= 2:
-                record["fake_loss"] = run_pass(model, opt, x_fake.to(device), y_fake.to(device), tc, epoch, "synthetic", progress)
-        train_loss = run_pass(model, opt, x_train, y_train, tc, epoch, "real", progress) if train_pose_net else float("nan")
+                record["fake_loss"] = run_pass(model, opt, x_fake.to(device), y_fake.to(device), tc, epoch - warm, "synthetic", progress)
+        train_loss = run_pass(model, opt, x_train, y_train, tc, epoch - warm, "real", progress) if train_pose_net else float("nan")
         if train_pose_net and (not math.isfinite(train_loss) or not math.isfinite(record.get("fake_loss", 0.0))):
             raise DivergenceError(f"training loss is {train_loss} (synthetic: {record.get('fake_loss')}) in epoch "
                                   f"{epoch + 1}; stopped, the last good checkpoint ({ckpt_path}) was kept")
@@ -280,7 +309,7 @@ def train(cfg: ExperimentConfig, resume: bool = False, data: ExperimentData | No
         if augmenter is not None:
             state["augmenter"] = augmenter.state_dict()
         checkpoint.save_atomic(state, ckpt_path)
-        print(f"epoch {epoch + 1}/{total_epochs}  lr {lr:.2e}  loss {train_loss:.5f}  "
+        print(f"epoch {epoch + 1}/{loop_epochs}  lr {lr:.2e}  loss {train_loss:.5f}  "
               + (f"synthetic loss {record.get('fake_loss', float('nan')):.5f} ({record['fake_pairs']} pairs)  "
                  if augmenter else "") + "".join(f"{k} {v:.3f}  " for k, v in record.items() if k.startswith("gan/")) +
               f"{record['seconds']:.0f}s" + "".join(f"  {k} {v:.1f}" for k, v in record.items() if k.startswith("eval/")))

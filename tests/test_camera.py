@@ -118,3 +118,20 @@ def test_bad_camera_file(tmp_path):
     with pytest.raises(FileNotFoundError, match="nope.json"):
         load_cameras(tmp_path / "nope.json")
     assert DataError  # imported for symmetry with the data tests
+
+
+def test_zoom_helpers():
+    from dhaug.camera import focal_from_fov, random_focals, with_focal
+    K = torch.tensor([[2.29, 2.28, 0.01, -0.02, 0.1, 0.0, 0.0, 0.0, 0.0]])
+    Z = with_focal(K, torch.tensor([1.0]))
+    assert Z[0, 0] == 1.0 and abs(float(Z[0, 1]) - 2.28 / 2.29) < 1e-6 and torch.equal(Z[0, 2:], K[0, 2:])
+    # a zoom scales the undistorted image about the principal point
+    X = torch.tensor([[[0.3, -0.2, 4.0]]])
+    K0 = K.clone(); K0[0, 4] = 0
+    a, b = project(X, K0[0], clamp=False), project(X, with_focal(K0, torch.tensor([1.0]))[0], clamp=False)
+    torch.testing.assert_close((b - K0[0, 2:4]) / (a - K0[0, 2:4]), torch.tensor([[[1 / 2.29, 2.28 / 2.29 / 2.28]]]))
+    assert abs(float(focal_from_fov(torch.tensor(90.0))) - 1.0) < 1e-6
+    f = random_focals(1000, (30.0, 100.0), torch.Generator().manual_seed(0))
+    assert f.min() >= focal_from_fov(torch.tensor(100.0)) - 1e-6 and f.max() <= focal_from_fov(torch.tensor(30.0)) + 1e-6
+    with pytest.raises(ValueError, match="field-of-view"):
+        random_focals(3, (100.0, 30.0))

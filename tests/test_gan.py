@@ -112,15 +112,66 @@ def test_clavicle_body_model_in_the_gan():
 def test_training_with_dhaug_and_resume(tmp_path):
     from dhaug import checkpoint
     from dhaug.config import load_config
-    from dhaug.train import train
+    from dhaug.train import learning_rate, train
     over = [f"out_dir={tmp_path}", "data.dataset=synthetic", "data.train_subjects=[S1]", "data.downsample=10",
             "data.test_downsample=10", "model.name=mlp", "model.channels=32", "model.stages=1", "train.epochs=3",
             "train.tail_epochs=0", "train.batch_size=256", "augment.method=dhaug", "augment.warmup=0",
             "augment.gen_width=32", "augment.d3_width=32", "augment.d2_width=32"]
     train(load_config(None, over), progress=False)
     hist = json.loads((tmp_path / "results.json").read_text())["history"]
+    assert len(hist) == 4  # one GAN-only warm-up epoch, then the pose net's 3 epochs
     assert np.isnan(hist[0]["train_loss"]) and np.isfinite(hist[1]["train_loss"])  # GAN-only first epoch
+    cfg = load_config(None, over)
+    assert hist[0]["lr"] == 0 and [h["lr"] for h in hist[1:]] == [learning_rate(e, cfg.train) for e in range(3)]
     assert all(np.isfinite(h["gan/d3"]) for h in hist) and hist[1]["fake_pairs"] > 0
     state = checkpoint.load(tmp_path / "checkpoint.pt")
     assert "augmenter" in state and state["augmenter"]["iteration"] > 0
     assert (tmp_path / "gan" / "poses_epoch003.png").is_file() and (tmp_path / "gan" / "dofs_epoch001.png").is_file()
+
+
+def test_zoom_spreads_the_image_scale():
+    cams, cam3d, root, ci = real_set(256)
+    spans = {}
+    for fov in (None, (30.0, 100.0)):
+        aug = DHAugmenter(cams, S1[None], PAPER, settings=small_settings(fov_range_deg=fov), seed=0)
+        _, real2d = aug.swap_real(cam3d, root, ci)
+        height = real2d[..., 1].amax(-1) - real2d[..., 1].amin(-1)
+        spans[fov] = float(height.max() / height.min())
+        x, _ = aug.sample(256)
+        assert len(x) > 0 and x[..., 0].abs().max() <= 1
+    assert spans[(30.0, 100.0)] > 2 * spans[None]  # 30-100 degrees: focal lengths 0.84-3.73, a 4.4x range
+
+
+def test_dhaug_training_resumes_exactly_after_a_kill(tmp_path, monkeypatch):
+    import pytest
+    from dhaug import checkpoint
+    from dhaug.config import load_config
+    from dhaug.train import train
+
+    def cfg(out):
+        return load_config(None, [f"out_dir={out}", "data.dataset=synthetic", "data.train_subjects=[S1]",
+                                  "data.downsample=20", "data.test_downsample=20", "model.name=mlp", "model.channels=16",
+                                  "model.stages=1", "train.epochs=2", "train.tail_epochs=0", "train.batch_size=128",
+                                  "augment.method=dhaug", "augment.warmup=0", "augment.gen_width=16",
+                                  "augment.d3_width=16", "augment.d2_width=16", "augment.n_critic=2"])
+
+    train(cfg(tmp_path / "straight"), progress=False)
+    real_save = checkpoint.save_atomic
+
+    def save_then_die(obj, path):  # killed after the GAN-only epoch and the first pose-net epoch
+        real_save(obj, path)
+        if obj["epoch"] == 2:
+            raise KeyboardInterrupt
+
+    monkeypatch.setattr(checkpoint, "save_atomic", save_then_die)
+    with pytest.raises(KeyboardInterrupt):
+        train(cfg(tmp_path / "killed"), progress=False)
+    monkeypatch.setattr(checkpoint, "save_atomic", real_save)
+    torch.manual_seed(777)
+    train(cfg(tmp_path / "killed"), resume=True, progress=False)
+    a, b = checkpoint.load(tmp_path / "straight" / "checkpoint.pt"), checkpoint.load(tmp_path / "killed" / "checkpoint.pt")
+    assert b["epoch"] == 3 and [h["train_loss"] for h in a["history"][1:]] == [h["train_loss"] for h in b["history"][1:]]
+    for k in a["augmenter"]["G"]:
+        torch.testing.assert_close(a["augmenter"]["G"][k], b["augmenter"]["G"][k], rtol=0, atol=0)
+    for k in a["model"]:
+        torch.testing.assert_close(a["model"][k], b["model"][k], rtol=0, atol=0)

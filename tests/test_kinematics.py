@@ -183,3 +183,20 @@ def test_data_driven_limit_tables():
         a, b = shipped.for_model(PAPER if name == "paper" else CLAVICLE)
         assert torch.all(a <= b)
     assert limit_table("h36m", "clavicle").name == "h36m-clavicle" and limit_table("gan").name == "gan"
+
+
+def test_limit_table_from_poses():
+    from dhaug.kinematics.data_limits import table_from_poses
+    dofs, bones, rot, root = random_params(PAPER, 3000, "normal", seed=3)
+    rot = rot.clone()
+    rot[:, 2] = (torch.rand(3000, generator=torch.Generator().manual_seed(0)) * 2 - 1) * math.pi  # any yaw
+    world = forward_kinematics(PAPER, dofs, bones, rot, root)
+    table = table_from_poses(PAPER, world.float(), margin_deg=5.0)
+    normal, gan = paper_table("normal").ranges, paper_table("gan").ranges
+    for name, (lo, hi) in table.ranges.items():
+        assert gan[name][0] <= lo < hi <= gan[name][1], name  # inside the anatomical table
+    assert table.ranges["rot_z"] == (-180.0, 180.0)  # yaw: the whole circle
+    lo, hi = table.ranges["r_elbow"]  # the data's 0-135 range, 5 degrees wider where the table allows
+    assert lo == 0.0 and abs(hi - 140.0) < 3.0
+    with pytest.raises(ValueError, match="shape"):
+        table_from_poses(PAPER, world[:, :15])

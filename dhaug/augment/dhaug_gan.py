@@ -20,7 +20,7 @@ import numpy as np
 import torch
 from tqdm.auto import tqdm
 
-from ..camera import Camera, project
+from ..camera import Camera, project, random_focals, with_focal
 from ..kinematics import BodyModel, PAPER
 from ..kinematics.limits import LimitTable, paper_table
 from ..skeleton import bone_lengths, mirror_pose
@@ -44,6 +44,10 @@ class GANSettings:
     batch_size: int = 1024
     mirror: bool = True
     min_depth: float = 0.5
+    #: Zoom: every real and generated pair is seen with a horizontal field of view drawn uniformly from
+    #: this range (degrees) instead of its camera's own focal length (None: the training cameras' own
+    #: intrinsics, as in the paper). Makes the lifter robust to cameras it has not seen.
+    fov_range_deg: tuple[float, float] | None = (30.0, 100.0)
 
 
 class DHAugmenter:
@@ -71,19 +75,26 @@ class DHAugmenter:
     def _noise(self, n: int) -> torch.Tensor:
         return torch.randn(n, self.s.noise_dim, generator=self.rng).to(self.device)
 
+    def intrinsics(self, cam: torch.Tensor) -> torch.Tensor:
+        """(B, 9) normalised intrinsics of cameras ``cam`` (B,), zoomed to random fields of view if set."""
+        K = self.cams.K[cam]
+        if self.s.fov_range_deg is None:
+            return K
+        return with_focal(K, random_focals(len(cam), self.s.fov_range_deg, self.rng).to(K))
+
     def swap_real(self, real3d: torch.Tensor, real_root: torch.Tensor, cam_index: torch.Tensor):
         """Bone-swapped real set: (world root-relative 3D, 2D) re-projected by each pair's camera."""
         t = self.templates[self._randint(len(self.templates), len(real3d))]
         cam3d = swap_bones(real3d, t)
         c = self.cams
-        pose2d = project(cam3d + real_root[:, None], c.K[cam_index], clamp=False)
+        pose2d = project(cam3d + real_root[:, None], self.intrinsics(cam_index), clamp=False)
         world = cam3d @ c.R[cam_index]  # X_w = R^T X_c (root-relative)
         return world, pose2d
 
     def _generate(self, n: int, bones: torch.Tensor, cam: torch.Tensor) -> dict:
         scaled = scale_bones(bones, self.s.bone_scale, self.rng) if self.s.bone_scale > 0 else bones
         c = self.cams
-        return self.G.generate(self._noise(n), scaled, c.R[cam], c.T[cam], c.K[cam], c.aspect[cam])
+        return self.G.generate(self._noise(n), scaled, c.R[cam], c.T[cam], self.intrinsics(cam), c.aspect[cam])
 
     def _critic_step(self, D, opt, real, fake, mirror_fn) -> float:
         loss = critic_loss(D, real, fake, self.s.gp_lambda, self.rng)

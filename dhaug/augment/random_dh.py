@@ -16,7 +16,7 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from ..camera import Camera, project, world_to_camera
+from ..camera import Camera, project, random_focals, with_focal, world_to_camera
 from ..kinematics import BodyModel, forward_kinematics, paper_table
 from ..kinematics.limits import LimitTable
 
@@ -52,12 +52,14 @@ class CameraSet:
                          torch.tensor([c.res_h / c.res_w for c in cams], dtype=dtype))
 
 
-def project_to_cameras(world: torch.Tensor, cams: CameraSet, min_depth: float = 0.5
-                       ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+def project_to_cameras(world: torch.Tensor, cams: CameraSet, min_depth: float = 0.5,
+                       focal: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
     """World poses (N,16,3) into every camera: 2D (N,C,16,2), root-relative camera 3D (N,C,16,3),
-    and a validity mask (N,C): every joint at depth >= ``min_depth`` and inside the image."""
+    and a validity mask (N,C): every joint at depth >= ``min_depth`` and inside the image.
+    ``focal`` (N,C): normalised focal lengths replacing the cameras' own (a zoom per pair)."""
     Xc = world_to_camera(world[:, None], cams.R, cams.T)  # (N,C,16,3)
-    uv = project(Xc, cams.K[None], clamp=False)
+    K = cams.K[None] if focal is None else with_focal(cams.K[None].expand(*focal.shape, -1), focal)
+    uv = project(Xc, K, clamp=False)
     depth_ok = (Xc[..., 2] >= min_depth).all(-1)
     a = cams.aspect[None, :, None]
     inside = ((uv[..., 0].abs() <= 1) & (uv[..., 1].abs() <= a)).all(-1)
@@ -77,7 +79,8 @@ class RandomDHAugmenter:
 
     def __init__(self, body_model: BodyModel, bones: torch.Tensor, roots: torch.Tensor, cameras: list[Camera],
                  limits: LimitTable | None = None, num_poses: int = 10_000, bone_scale: float = 0.2,
-                 sigma_deg: float = 60.0, max_active: int | None = None, min_depth: float = 0.5, seed: int = 0) -> None:
+                 sigma_deg: float = 60.0, max_active: int | None = None, min_depth: float = 0.5, seed: int = 0,
+                 fov_range_deg: tuple[float, float] | None = None) -> None:
         if bones.ndim != 2 or bones.shape[1] != 15:
             raise ValueError(f"bones must have shape (M, 15), got {tuple(bones.shape)}")
         if roots.ndim != 2 or roots.shape[1] != 3:
@@ -93,6 +96,7 @@ class RandomDHAugmenter:
         self.max_active = max_active if max_active is not None else len(self.lo)
         self.min_depth = min_depth
         self.seed = seed
+        self.fov_range_deg = fov_range_deg
 
     def sample_parameters(self, n: int, generator: torch.Generator) -> tuple[torch.Tensor, torch.Tensor]:
         """(n, num_dofs + 3) offsets in radians (DOFs then rot_x/y/z) with a random active subset each."""
@@ -117,5 +121,9 @@ class RandomDHAugmenter:
         """This epoch's pairs: 2D (P, 16, 2) and root-relative camera 3D (P, 16, 3), valid ones only."""
         g = torch.Generator().manual_seed(self.seed * 1_000_003 + epoch)
         world = self.sample_world(self.num_poses, g)
-        uv, rel, ok = project_to_cameras(world, self.cams, self.min_depth)
+        focal = None
+        if self.fov_range_deg is not None:
+            n, c = self.num_poses, len(self.cams.R)
+            focal = random_focals(n * c, self.fov_range_deg, g).reshape(n, c)
+        uv, rel, ok = project_to_cameras(world, self.cams, self.min_depth, focal)
         return uv[ok], rel[ok]
