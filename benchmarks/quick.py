@@ -30,5 +30,7 @@ if __name__ == "__main__":
                  "quick protocol (CPU): S1 -> S9+S11 and cmu_test, GT 2D",
                  "Train S1 (GT 2D, every 8th frame), 6 epochs, lr 1e-3 linear decay, batch 256, flip, seed(s) "
                  f"{a.seeds}. Augmentation: {a.augment} (random = the paper's 'normal' random DH mode, 10,000 poses "
-                 "per epoch into every training camera, a synthetic pass before each real pass). "
+                 "per epoch into every training camera; dhaug = the DH-AUG GAN, 3 GAN-only warm-up epochs, then "
+                 "each epoch's generated pairs; both: a synthetic pass before each real pass, fields of view "
+                 "30-100 deg unless overridden). Overrides: " + (" ".join(a.overrides) or "none") + ". "
                  "Test: every 8th frame of S9+S11 (all cameras); cmu_test.npz all frames with flip test.")

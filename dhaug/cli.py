@@ -91,6 +91,8 @@ def cmd_show_poses(args) -> None:
     from .kinematics.limits import limit_table
     from .plots import plot_pose_grid
 
+    if args.checkpoint:
+        return _show_generated_poses(args)
     if args.data_dir:
         from .data import load_h36m
         from .skeleton import bone_lengths
@@ -109,6 +111,38 @@ def cmd_show_poses(args) -> None:
     plot_pose_grid(world.numpy(), uv[:, 0].numpy(), args.out,
                    title=f"random DH poses: body model {args.body_model}, limits {args.limits!r}, seed {args.seed} "
                          f"({int(ok.sum())}/{args.n} valid in camera {cams[0].id})")
+    print(f"wrote {args.out}")
+
+
+def _show_generated_poses(args) -> None:
+    """Poses drawn by the DH-AUG generator saved in a training checkpoint (S1 bones, S1 cameras)."""
+    import torch
+
+    from . import checkpoint
+    from .augment import CameraSet
+    from .augment.gan import Generator
+    from .camera import load_cameras
+    from .config import load_config
+    from .kinematics import get_body_model, paper_table
+    from .plots import plot_pose_grid
+
+    state = checkpoint.load(args.checkpoint)
+    if "augmenter" not in state or "G" not in state["augmenter"]:
+        raise ConfigError(f"{args.checkpoint} holds no DH-AUG generator (trained with augment.method="
+                          f"{state.get('config', {}).get('augment', {}).get('method')!r}, not 'dhaug')")
+    cfg = load_config(state["config"])
+    G = Generator(get_body_model(cfg.augment.body_model), paper_table("gan"), cfg.augment.gen_width)
+    G.load_state_dict(state["augmenter"]["G"])  # the limit table travels with the weights (buffers lo, hi)
+    cams = CameraSet.from_cameras(load_cameras()["S1"])
+    bones = torch.tensor([[0.133, 0.443, 0.454, 0.133, 0.443, 0.454, 0.234, 0.257, 0.182,
+                           0.151, 0.279, 0.252, 0.151, 0.279, 0.252]]).expand(args.n, 15)
+    cam = torch.arange(args.n) % 4
+    z = torch.randn(args.n, G.noise_dim, generator=torch.Generator().manual_seed(args.seed))
+    with torch.no_grad():
+        fake = G.generate(z, bones, cams.R[cam], cams.T[cam], cams.K[cam], cams.aspect[cam])
+    plot_pose_grid(fake["world"].numpy(), fake["pose2d"].numpy(), args.out,
+                   title=f"DH-AUG generator of {args.checkpoint} (epoch {state['epoch']}), seed {args.seed}; "
+                         f"S1 bones, S1 cameras 1-4 in turn")
     print(f"wrote {args.out}")
 
 
@@ -151,7 +185,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("overrides", nargs="*", help="config overrides key=value")
     p.set_defaults(func=cmd_evaluate)
 
-    p = sub.add_parser("show-poses", help="render a grid of random DH poses (3D + 2D) to a PNG")
+    p = sub.add_parser("show-poses", help="render a grid of random DH poses, or of a trained generator's poses "
+                                          "(--checkpoint), to a PNG (3D + 2D)")
+    p.add_argument("--checkpoint", help="a checkpoint of a run trained with --augment dhaug: draw its generator's poses")
     p.add_argument("--out", default="poses.png")
     p.add_argument("--n", type=int, default=12)
     p.add_argument("--body-model", default="paper", choices=["paper", "clavicle"])

@@ -131,5 +131,5 @@ def plot_pose_grid(world: np.ndarray, pose2d: np.ndarray, path: str | Path, titl
         ax2.tick_params(labelsize=6)
     if title:
         fig.suptitle(title)
-    fig.tight_layout()
+    fig.tight_layout(rect=(0, 0, 1, 0.97 if rows < 3 else 0.985))
     fig.savefig(path, dpi=80)

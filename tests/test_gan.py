@@ -127,6 +127,9 @@ def test_training_with_dhaug_and_resume(tmp_path):
     state = checkpoint.load(tmp_path / "checkpoint.pt")
     assert "augmenter" in state and state["augmenter"]["iteration"] > 0
     assert (tmp_path / "gan" / "poses_epoch003.png").is_file() and (tmp_path / "gan" / "dofs_epoch001.png").is_file()
+    from dhaug.cli import main  # a trained generator's poses, drawn from the checkpoint
+    assert main(["show-poses", "--checkpoint", str(tmp_path / "checkpoint.pt"), "--n", "4",
+                 "--out", str(tmp_path / "gen.png")]) == 0 and (tmp_path / "gen.png").stat().st_size > 10_000
 
 
 def test_zoom_spreads_the_image_scale():
