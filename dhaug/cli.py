@@ -33,6 +33,8 @@ def _updates(args) -> dict:
         up["train"]["device"] = args.device
     if getattr(args, "model", None):
         up["model"]["name"] = args.model
+    if getattr(args, "frames", None):
+        up["model"]["frames"] = args.frames
     if getattr(args, "out", None):
         up["out_dir"] = args.out
     if getattr(args, "augment", None):
@@ -64,8 +66,9 @@ def cmd_evaluate(args) -> None:
     device = resolve_device(cfg.train.device)
     model = build_model(cfg.model).to(device)
     model.load_state_dict(state["model"])
-    data = load_experiment_data(cfg.data)
-    results = evaluate_all(model, data.tests, data.cross, device, cfg.train.eval_batch_size, cfg.data.cross_flip_test)
+    data = load_experiment_data(cfg.data, full_rate_tests=cfg.model.frames > 1)
+    results = evaluate_all(model, data.tests, data.cross, device, cfg.train.eval_batch_size, cfg.data.cross_flip_test,
+                           cfg.model.frames, data.train.fps / max(1, cfg.data.downsample), data.test_every)
     report(model, data, results, state.get("history", []), Path(out), device,
            title=f"{cfg.name}: {cfg.model.name}, checkpoint after epoch {state['epoch']}",
            extra={"checkpoint": str(args.checkpoint), "epoch": state["epoch"], "config": cfg.to_dict(),
@@ -168,10 +171,12 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("train", help="train a lifting network from a config")
     p.add_argument("--config", help="YAML config (see configs/)")
-    p.add_argument("--model", help="backbone: videopose | mlp | semgcn")
+    p.add_argument("--model", help="backbone: videopose | mlp | semgcn | poseformer")
+    p.add_argument("--frames", type=int, help="input frames per prediction (videopose: 9, 27, 81; poseformer: any odd)")
     p.add_argument("--out", help="output folder (overrides out_dir)")
     p.add_argument("--resume", action="store_true", help="continue from OUT/checkpoint.pt")
-    p.add_argument("--augment", choices=["none", "random"], help="synthetic DH poses: none | random (paper's 'normal' mode)")
+    p.add_argument("--augment", choices=["none", "random", "dhaug"],
+                   help="synthetic DH poses: none | random (paper's 'normal' mode) | dhaug (the DH-AUG GAN)")
     p.add_argument("--body-model", choices=["paper", "clavicle"], help="DH body model for augmentation")
     p.add_argument("--no-progress", action="store_true", help="no tqdm bars")
     _add_common(p)

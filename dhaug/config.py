@@ -41,13 +41,24 @@ class DataConfig:
 
 @dataclass
 class ModelConfig:
-    #: ``videopose`` (single-frame VideoPose3D), ``mlp`` (SimpleBaseline) or ``semgcn``.
+    #: ``videopose`` (VideoPose3D), ``mlp`` (SimpleBaseline), ``semgcn`` or ``poseformer``.
     name: str = "videopose"
+    #: Input frames per prediction (the centre frame is predicted). 1 = single-frame; videopose needs
+    #: a power of 3 (9 = architecture 3,3; 27 = 3,3,3; 81 = 3,3,3,3) unless ``architecture`` is given.
+    frames: int = 1
+    #: VideoPose3D filter widths (e.g. [3, 3]); None = derived from ``frames``.
+    architecture: Optional[list[int]] = None
     channels: int = 1024
     stages: int = 4
     dropout: float = 0.25
     gcn_hidden: int = 128
     gcn_blocks: int = 4
+    # PoseFormer (method.md §8)
+    embed_ratio: int = 32
+    depth: int = 4
+    heads: int = 8
+    mlp_ratio: float = 2.0
+    drop_path: float = 0.1
 
 
 @dataclass
@@ -61,6 +72,8 @@ class TrainConfig:
     batch_size: int = 1024
     #: Second optimiser step on the mirrored pair of every batch.
     flip: bool = True
+    #: Multi-frame models: a further step on the time-reversed window (and its mirror), as the paper.
+    time_reverse: bool = True
     grad_clip: float = 1.0
     seed: int = 0
     #: ``auto`` (CUDA when present), ``cpu``, ``cuda`` or ``cuda:N``.
@@ -185,6 +198,7 @@ def validate(cfg: ExperimentConfig) -> None:
         (cfg.data.test_downsample >= 1, "data.test_downsample must be >= 1"),
         (len(cfg.data.train_subjects) > 0, "data.train_subjects is empty"),
         (cfg.model.name in MODELS, f"model.name must be one of {', '.join(MODELS)}"),
+        (cfg.model.frames >= 1 and cfg.model.frames % 2 == 1, f"model.frames must be odd and >= 1, got {cfg.model.frames}"),
         (0 <= cfg.model.dropout < 1, "model.dropout must be in [0, 1)"),
         (cfg.train.epochs >= 0 and cfg.train.tail_epochs >= 0, "train.epochs and train.tail_epochs must be >= 0"),
         (cfg.train.epochs + cfg.train.tail_epochs > 0, "train.epochs + train.tail_epochs must be > 0"),

@@ -16,41 +16,73 @@ METRIC_LABELS = {"mpjpe": "MPJPE (mm)", "p_mpjpe": "P-MPJPE (mm)", "pck": "PCK@1
 
 
 @torch.no_grad()
-def predict(model: nn.Module, pose2d: torch.Tensor, batch_size: int = 8192, flip_test: bool = False) -> torch.Tensor:
-    """Run ``model`` in eval mode over (N, J, 2) inputs in batches; optional flip averaging."""
+def predict(model: nn.Module, pose2d: torch.Tensor, batch_size: int = 8192, flip_test: bool = False,
+            windows: torch.Tensor | None = None) -> torch.Tensor:
+    """Run ``model`` in eval mode over (N, J, 2) inputs in batches; optional flip averaging.
+    ``windows`` (M, T) row indices: multi-frame input ``pose2d[windows]`` gathered batch by batch."""
     was_training = model.training
     model.eval()
     outs = []
-    for i in range(0, len(pose2d), batch_size):
-        x = pose2d[i:i + batch_size]
+    n = len(pose2d) if windows is None else len(windows)
+    for i in range(0, n, batch_size):
+        x = pose2d[i:i + batch_size] if windows is None else pose2d[windows[i:i + batch_size]]
         y = model(x)
         if flip_test:
             y = 0.5 * (y + mirror_pose(model(mirror_pose(x))))
         outs.append(y)
     model.train(was_training)
-    return torch.cat(outs) if outs else torch.zeros(0, pose2d.shape[1], 3, device=pose2d.device)
+    return torch.cat(outs) if outs else torch.zeros(0, pose2d.shape[-2], 3, device=pose2d.device)
 
 
-def evaluate_set(model: nn.Module, data: PoseSet, device, batch_size: int = 8192, flip_test: bool = False) -> dict:
-    """Metrics of ``model`` on one set: per action, frame-weighted and action-averaged means."""
+def evaluate_set(model: nn.Module, data: PoseSet, device, batch_size: int = 8192, flip_test: bool = False,
+                 frames: int = 1, step: int = 1, every: int = 1) -> dict:
+    """Metrics of ``model`` on one set: per action, frame-weighted and action-averaged means.
+
+    Multi-frame models (``frames`` > 1) see windows of ``frames`` rows ``step`` apart around each
+    evaluated row (edge-replicated inside its sequence); ``every``: evaluate only rows whose frame
+    index is a multiple of it (the windows still read the neighbouring frames)."""
+    from .data.windows import centre_rows, window_rows
+
     x, y = data.tensors(device)
-    pred = predict(model, x, batch_size, flip_test)
+    centres = centre_rows(data, every)
+    windows = None
+    if frames > 1:
+        windows = torch.as_tensor(window_rows(data.seq, frames, step, centres, data.name), device=device)
+    elif every > 1:
+        x = x[torch.as_tensor(centres, device=device)]
+    y = y[torch.as_tensor(centres, device=device)]
+    pred = predict(model, x, batch_size, flip_test, windows)
     per_pose = {}
     for i in range(0, len(pred), 65536):  # chunks keep the SVDs' memory small
         m = pose_metrics(pred[i:i + 65536], y[i:i + 65536])
         for k, v in m.items():
             per_pose.setdefault(k, []).append(v.cpu().numpy())
     per_pose = {k: np.concatenate(v) for k, v in per_pose.items()}
-    out = summarize(per_pose, data.action, data.action_names)
+    out = summarize(per_pose, data.action[centres], data.action_names)
     out["flip_test"] = flip_test
+    if frames > 1:
+        out["window"] = {"frames": frames, "step": step, "fps": data.fps / step}
     out["name"] = data.name
     return out
 
 
 def evaluate_all(model: nn.Module, tests: dict[str, PoseSet], cross: list[str], device,
-                 batch_size: int = 8192, cross_flip_test: bool = True) -> dict[str, dict]:
-    return {name: evaluate_set(model, s, device, batch_size, flip_test=cross_flip_test and name in cross)
-            for name, s in tests.items()}
+                 batch_size: int = 8192, cross_flip_test: bool = True, frames: int = 1,
+                 train_fps: float | None = None, every: dict[str, int] | None = None) -> dict[str, dict]:
+    """Every test set. Multi-frame models: windows of consecutive frames (the paper's protocol) and,
+    given ``train_fps``, also windows at the training frame rate (``NAME_train_rate``, the consistent
+    protocol). ``every``: per set, evaluate every k-th frame only."""
+    from .data.windows import step_for_rate
+
+    out = {}
+    for name, s in tests.items():
+        flip, k = cross_flip_test and name in cross, (every or {}).get(name, 1)
+        out[name] = evaluate_set(model, s, device, batch_size, flip, frames, 1, k)
+        if frames > 1 and train_fps:
+            step = step_for_rate(s, train_fps)
+            if step > 1:
+                out[f"{name}_train_rate"] = evaluate_set(model, s, device, batch_size, flip, frames, step, k)
+    return out
 
 
 def results_markdown(results: dict[str, dict], title: str = "Results") -> str:

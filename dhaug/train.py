@@ -198,6 +198,10 @@ def run_pass(model: nn.Module, opt: torch.optim.Optimizer, x: torch.Tensor, y: t
         loss_sum += train_step(model, opt, xb, yb, tc.grad_clip)
         if tc.flip:
             train_step(model, opt, mirror_pose(xb), mirror_pose(yb), tc.grad_clip)
+        if xb.ndim == 4 and tc.time_reverse:  # windows: the time-reversed input has the same centre frame
+            train_step(model, opt, xb.flip(1), yb, tc.grad_clip)
+            if tc.flip:
+                train_step(model, opt, mirror_pose(xb.flip(1)), mirror_pose(yb), tc.grad_clip)
     return float(loss_sum) / max(1, len(starts))
 
 
@@ -235,9 +239,19 @@ def train(cfg: ExperimentConfig, resume: bool = False, data: ExperimentData | No
     device = resolve_device(tc.device)
     seed_everything(tc.seed)
 
-    data = data or load_experiment_data(cfg.data)
+    frames = cfg.model.frames
+    data = data or load_experiment_data(cfg.data, full_rate_tests=frames > 1)
+    if frames > 1 and data.test_every is None:
+        raise ConfigError("a multi-frame model needs whole test sequences: load the data with "
+                          "load_experiment_data(cfg.data, full_rate_tests=True)")
+    if frames > 1 and cfg.augment.method in ("random", "dhaug"):
+        raise ConfigError(f"augment.method = {cfg.augment.method!r} makes single frames; model.frames = {frames} "
+                          "needs sequences (augment.method = none)")
     augmenter = build_augmenter(cfg, data, device)
     x_train, y_train = data.train.tensors(device)
+    if frames > 1:  # windows of consecutive (subsampled) training frames, edge-replicated (method.md §6)
+        from .data.windows import window_rows
+        x_train = x_train[torch.as_tensor(window_rows(data.train.seq, frames, 1, name=data.train.name), device=device)]
     n = len(x_train)
     if n < 2:
         raise DataError(f"the training set {data.train.name!r} has {n} pairs; need at least 2")
@@ -298,7 +312,8 @@ def train(cfg: ExperimentConfig, resume: bool = False, data: ExperimentData | No
         record.update(train_loss=train_loss, seconds=time.time() - t0)
         if tc.eval_every_epoch:
             for name, s in data.tests.items():
-                r = evaluate_set(model, s, device, tc.eval_batch_size)
+                r = evaluate_set(model, s, device, tc.eval_batch_size, frames=frames,
+                                 every=(data.test_every or {}).get(name, 1))
                 record[f"eval/{name}"] = r["frame_mean"]["mpjpe"]
         history.append(record)
         for k, v in record.items():
@@ -315,7 +330,8 @@ def train(cfg: ExperimentConfig, resume: bool = False, data: ExperimentData | No
               f"{record['seconds']:.0f}s" + "".join(f"  {k} {v:.1f}" for k, v in record.items() if k.startswith("eval/")))
     writer.close()
 
-    results = evaluate_all(model, data.tests, data.cross, device, tc.eval_batch_size, cfg.data.cross_flip_test)
+    results = evaluate_all(model, data.tests, data.cross, device, tc.eval_batch_size, cfg.data.cross_flip_test,
+                           frames, data.train.fps / max(1, cfg.data.downsample), data.test_every)
     report(model, data, results, history, out, device, title=f"{cfg.name}: {cfg.model.name}, last epoch ({total_epochs})",
            extra={"config": cfg.to_dict(), "epochs_trained": total_epochs, "data": data.description,
                   "train_pairs": n, "history": history})
@@ -335,6 +351,12 @@ def report(model, data: ExperimentData, results: dict, history: list, out: Path,
     for name, s in data.tests.items():
         idx = np.linspace(0, len(s) - 1, 4).astype(int)
         x, y = s.tensors(device)
-        pred = predict(model, x[idx]).cpu().numpy()
+        frames = getattr(model, "frames", 1)
+        if frames > 1:
+            from .data.windows import window_rows
+            pred = predict(model, x, windows=torch.as_tensor(window_rows(s.seq, frames, 1, idx, s.name), device=device))
+        else:
+            pred = predict(model, x[idx])
+        pred = pred.cpu().numpy()
         plot_examples(s.pose2d[idx], s.pose3d[idx], pred, out / f"examples_{name}.png", title=name)
     print(f"wrote {js}, {md} and pictures in {out}")

@@ -22,10 +22,16 @@ class ExperimentData:
     #: The world-frame 3D and cameras the sets were cut from (for augmentation); None if not available.
     mocap: H36MData | None = None
     train_subjects: tuple[str, ...] = ()
+    #: Per test set: evaluate every k-th frame. Set when the in-domain test set is kept at the full
+    #: frame rate (for multi-frame windows) instead of being cut to every k-th frame.
+    test_every: dict[str, int] | None = None
 
 
-def load_experiment_data(cfg) -> ExperimentData:
-    """Build the training set and every test set named by a :class:`~dhaug.config.DataConfig`."""
+def load_experiment_data(cfg, full_rate_tests: bool = False) -> ExperimentData:
+    """Build the training set and every test set named by a :class:`~dhaug.config.DataConfig`.
+
+    ``full_rate_tests``: keep the in-domain test sequences whole (multi-frame windows need the
+    neighbouring frames) and record ``test_downsample`` in ``test_every`` instead of cutting frames."""
     if cfg.dataset == "synthetic":
         from .synthetic import SYNTHETIC_NOTE, make_synthetic_cross_set, make_synthetic_mocap
 
@@ -41,7 +47,7 @@ def load_experiment_data(cfg) -> ExperimentData:
         desc = f"Human3.6M from {cfg.data_dir}, 2D source {cfg.keypoints!r}"
         domain = "h36m"
     train = data.split(cfg.train_subjects, cfg.downsample, cfg.actions, name=f"{domain} train {','.join(cfg.train_subjects)}")
-    test = data.split(cfg.test_subjects, cfg.test_downsample, cfg.actions, name=f"{domain} {','.join(cfg.test_subjects)}")
+    test = data.split(cfg.test_subjects, 1 if full_rate_tests else cfg.test_downsample, cfg.actions, name=f"{domain} {','.join(cfg.test_subjects)}")
     tests = {domain: test}
     cross = []
     if cfg.dataset == "synthetic":
@@ -54,7 +60,9 @@ def load_experiment_data(cfg) -> ExperimentData:
             raise DataError(f"two test sets are both named {name!r}; rename one of the files")
         tests[name] = s
         cross.append(name)
-    return ExperimentData(train, tests, cross, desc, mocap=data, train_subjects=tuple(cfg.train_subjects))
+    every = {domain: cfg.test_downsample} if full_rate_tests else None
+    return ExperimentData(train, tests, cross, desc, mocap=data, train_subjects=tuple(cfg.train_subjects),
+                          test_every=every)
 
 
 __all__ = ["ExperimentData", "H36MData", "PoseSet", "build_split", "concat", "cmu_from_arrays",

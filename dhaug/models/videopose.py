@@ -86,3 +86,37 @@ class VideoPoseSingleFrame(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.net(x[:, None])[:, 0]
+
+
+def widths_for_frames(frames: int) -> tuple[int, ...]:
+    """The VideoPose3D architecture for a receptive field: 9 -> (3, 3), 27 -> (3, 3, 3), 81 -> (3, 3, 3, 3)."""
+    widths, rf = [], 1
+    while rf < frames:
+        widths.append(3)
+        rf *= 3
+    if rf != frames or frames < 3:
+        raise ValueError(f"VideoPose3D receptive fields are powers of 3 (3, 9, 27, 81, 243); got {frames} frames "
+                         "(or give model.architecture explicitly)")
+    return tuple(widths)
+
+
+class VideoPoseTemporal(nn.Module):
+    """Multi-frame VideoPose3D: (B, T, J, 2) windows -> (B, J, 3) centre frames (strided form), and
+    :meth:`forward_sequence` for whole sequences (dilated form, same weights)."""
+
+    def __init__(self, filter_widths: tuple[int, ...], num_joints: int = 16, channels: int = 1024,
+                 dropout: float = 0.25) -> None:
+        super().__init__()
+        self.net = TemporalConvNet(num_joints, tuple(filter_widths), channels, dropout)
+        self.frames = self.net.receptive_field
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if x.shape[1] != self.frames:
+            raise ValueError(f"expected windows of {self.frames} frames, got input of shape {tuple(x.shape)}")
+        return self.net(x, strided=True)[:, 0]
+
+    def forward_sequence(self, seq: torch.Tensor) -> torch.Tensor:
+        """(L, J, 2) one whole sequence -> (L, J, 3), edges replicated: frame t sees the window around t."""
+        h = (self.frames - 1) // 2
+        padded = torch.cat([seq[:1].expand(h, -1, -1), seq, seq[-1:].expand(h, -1, -1)])
+        return self.net(padded[None], strided=False)[0]

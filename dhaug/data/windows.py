@@ -1,0 +1,66 @@
+"""Temporal windows for multi-frame lifters (method.md §6), as row indices into a :class:`PoseSet`.
+
+A window of ``T`` (odd) frames is centred on a row and reaches ``(T - 1) / 2`` rows to each side,
+``step`` rows apart, inside the row's own sequence; past either end of the sequence the first or
+last row is repeated (edge replication). The set itself is never copied: the windows are an
+``(M, T)`` index array, and a batch is ``pose2d[index[b]]`` -> ``(B, T, 16, 2)``.
+
+* Training (paper): subsample each sequence first (``PoseSet.every(10)``), then ``step=1`` — the
+  window spans ``10 T`` original frames.
+* Testing, paper protocol: the full-rate sequence with ``step=1`` (50 fps windows).
+* Testing, consistent protocol: the full-rate sequence with ``step`` = the training subsampling, so
+  test windows have the training frame rate.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from ..errors import DataError
+from .poseset import PoseSet
+
+
+def sequence_bounds(seq: np.ndarray, name: str = "PoseSet") -> tuple[np.ndarray, np.ndarray]:
+    """(N,) first and one-past-last row of each row's sequence; sequences must be contiguous blocks."""
+    seq = np.asarray(seq)
+    n = len(seq)
+    if n == 0:
+        return np.zeros(0, np.int64), np.zeros(0, np.int64)
+    change = np.flatnonzero(seq[1:] != seq[:-1]) + 1
+    starts = np.concatenate([[0], change])
+    ends = np.concatenate([change, [n]])
+    block_ids = seq[starts]
+    uniq, counts = np.unique(block_ids, return_counts=True)
+    if np.any(counts > 1):
+        dup = uniq[counts > 1][0]
+        raise DataError(f"{name}: the frames of sequence {int(dup)} are not contiguous; windows need each "
+                        "sequence stored as one block in time order")
+    lengths = ends - starts
+    return np.repeat(starts, lengths), np.repeat(ends, lengths)
+
+
+def window_rows(seq: np.ndarray, frames: int, step: int = 1, centres: np.ndarray | None = None,
+                name: str = "PoseSet") -> np.ndarray:
+    """(M, frames) row indices of windows centred on ``centres`` (default: every row).
+
+    Rows ``c + step * o`` for ``o = -(frames-1)/2 .. (frames-1)/2``, clamped to the sequence of row ``c``.
+    """
+    if frames < 1 or frames % 2 != 1:
+        raise ValueError(f"a window needs an odd number of frames, got {frames}")
+    if step < 1:
+        raise ValueError(f"window step must be >= 1, got {step}")
+    start, end = sequence_bounds(seq, name)
+    c = np.arange(len(seq)) if centres is None else np.asarray(centres)
+    half = (frames - 1) // 2
+    offsets = step * np.arange(-half, half + 1)
+    rows = c[:, None] + offsets[None, :]
+    return np.clip(rows, start[c][:, None], end[c][:, None] - 1)
+
+
+def centre_rows(data: PoseSet, every: int = 1) -> np.ndarray:
+    """Rows whose ``frame`` is a multiple of ``every`` (the evaluated centres of a subsampled test)."""
+    return np.flatnonzero(data.frame % every == 0) if every > 1 else np.arange(len(data))
+
+
+def step_for_rate(data: PoseSet, train_fps: float) -> int:
+    """Window step that gives ``data`` (at ``data.fps``) the training frame rate (>= 1)."""
+    return max(1, int(round(data.fps / train_fps)))
