@@ -175,8 +175,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--frames", type=int, help="input frames per prediction (videopose: 9, 27, 81; poseformer: any odd)")
     p.add_argument("--out", help="output folder (overrides out_dir)")
     p.add_argument("--resume", action="store_true", help="continue from OUT/checkpoint.pt")
-    p.add_argument("--augment", choices=["none", "random", "dhaug"],
-                   help="synthetic DH poses: none | random (paper's 'normal' mode) | dhaug (the DH-AUG GAN)")
+    p.add_argument("--augment", choices=["none", "random", "dhaug", "dhaug-video"],
+                   help="synthetic DH poses: none | random (paper's 'normal' mode) | dhaug (the DH-AUG GAN) | "
+                        "dhaug-video (its video mode, with --frames)")
     p.add_argument("--body-model", choices=["paper", "clavicle"], help="DH body model for augmentation")
     p.add_argument("--no-progress", action="store_true", help="no tqdm bars")
     _add_common(p)

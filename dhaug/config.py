@@ -87,8 +87,8 @@ class TrainConfig:
 
 @dataclass
 class AugmentConfig:
-    #: ``none``, ``random`` (random DH poses, the paper's "normal" mode, method.md §7) or ``dhaug``
-    #: (the DH-AUG GAN, method.md §3-§5).
+    #: ``none``, ``random`` (random DH poses, the paper's "normal" mode, method.md §7), ``dhaug``
+    #: (the DH-AUG GAN, method.md §3-§5) or ``dhaug-video`` (its video mode, §6; needs model.frames > 1).
     method: str = "none"
     #: FK body model: ``paper`` (faithful) or ``clavicle`` (2 clavicle DOFs per side).
     body_model: str = "paper"
@@ -122,6 +122,11 @@ class AugmentConfig:
     w2d: float = 0.2
     #: GAN batch size (0 = train.batch_size).
     gan_batch_size: int = 0
+    # --- video mode (method "dhaug-video", method.md §6) ---
+    #: Width of the 3D and 2D motion critics (paper default 1000).
+    motion_width: int = 1000
+    #: GAN epoch (0-based) from which the motion critics train and enter the generator loss (paper: 4).
+    motion_start: int = 4
 
 
 @dataclass
@@ -204,7 +209,8 @@ def validate(cfg: ExperimentConfig) -> None:
         (cfg.train.epochs + cfg.train.tail_epochs > 0, "train.epochs + train.tail_epochs must be > 0"),
         (cfg.train.lr > 0, "train.lr must be > 0"),
         (cfg.train.batch_size > 0, "train.batch_size must be > 0"),
-        (cfg.augment.method in ("none", "random", "dhaug"), "augment.method must be 'none', 'random' or 'dhaug'"),
+        (cfg.augment.method in ("none", "random", "dhaug", "dhaug-video"),
+         "augment.method must be 'none', 'random', 'dhaug' or 'dhaug-video'"),
         (cfg.augment.body_model in ("paper", "clavicle"), "augment.body_model must be 'paper' or 'clavicle'"),
         (cfg.augment.limits in ("auto", "normal", "gan", "h36m", "data"),
          "augment.limits must be 'auto', 'normal', 'gan', 'h36m' or 'data'"),

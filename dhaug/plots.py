@@ -133,3 +133,21 @@ def plot_pose_grid(world: np.ndarray, pose2d: np.ndarray, path: str | Path, titl
         fig.suptitle(title)
     fig.tight_layout(rect=(0, 0, 1, 0.97 if rows < 3 else 0.985))
     fig.savefig(path, dpi=80)
+
+
+def plot_smoothness(rows: list[tuple[int, float, float]], path: str | Path) -> None:
+    """Mean joint acceleration (mm / frame^2 at the training frame rate) of real and generated
+    sequences per epoch: generated motion should come down to the real level, not jitter above it."""
+    fig = Figure(figsize=(5, 3.5))
+    ax = fig.add_subplot(1, 1, 1)
+    if rows:
+        e, real, fake = zip(*rows)
+        ax.plot(e, real, "o-", color="tab:orange", label="real (H36M windows)")
+        ax.plot(e, fake, "o-", color="0.3", label="generated")
+    ax.set_xlabel("epoch")
+    ax.set_ylabel("mean joint acceleration (mm / frame$^2$)")
+    ax.set_ylim(bottom=0)
+    ax.legend()
+    ax.grid(alpha=0.3)
+    fig.tight_layout()
+    fig.savefig(path, dpi=90)

@@ -83,10 +83,11 @@ class _RandomSource:
 
 class _GANSource:
     """One DH-AUG GAN pass over the real training set per epoch; its critic-step fakes are the
-    epoch's synthetic pairs. The pose net starts after ``warmup`` + 1 GAN-only epochs (method.md §5)."""
+    epoch's synthetic pairs. The pose net starts after ``warmup`` + 1 GAN-only epochs (method.md §5).
+    ``frames`` > 1: the video GAN (method.md §6) over windows of the real training sequences."""
 
     def __init__(self, aug, data: ExperimentData, cam_index: torch.Tensor, warmup: int, out_dir: Path,
-                 limits=None, reference_world: torch.Tensor | None = None) -> None:
+                 limits=None, reference_world: torch.Tensor | None = None, frames: int = 1) -> None:
         self.aug = aug
         self.limits = limits
         self.reference_world = reference_world  # real world-frame poses: their IK angles are drawn for comparison
@@ -94,38 +95,57 @@ class _GANSource:
         self.real3d = torch.as_tensor(data.train.pose3d)
         self.root = torch.as_tensor(data.train.root)
         self.cam_index = cam_index
+        self.extra: tuple = ()
+        if frames > 1:  # real windows: one camera and one sequence id per window
+            from .data.windows import window_rows
+            rows = torch.as_tensor(window_rows(data.train.seq, frames, 1, name=data.train.name))
+            self.real3d, self.root = self.real3d[rows], self.root[rows]
+            self.extra = (torch.as_tensor(data.train.seq),)
+        self.smoothness: list[tuple[int, float, float]] = []
         self.pose_start = warmup + 1
         self.out_dir = out_dir / "gan"
 
     def epoch_pairs(self, epoch: int, progress: bool) -> tuple[dict, torch.Tensor, torch.Tensor]:
         t0 = time.time()
-        out = self.aug.fit_epoch(self.real3d, self.root, self.cam_index, progress, desc=f"epoch {epoch + 1} GAN")
-        logs = {f"gan/{k}": out[k] for k in ("d3", "d2", "g") if out[k] is not None}
+        out = self.aug.fit_epoch(self.real3d, self.root, self.cam_index, *self.extra, progress=progress,
+                                 desc=f"epoch {epoch + 1} GAN")
+        logs = {f"gan/{k}": out[k] for k in ("d3", "d2", "md3", "md2", "g", "accel_real_mm", "accel_fake_mm")
+                if out.get(k) is not None}
         logs["gan/seconds"] = time.time() - t0  # the GAN pass alone (cost benchmark: pairs/s, share of the epoch)
         logs["gan/valid_fraction"] = len(out["pose2d"]) / max(1, (len(self.real3d) // self.aug.s.batch_size) * self.aug.s.batch_size)
+        if "accel_fake_mm" in out:
+            self.smoothness.append((epoch + 1, out["accel_real_mm"], out["accel_fake_mm"]))
         self.monitor(epoch)
         return logs, out["pose2d"], out["pose3d"]
 
     @torch.no_grad()
     def monitor(self, epoch: int) -> None:
-        """Pictures of this epoch's generator: a pose grid and DOF histograms against the limits."""
+        """Pictures of this epoch's generator: poses (video: two sequences, frame by frame), DOF
+        histograms against the limits and the real IK angles, and (video) the joint acceleration."""
         from .kinematics.data_limits import plot_dof_histograms
-        from .plots import plot_pose_grid
+        from .plots import plot_pose_grid, plot_smoothness
 
         self.out_dir.mkdir(parents=True, exist_ok=True)
         g = self.aug
-        n = 2048
+        frames = getattr(g, "frames", 1)
+        n = max(2, 2048 // frames)
         bones = g.templates[torch.arange(n, device=g.device) % len(g.templates)]
         cam = torch.arange(n, device=g.device) % len(g.cams.R)
         z = torch.randn(n, g.s.noise_dim, generator=torch.Generator().manual_seed(epoch)).to(g.device)
         fake = g.G.generate(z, bones, g.cams.R[cam], g.cams.T[cam], g.cams.K[cam], g.cams.aspect[cam])
-        plot_pose_grid(fake["world"][:8].cpu().numpy(), fake["pose2d"][:8].cpu().numpy(),
-                       self.out_dir / f"poses_epoch{epoch + 1:03d}.png", title=f"generated poses after epoch {epoch + 1}")
+        if frames > 1:
+            plot_pose_grid(fake["world"][:2].flatten(0, 1).cpu().numpy(), fake["pose2d"][:2].flatten(0, 1).cpu().numpy(),
+                           self.out_dir / f"sequences_epoch{epoch + 1:03d}.png", cols=frames,
+                           title=f"two generated sequences after epoch {epoch + 1} (one per row pair, frames left to right)")
+            plot_smoothness(self.smoothness, self.out_dir / "smoothness.png")
+        else:
+            plot_pose_grid(fake["world"][:8].cpu().numpy(), fake["pose2d"][:8].cpu().numpy(),
+                           self.out_dir / f"poses_epoch{epoch + 1:03d}.png", title=f"generated poses after epoch {epoch + 1}")
         if self._reference is None and self.reference_world is not None:
             from .kinematics.ik import inverse_kinematics
             ik = inverse_kinematics(g.G.body_model, self.reference_world)
             self._reference = (ik.dofs.float(), ik.rotation.float())
-        plot_dof_histograms(g.G.body_model, fake["dofs"].cpu(), fake["rotation"].cpu(),
+        plot_dof_histograms(g.G.body_model, fake["dofs"].flatten(0, -2).cpu(), fake["rotation"].flatten(0, -2).cpu(),
                             self.out_dir / f"dofs_epoch{epoch + 1:03d}.png", data_table=self.limits,
                             reference=self._reference,
                             title=f"generated DOFs after epoch {epoch + 1} (deg, grey) vs real IK angles (orange); "
@@ -176,11 +196,18 @@ def build_augmenter(cfg: ExperimentConfig, data: ExperimentData, device: torch.d
                            batch_size=ac.gan_batch_size or cfg.train.batch_size, min_depth=ac.min_depth,
                            fov_range_deg=fov)
     templates = torch.as_tensor(data.mocap.bone_template(list(data.train_subjects)), dtype=torch.float32)
-    aug = DHAugmenter(cams, templates, model, limits, settings, device=device, seed=cfg.train.seed)
+    frames = cfg.model.frames
+    if ac.method == "dhaug-video":
+        from .augment import VideoDHAugmenter
+        aug = VideoDHAugmenter(cams, templates, frames, model, limits, settings, device=device, seed=cfg.train.seed,
+                               motion_width=ac.motion_width, motion_start=ac.motion_start)
+    else:
+        aug = DHAugmenter(cams, templates, model, limits, settings, device=device, seed=cfg.train.seed)
     first = {s: 4 * i for i, s in enumerate(data.train_subjects)}
     tr = data.train
     cam_index = torch.as_tensor(np.array([first[n] for n in tr.subject_names])[tr.subject] + tr.camera)
-    return _GANSource(aug, data, cam_index, ac.warmup, Path(cfg.out_dir), limits, world[:: max(1, len(world) // 10_000)])
+    return _GANSource(aug, data, cam_index, ac.warmup, Path(cfg.out_dir), limits, world[:: max(1, len(world) // 10_000)],
+                      frames if ac.method == "dhaug-video" else 1)
 
 
 def run_pass(model: nn.Module, opt: torch.optim.Optimizer, x: torch.Tensor, y: torch.Tensor, tc, epoch: int,
@@ -246,7 +273,10 @@ def train(cfg: ExperimentConfig, resume: bool = False, data: ExperimentData | No
                           "load_experiment_data(cfg.data, full_rate_tests=True)")
     if frames > 1 and cfg.augment.method in ("random", "dhaug"):
         raise ConfigError(f"augment.method = {cfg.augment.method!r} makes single frames; model.frames = {frames} "
-                          "needs sequences (augment.method = none)")
+                          "needs sequences (augment.method = none or dhaug-video)")
+    if frames == 1 and cfg.augment.method == "dhaug-video":
+        raise ConfigError("augment.method = 'dhaug-video' makes sequences: set model.frames (e.g. 9) "
+                          "or use augment.method = dhaug for single frames")
     augmenter = build_augmenter(cfg, data, device)
     x_train, y_train = data.train.tensors(device)
     if frames > 1:  # windows of consecutive (subsampled) training frames, edge-replicated (method.md §6)

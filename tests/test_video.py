@@ -98,3 +98,68 @@ def test_single_frame_backbones_refuse_windows():
         build_model(load_config(None, ["model.name=mlp", "model.frames=9"]).model)
     with pytest.raises(ConfigError, match="receptive field"):
         build_model(load_config(None, ["model.frames=9", "model.architecture=[3,3,3]"]).model)
+
+
+def real_windows(n=64, T=5, seed=0):
+    """Smooth toy sequences: FK of slowly changing angles, 5 m in front of S1's cameras."""
+    from dhaug.camera import load_cameras
+    from dhaug.kinematics import PAPER, forward_kinematics, paper_table
+    g = torch.Generator().manual_seed(seed)
+    lo, hi = paper_table("normal").for_model(PAPER)
+    start = lo + (hi - lo) * torch.rand(n, 1, len(lo), generator=g) * 0.3
+    v = start + 0.02 * torch.arange(T)[None, :, None]
+    bones = torch.tensor([0.133, 0.443, 0.454, 0.133, 0.443, 0.454, 0.234, 0.257, 0.182,
+                          0.151, 0.279, 0.252, 0.151, 0.279, 0.252])
+    world = forward_kinematics(PAPER, v[..., :PAPER.num_dofs], bones.expand(n, T, 15))
+    cams = load_cameras()["S1"]
+    ci = torch.randint(4, (n,), generator=g)
+    R = torch.as_tensor(np.stack([c.R for c in cams]), dtype=torch.float32)[ci]
+    cam3d = world @ R[:, None].transpose(-1, -2)
+    root = torch.tensor([0.0, 0.0, 5.0]).expand(n, T, 3).clone()
+    return cams, bones[None], cam3d, root, ci, torch.arange(n) // 4
+
+
+def test_video_gan_pass_buffer_and_state():
+    from dhaug.augment import GANSettings, VideoDHAugmenter
+    from dhaug.augment.video_gan import MotionDiscriminator2D, MotionDiscriminator3D, four_ways, joint_acceleration
+    cams, templates, cam3d, root, ci, seq = real_windows()
+    s = GANSettings(gen_width=16, d3_width=16, d2_width=16, batch_size=16, n_critic=2)
+    aug = VideoDHAugmenter(cams, templates, 5, settings=s, motion_width=16, motion_start=1, seed=0)
+    first = aug.fit_epoch(cam3d, root, ci, seq, progress=False)
+    assert first["md3"] is None and first["g"] is not None  # motion critics start at epoch 1
+    out = aug.fit_epoch(cam3d, root, ci, seq, progress=False)
+    assert np.isfinite([out["d3"], out["d2"], out["md3"], out["md2"], out["g"]]).all()
+    assert out["pose2d"].shape[1:] == (5, 16, 2) and out["pose3d"].shape[1:] == (16, 3)
+    assert len(out["pose2d"]) == len(out["pose3d"]) > 0 and torch.all(out["pose3d"][:, 0] == 0)
+    assert out["accel_real_mm"] > 0 and out["accel_fake_mm"] > 0
+    x, y = aug.sample(8)
+    assert x.shape[1:] == (5, 16, 2) and len(x) == len(y)
+    other = VideoDHAugmenter(cams, templates, 5, settings=s, motion_width=16, motion_start=1, seed=5)
+    other.load_state_dict(aug.state_dict())
+    a, b = aug.fit_epoch(cam3d, root, ci, seq, progress=False), other.fit_epoch(cam3d, root, ci, seq, progress=False)
+    torch.testing.assert_close(a["pose2d"], b["pose2d"])
+    # the motion critics and helpers
+    seq3d = torch.randn(3, 5, 16, 3)
+    assert MotionDiscriminator3D(5, 8)(seq3d).shape == (3,) and MotionDiscriminator2D(5, 8)(seq3d[..., :2]).shape == (3,)
+    four = four_ways(seq3d)
+    torch.testing.assert_close(four[6:9], seq3d.flip(1))
+    line = torch.arange(5.0)[None, :, None, None].expand(1, 5, 16, 3)  # constant velocity: no acceleration
+    assert float(joint_acceleration(line)) == 0.0
+
+
+def test_video_training_with_dhaug_video(tmp_path):
+    from dhaug.config import load_config
+    from dhaug.errors import ConfigError
+    from dhaug.train import train
+    over = [f"out_dir={tmp_path}", "data.dataset=synthetic", "data.train_subjects=[S1]", "data.downsample=10",
+            "data.test_downsample=20", "model.name=videopose", "model.frames=9", "model.channels=32",
+            "train.epochs=1", "train.tail_epochs=0", "train.batch_size=256", "augment.method=dhaug-video",
+            "augment.warmup=0", "augment.motion_start=0", "augment.gen_width=16", "augment.d3_width=16",
+            "augment.d2_width=16", "augment.motion_width=16"]
+    res = train(load_config(None, over), progress=False)
+    assert np.isfinite(res["synthetic"]["frame_mean"]["mpjpe"])
+    hist = json.loads((tmp_path / "results.json").read_text())["history"]
+    assert len(hist) == 2 and hist[1]["fake_pairs"] > 0 and np.isfinite(hist[1]["gan/md3"])
+    assert (tmp_path / "gan" / "sequences_epoch002.png").is_file() and (tmp_path / "gan" / "smoothness.png").is_file()
+    with pytest.raises(ConfigError, match="dhaug-video"):
+        train(load_config(None, over[:-13] + ["model.frames=1", "augment.method=dhaug-video"]), progress=False)

@@ -5,3 +5,6 @@ __all__ = ["BONE_GROUPS", "CameraSet", "RandomDHAugmenter", "project_to_cameras"
 from .dhaug_gan import DHAugmenter, GANSettings  # noqa: E402
 
 __all__ += ["DHAugmenter", "GANSettings"]
+from .video_gan import VideoDHAugmenter  # noqa: E402
+
+__all__ += ["VideoDHAugmenter"]
