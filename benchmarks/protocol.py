@@ -37,7 +37,7 @@ def run_protocol(stem: str, runs: list[Run], overrides: list[str], out_root: str
         cfg = load_config(repo / "configs" / f"{r.config}.yaml", overrides + r.overrides + [f"out_dir={out_root}/{i:02d}_{r.config}"], updates)
         cfgs.append(cfg)
     t0 = time.time()
-    data = load_experiment_data(cfgs[0].data)
+    data = load_experiment_data(cfgs[0].data, full_rate_tests=cfgs[0].model.frames > 1)
     load_s = time.time() - t0
     raw = []
     for r, cfg in zip(runs, cfgs):

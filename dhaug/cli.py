@@ -134,18 +134,33 @@ def _show_generated_poses(args) -> None:
         raise ConfigError(f"{args.checkpoint} holds no DH-AUG generator (trained with augment.method="
                           f"{state.get('config', {}).get('augment', {}).get('method')!r}, not 'dhaug')")
     cfg = load_config(state["config"])
-    G = Generator(get_body_model(cfg.augment.body_model), paper_table("gan"), cfg.augment.gen_width)
+    frames = cfg.model.frames if cfg.augment.method == "dhaug-video" else 1
+    body = get_body_model(cfg.augment.body_model)
+    if frames > 1:
+        from .augment.video_gan import VideoGenerator
+        G = VideoGenerator(body, paper_table("gan"), frames, cfg.augment.gen_width)
+    else:
+        G = Generator(body, paper_table("gan"), cfg.augment.gen_width)
     G.load_state_dict(state["augmenter"]["G"])  # the limit table travels with the weights (buffers lo, hi)
     cams = CameraSet.from_cameras(load_cameras()["S1"])
+    n = args.n if frames == 1 else 2
     bones = torch.tensor([[0.133, 0.443, 0.454, 0.133, 0.443, 0.454, 0.234, 0.257, 0.182,
-                           0.151, 0.279, 0.252, 0.151, 0.279, 0.252]]).expand(args.n, 15)
-    cam = torch.arange(args.n) % 4
-    z = torch.randn(args.n, G.noise_dim, generator=torch.Generator().manual_seed(args.seed))
+                           0.151, 0.279, 0.252, 0.151, 0.279, 0.252]]).expand(n, 15)
+    cam = torch.arange(n) % 4
+    z = torch.randn(n, G.noise_dim, generator=torch.Generator().manual_seed(args.seed))
     with torch.no_grad():
         fake = G.generate(z, bones, cams.R[cam], cams.T[cam], cams.K[cam], cams.aspect[cam])
-    plot_pose_grid(fake["world"].numpy(), fake["pose2d"].numpy(), args.out,
-                   title=f"DH-AUG generator of {args.checkpoint} (epoch {state['epoch']}), seed {args.seed}; "
-                         f"S1 bones, S1 cameras 1-4 in turn")
+    what = f"DH-AUG generator of {args.checkpoint} (epoch {state['epoch']}), seed {args.seed}; S1 bones and cameras"
+    if frames > 1:
+        from .plots import save_sequence_gif
+        plot_pose_grid(fake["world"].flatten(0, 1).numpy(), fake["pose2d"].flatten(0, 1).numpy(), args.out, cols=frames,
+                       title=f"two generated sequences, frames left to right; {what}")
+        gif = Path(args.out).with_suffix(".gif")
+        fps = 50.0 / max(1, cfg.data.downsample)
+        save_sequence_gif(fake["world"][0].numpy(), fake["pose2d"][0].numpy(), gif, fps, title=f"generated, {fps:g} fps")
+        print(f"wrote {gif}")
+    else:
+        plot_pose_grid(fake["world"].numpy(), fake["pose2d"].numpy(), args.out, title=what)
     print(f"wrote {args.out}")
 
 
@@ -193,7 +208,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("show-poses", help="render a grid of random DH poses, or of a trained generator's poses "
                                           "(--checkpoint), to a PNG (3D + 2D)")
-    p.add_argument("--checkpoint", help="a checkpoint of a run trained with --augment dhaug: draw its generator's poses")
+    p.add_argument("--checkpoint", help="a checkpoint of a run trained with --augment dhaug or dhaug-video: draw its "
+                                        "generator's poses (video: two sequences frame by frame, and OUT.gif)")
     p.add_argument("--out", default="poses.png")
     p.add_argument("--n", type=int, default=12)
     p.add_argument("--body-model", default="paper", choices=["paper", "clavicle"])

@@ -151,3 +151,31 @@ def plot_smoothness(rows: list[tuple[int, float, float]], path: str | Path) -> N
     ax.grid(alpha=0.3)
     fig.tight_layout()
     fig.savefig(path, dpi=90)
+
+
+def save_sequence_gif(world: np.ndarray, pose2d: np.ndarray, path: str | Path, fps: float = 5.0, title: str = "",
+                      skeleton: Skeleton = H36M16) -> None:
+    """An animated GIF of one sequence: 3D (world frame, Z up, fixed axes) beside its 2D. world (T,16,3), pose2d (T,16,2)."""
+    import io
+
+    from PIL import Image
+
+    pts = world - world[:, :1].mean(0, keepdims=True)
+    frames = []
+    for t in range(len(world)):
+        fig = Figure(figsize=(6.4, 3.4))
+        ax = fig.add_subplot(1, 2, 1, projection="3d")
+        draw_skeleton_3d(ax, pts[t], skeleton, camera_frame=False)
+        _equal_3d(ax, pts.reshape(-1, 3))
+        ax.view_init(elev=15, azim=-70)
+        ax.set_xticklabels([]); ax.set_yticklabels([]); ax.set_zticklabels([])
+        ax2 = fig.add_subplot(1, 2, 2)
+        draw_skeleton_2d(ax2, pose2d[t], skeleton)
+        ax2.set_xlim(-1, 1); ax2.set_ylim(1, -1)
+        ax2.set_aspect("equal")
+        ax2.tick_params(labelsize=6)
+        fig.suptitle(f"{title}  frame {t + 1}/{len(world)}", fontsize=9)
+        buf = io.BytesIO()
+        fig.savefig(buf, format="png", dpi=70)
+        frames.append(Image.open(io.BytesIO(buf.getvalue())).convert("P", palette=Image.ADAPTIVE))
+    frames[0].save(path, save_all=True, append_images=frames[1:], duration=int(1000 / fps), loop=0)

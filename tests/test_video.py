@@ -161,5 +161,10 @@ def test_video_training_with_dhaug_video(tmp_path):
     hist = json.loads((tmp_path / "results.json").read_text())["history"]
     assert len(hist) == 2 and hist[1]["fake_pairs"] > 0 and np.isfinite(hist[1]["gan/md3"])
     assert (tmp_path / "gan" / "sequences_epoch002.png").is_file() and (tmp_path / "gan" / "smoothness.png").is_file()
+    from PIL import Image
+    from dhaug.cli import main
+    assert main(["show-poses", "--checkpoint", str(tmp_path / "checkpoint.pt"), "--out", str(tmp_path / "seq.png")]) == 0
+    with Image.open(tmp_path / "seq.gif") as gif:
+        assert gif.n_frames == 9  # one generated sequence, frame by frame
     with pytest.raises(ConfigError, match="dhaug-video"):
         train(load_config(None, over[:-13] + ["model.frames=1", "augment.method=dhaug-video"]), progress=False)
