@@ -122,6 +122,8 @@ class AugmentConfig:
     w2d: float = 0.2
     #: GAN batch size (0 = train.batch_size).
     gan_batch_size: int = 0
+    #: Draw the generator's poses and DOF histograms into OUT/gan every this many epochs (0 = never).
+    monitor_every: int = 1
     # --- video mode (method "dhaug-video", method.md §6) ---
     #: Width of the 3D and 2D motion critics (paper default 1000).
     motion_width: int = 1000

@@ -87,7 +87,8 @@ class _GANSource:
     ``frames`` > 1: the video GAN (method.md §6) over windows of the real training sequences."""
 
     def __init__(self, aug, data: ExperimentData, cam_index: torch.Tensor, warmup: int, out_dir: Path,
-                 limits=None, reference_world: torch.Tensor | None = None, frames: int = 1) -> None:
+                 limits=None, reference_world: torch.Tensor | None = None, frames: int = 1,
+                 monitor_every: int = 1) -> None:
         self.aug = aug
         self.limits = limits
         self.reference_world = reference_world  # real world-frame poses: their IK angles are drawn for comparison
@@ -102,6 +103,7 @@ class _GANSource:
             self.real3d, self.root = self.real3d[rows], self.root[rows]
             self.extra = (torch.as_tensor(data.train.seq),)
         self.smoothness: list[tuple[int, float, float]] = []
+        self.monitor_every = monitor_every
         self.pose_start = warmup + 1
         self.out_dir = out_dir / "gan"
 
@@ -115,7 +117,8 @@ class _GANSource:
         logs["gan/valid_fraction"] = len(out["pose2d"]) / max(1, (len(self.real3d) // self.aug.s.batch_size) * self.aug.s.batch_size)
         if "accel_fake_mm" in out:
             self.smoothness.append((epoch + 1, out["accel_real_mm"], out["accel_fake_mm"]))
-        self.monitor(epoch)
+        if self.monitor_every > 0 and (epoch + 1) % self.monitor_every == 0:
+            self.monitor(epoch)
         return logs, out["pose2d"], out["pose3d"]
 
     @torch.no_grad()
@@ -207,7 +210,7 @@ def build_augmenter(cfg: ExperimentConfig, data: ExperimentData, device: torch.d
     tr = data.train
     cam_index = torch.as_tensor(np.array([first[n] for n in tr.subject_names])[tr.subject] + tr.camera)
     return _GANSource(aug, data, cam_index, ac.warmup, Path(cfg.out_dir), limits, world[:: max(1, len(world) // 10_000)],
-                      frames if ac.method == "dhaug-video" else 1)
+                      frames if ac.method == "dhaug-video" else 1, ac.monitor_every)
 
 
 def run_pass(model: nn.Module, opt: torch.optim.Optimizer, x: torch.Tensor, y: torch.Tensor, tc, epoch: int,

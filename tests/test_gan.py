@@ -156,7 +156,8 @@ def test_dhaug_training_resumes_exactly_after_a_kill(tmp_path, monkeypatch):
                                   "data.downsample=20", "data.test_downsample=20", "model.name=mlp", "model.channels=16",
                                   "model.stages=1", "train.epochs=2", "train.tail_epochs=0", "train.batch_size=128",
                                   "augment.method=dhaug", "augment.warmup=0", "augment.gen_width=16",
-                                  "augment.d3_width=16", "augment.d2_width=16", "augment.n_critic=2"])
+                                  "augment.d3_width=16", "augment.d2_width=16", "augment.n_critic=2",
+                                  "augment.monitor_every=0"])
 
     train(cfg(tmp_path / "straight"), progress=False)
     real_save = checkpoint.save_atomic

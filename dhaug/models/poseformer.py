@@ -64,6 +64,8 @@ class PoseFormer(nn.Module):
         nn.init.trunc_normal_(self.frame_pos, std=0.02)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if x.ndim == 3 and self.frames == 1:  # single-frame interface (B, J, 2)
+            x = x[:, None]
         B, T, J, _ = x.shape
         if T != self.frames or J != self.num_joints:
             raise ValueError(f"PoseFormer built for (B, {self.frames}, {self.num_joints}, 2) input, got {tuple(x.shape)}")
