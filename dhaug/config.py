@@ -129,6 +129,9 @@ class AugmentConfig:
     motion_width: int = 1000
     #: GAN epoch (0-based) from which the motion critics train and enter the generator loss (paper: 4).
     motion_start: int = 4
+    #: Video generator: 0 = free per-frame outputs (paper); K > 0 = K slowest cosines per output over
+    #: the window (smooth by construction; ours).
+    temporal_basis: int = 0
 
 
 @dataclass

@@ -203,7 +203,8 @@ def build_augmenter(cfg: ExperimentConfig, data: ExperimentData, device: torch.d
     if ac.method == "dhaug-video":
         from .augment import VideoDHAugmenter
         aug = VideoDHAugmenter(cams, templates, frames, model, limits, settings, device=device, seed=cfg.train.seed,
-                               motion_width=ac.motion_width, motion_start=ac.motion_start)
+                               motion_width=ac.motion_width, motion_start=ac.motion_start,
+                               temporal_basis=ac.temporal_basis)
     else:
         aug = DHAugmenter(cams, templates, model, limits, settings, device=device, seed=cfg.train.seed)
     first = {s: 4 * i for i, s in enumerate(data.train_subjects)}

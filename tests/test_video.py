@@ -168,3 +168,24 @@ def test_video_training_with_dhaug_video(tmp_path):
         assert gif.n_frames == 9  # one generated sequence, frame by frame
     with pytest.raises(ConfigError, match="dhaug-video"):
         train(load_config(None, over[:-13] + ["model.frames=1", "augment.method=dhaug-video"]), progress=False)
+
+
+def test_temporal_basis_makes_smooth_sequences():
+    from dhaug.augment import CameraSet
+    from dhaug.augment.video_gan import VideoGenerator, joint_acceleration
+    from dhaug.camera import load_cameras
+    from dhaug.kinematics import PAPER, paper_table
+    torch.manual_seed(0)
+    c = CameraSet.from_cameras(load_cameras()["S1"])
+    bones = torch.tensor([[0.133, 0.443, 0.454, 0.133, 0.443, 0.454, 0.234, 0.257, 0.182,
+                           0.151, 0.279, 0.252, 0.151, 0.279, 0.252]]).expand(64, 15)
+    cam = torch.arange(64) % 4
+    z = torch.randn(64, 128)
+    acc = {}
+    for k in (0, 2):
+        G = VideoGenerator(PAPER, paper_table("gan"), 9, width=32, temporal_basis=k)
+        with torch.no_grad():
+            out = G.generate(z, bones, c.R[cam], c.T[cam], c.K[cam], c.aspect[cam])
+        assert out["world"].shape == (64, 9, 16, 3) and out["pose2d"].shape == (64, 9, 16, 2)
+        acc[k] = float(joint_acceleration(out["cam"]).mean())
+    assert acc[2] < 0.2 * acc[0]  # two slow cosines per output: far less frame-to-frame acceleration

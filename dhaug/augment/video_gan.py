@@ -1,7 +1,9 @@
 """DH-AUG video mode (method.md §6): a sequence generator and motion critics.
 
 * :class:`VideoGenerator` — one noise vector per sequence -> per-frame DOF offsets, global rotation
-  and camera-relative root for ``T`` frames (the single-frame trunk, a ``T``-times wider head).
+  and camera-relative root for ``T`` frames (the single-frame trunk, a ``T``-times wider head; or,
+  with ``temporal_basis`` K > 0, K cosine coefficients per output so every curve is smooth by
+  construction — not in the paper, whose coherence comes only from the motion critics).
   Bone lengths come from the real sequence (constant in time) scaled once per sequence.
 * :class:`MotionDiscriminator3D` — streams over the sequence's bone cosines, their frame-to-frame
   differences, the root-relative positions and their differences.
@@ -35,14 +37,22 @@ class VideoGenerator(Generator):
     """z (B, noise) -> per-frame DOFs (B, T, D), rotations (B, T, 3), root codes (B, T, 3)."""
 
     def __init__(self, body_model: BodyModel, limits: LimitTable, frames: int, width: int = 256, noise_dim: int = 128,
-                 depth_range: tuple[float, float] = (2.5, 8.0), screen_margin: float = 0.7) -> None:
+                 depth_range: tuple[float, float] = (2.5, 8.0), screen_margin: float = 0.7, temporal_basis: int = 0) -> None:
         super().__init__(body_model, limits, width, noise_dim, depth_range, screen_margin)
         self.frames = frames
-        self.head = nn.Linear(width, frames * (len(self.lo) + 3))
+        self.temporal_basis = temporal_basis
+        if temporal_basis > 0:  # every output channel a sum of the K slowest cosines over the window (DCT-II)
+            t, k = torch.arange(frames) + 0.5, torch.arange(temporal_basis)
+            self.register_buffer("basis", torch.cos(torch.pi * k[:, None] * t[None, :] / frames))  # (K, T)
+        self.head = nn.Linear(width, (temporal_basis or frames) * (len(self.lo) + 3))
 
     def forward(self, z: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         B, T, n = z.shape[0], self.frames, len(self.lo)
-        out = self.head(self.trunk(z)).reshape(B, T, n + 3)
+        out = self.head(self.trunk(z))
+        if self.temporal_basis > 0:
+            out = torch.einsum("bkc,kt->btc", out.reshape(B, self.temporal_basis, n + 3), self.basis)
+        else:
+            out = out.reshape(B, T, n + 3)
         angles = self.lo + (torch.tanh(out[..., :n]) + 1) / 2 * (self.hi - self.lo)
         root = torch.cat([torch.tanh(out[..., n:n + 2]), torch.sigmoid(out[..., n + 2:])], -1)
         nd = self.body_model.num_dofs
@@ -121,14 +131,15 @@ class VideoDHAugmenter(DHAugmenter):
     """The DH-AUG GAN for ``frames``-frame sequences. ``fit_epoch`` takes real windows."""
 
     def __init__(self, cameras, templates, frames: int, body_model=None, limits=None, settings: GANSettings | None = None,
-                 device="cpu", seed: int = 0, motion_width: int = 256, motion_start: int = 4) -> None:
+                 device="cpu", seed: int = 0, motion_width: int = 256, motion_start: int = 4,
+                 temporal_basis: int = 0) -> None:
         from ..kinematics import PAPER
         from ..kinematics.limits import paper_table
         super().__init__(cameras, templates, body_model or PAPER, limits, settings, device, seed)
         self.frames = frames
         self.motion_start = motion_start
         self.G = VideoGenerator(self.G.body_model, limits or paper_table("gan"), frames, self.s.gen_width,
-                                self.s.noise_dim).to(self.device)
+                                self.s.noise_dim, temporal_basis=temporal_basis).to(self.device)
         self.MD3 = MotionDiscriminator3D(frames, motion_width).to(self.device)
         self.MD2 = MotionDiscriminator2D(frames, motion_width).to(self.device)
         opt = lambda m: torch.optim.Adam(m.parameters(), lr=self.s.lr, betas=self.s.betas)  # noqa: E731
