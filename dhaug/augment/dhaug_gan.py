@@ -58,7 +58,7 @@ class DHAugmenter:
         self.cams = CameraSet.from_cameras(cameras)
         self.cams = CameraSet(*(t.to(self.device) for t in (self.cams.R, self.cams.T, self.cams.K, self.cams.aspect)))
         self.templates = torch.as_tensor(templates, dtype=torch.float32, device=self.device)
-        self.G = Generator(body_model, limits or paper_table("gan"), self.s.gen_width, self.s.noise_dim).to(self.device)
+        self.G = self.make_generator(body_model, limits or paper_table("gan")).to(self.device)
         self.D3 = Discriminator3D(self.s.d3_width).to(self.device)
         self.D2 = Discriminator2D(self.s.d2_width).to(self.device)
         self.opt_G = torch.optim.Adam(self.G.parameters(), lr=self.s.lr, betas=self.s.betas)
@@ -71,6 +71,10 @@ class DHAugmenter:
     # --- helpers -------------------------------------------------------------------------------
     def _randint(self, high: int, n: int) -> torch.Tensor:
         return torch.randint(high, (n,), generator=self.rng).to(self.device)
+
+    def make_generator(self, body_model: BodyModel, limits: LimitTable) -> Generator:
+        """The generator network (subclasses make other kinds, e.g. the video generator)."""
+        return Generator(body_model, limits, self.s.gen_width, self.s.noise_dim)
 
     def _noise(self, n: int) -> torch.Tensor:
         return torch.randn(n, self.s.noise_dim, generator=self.rng).to(self.device)

@@ -134,17 +134,19 @@ class VideoDHAugmenter(DHAugmenter):
                  device="cpu", seed: int = 0, motion_width: int = 256, motion_start: int = 4,
                  temporal_basis: int = 0) -> None:
         from ..kinematics import PAPER
-        from ..kinematics.limits import paper_table
-        super().__init__(cameras, templates, body_model or PAPER, limits, settings, device, seed)
         self.frames = frames
+        self.temporal_basis = temporal_basis
+        super().__init__(cameras, templates, body_model or PAPER, limits, settings, device, seed)
         self.motion_start = motion_start
-        self.G = VideoGenerator(self.G.body_model, limits or paper_table("gan"), frames, self.s.gen_width,
-                                self.s.noise_dim, temporal_basis=temporal_basis).to(self.device)
         self.MD3 = MotionDiscriminator3D(frames, motion_width).to(self.device)
         self.MD2 = MotionDiscriminator2D(frames, motion_width).to(self.device)
-        opt = lambda m: torch.optim.Adam(m.parameters(), lr=self.s.lr, betas=self.s.betas)  # noqa: E731
-        self.opt_G, self.opt_MD3, self.opt_MD2 = opt(self.G), opt(self.MD3), opt(self.MD2)
+        self.opt_MD3 = torch.optim.Adam(self.MD3.parameters(), lr=self.s.lr, betas=self.s.betas)
+        self.opt_MD2 = torch.optim.Adam(self.MD2.parameters(), lr=self.s.lr, betas=self.s.betas)
         self.epoch = 0
+
+    def make_generator(self, body_model: BodyModel, limits: LimitTable) -> VideoGenerator:
+        return VideoGenerator(body_model, limits, self.frames, self.s.gen_width, self.s.noise_dim,
+                              temporal_basis=self.temporal_basis)
 
     def swap_real_windows(self, real3d: torch.Tensor, real_root: torch.Tensor, cam_index: torch.Tensor,
                           seq: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
@@ -249,7 +251,7 @@ class VideoDHAugmenter(DHAugmenter):
     def load_state_dict(self, state: dict) -> None:
         import copy
         super().load_state_dict(state)
-        state = copy.deepcopy(state)
-        for k in ("MD3", "MD2", "opt_MD3", "opt_MD2"):
-            getattr(self, k).load_state_dict(state[k])
+        motion = copy.deepcopy({k: state[k] for k in ("MD3", "MD2", "opt_MD3", "opt_MD2")})  # only what super() left
+        for k, v in motion.items():
+            getattr(self, k).load_state_dict(v)
         self.epoch = state["epoch"]
