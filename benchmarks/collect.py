@@ -1,6 +1,9 @@
 """One table from finished training runs (their ``results.json``), e.g. runs of one protocol made by
 separate benchmark invocations. Every test set of every run, frame-weighted, last epoch.
 
+Runs of the video GAN (``gan/accel_fake_mm`` in their history) also get a smoothness table and
+``NAME_smoothness.png``: the mean joint acceleration of generated windows per GAN epoch against real ones.
+
 Run from the repository root:  python benchmarks/collect.py runs/A runs/B ... --stem NAME [--title T]
 """
 from __future__ import annotations
@@ -9,7 +12,40 @@ import argparse
 import json
 from pathlib import Path
 
-from common import machine, write
+from common import RESULTS, machine, write
+
+
+def smoothness(runs: list[str], stem: str) -> list[str]:
+    """Markdown lines + a PNG: generated vs real mean joint acceleration per GAN epoch of each video-GAN run."""
+    curves = []
+    for run in runs:
+        res = json.loads((Path(run) / "results.json").read_text())
+        hist = [h for h in res.get("history", []) if h.get("gan/accel_fake_mm") is not None]
+        if hist:
+            a = res["config"]["augment"]
+            label = (f"seed {res['config']['train']['seed']}, "
+                     + (f"{a.get('temporal_basis')} cosines" if a.get("temporal_basis") else "free per-frame (paper)"))
+            curves.append((label, [h["epoch"] for h in hist], [h["gan/accel_fake_mm"] for h in hist],
+                           [h["gan/accel_real_mm"] for h in hist]))
+    if not curves:
+        return []
+    from matplotlib.figure import Figure
+    fig = Figure(figsize=(6, 4))
+    ax = fig.add_subplot(1, 1, 1)
+    for label, e, fake, _ in curves:
+        ax.plot(e, fake, "o-", label=f"generated: {label}")
+    ax.axhline(curves[0][3][-1], color="tab:orange", lw=2, label="real training windows")
+    ax.set_yscale("log")
+    ax.set_xlabel("GAN epoch")
+    ax.set_ylabel("mean joint acceleration (mm / frame$^2$)")
+    ax.grid(alpha=0.3, which="both")
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    fig.savefig(RESULTS / f"{stem}_smoothness.png", dpi=100)
+    md = ["## Smoothness of generated windows", "",
+          "| generator | first GAN epoch | last GAN epoch | real |", "|---|---|---|---|"]
+    md += [f"| {label} | {fake[0]:.1f} | {fake[-1]:.1f} | {real[-1]:.1f} |" for label, _, fake, real in curves]
+    return md + ["", f"Mean joint acceleration, mm / frame², at the training frame rate: `{stem}_smoothness.png`.", ""]
 
 
 def main() -> None:
@@ -36,7 +72,7 @@ def main() -> None:
            f"| {r['window']} | {r['mpjpe']:.2f} | {r['p_mpjpe']:.2f} | {r['pck']:.2f} | {r['auc']:.2f} | {r['wall_s']:.0f} |"
            for r in rows]
     md += ["", "Frame-weighted means, mm and %, last epoch (no model selection). Runs: " + ", ".join(f"`{r}`" for r in a.runs),
-           "", f"Machine: {machine()}", ""]
+           ""] + smoothness(a.runs, a.stem) + [f"Machine: {machine()}", ""]
     write(a.stem, {"rows": rows, "machine": machine()}, "\n".join(md))
 
 

@@ -204,7 +204,7 @@ def build_augmenter(cfg: ExperimentConfig, data: ExperimentData, device: torch.d
         from .augment import VideoDHAugmenter
         aug = VideoDHAugmenter(cams, templates, frames, model, limits, settings, device=device, seed=cfg.train.seed,
                                motion_width=ac.motion_width, motion_start=ac.motion_start,
-                               temporal_basis=ac.temporal_basis)
+                               temporal_basis=ac.temporal_basis, critic_frames=ac.critic_frames)
     else:
         aug = DHAugmenter(cams, templates, model, limits, settings, device=device, seed=cfg.train.seed)
     first = {s: 4 * i for i, s in enumerate(data.train_subjects)}

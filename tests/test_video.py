@@ -147,6 +147,23 @@ def test_video_gan_pass_buffer_and_state():
     assert float(joint_acceleration(line)) == 0.0
 
 
+def test_single_frame_critics_on_a_random_subset_of_frames():
+    from dhaug.augment import GANSettings, VideoDHAugmenter
+    cams, templates, cam3d, root, ci, seq = real_windows()
+    s = GANSettings(gen_width=16, d3_width=16, d2_width=16, batch_size=16, n_critic=2)
+    aug = VideoDHAugmenter(cams, templates, 5, settings=s, motion_width=16, motion_start=0, seed=0, critic_frames=2)
+    a = torch.arange(3 * 5.0).reshape(3, 5, 1, 1).expand(3, 5, 16, 3)
+    fa, fb = aug._frames_for_critics(a, -a)
+    assert fa.shape == (6, 16, 3)
+    torch.testing.assert_close(fb, -fa)  # the same frames of every input
+    picked = fa[:, 0, 0].reshape(3, 2)
+    assert (picked // 5 == torch.arange(3)[:, None]).all() and (picked[:, 0] != picked[:, 1]).all()  # own, distinct
+    out = aug.fit_epoch(cam3d, root, ci, seq, progress=False)
+    assert np.isfinite([out["d3"], out["d2"], out["md3"], out["g"]]).all() and len(out["pose2d"]) > 0
+    with pytest.raises(ValueError, match="critic_frames"):
+        VideoDHAugmenter(cams, templates, 5, settings=s, critic_frames=6)
+
+
 def test_video_training_with_dhaug_video(tmp_path):
     from dhaug.config import load_config
     from dhaug.errors import ConfigError

@@ -9,7 +9,8 @@
   differences, the root-relative positions and their differences.
 * :class:`MotionDiscriminator2D` — the 2D sequence and the frame-to-frame steps of the 2D root.
 * :class:`VideoDHAugmenter` — the GAN pass over real windows: the single-frame critics on every
-  frame, the motion critics on whole sequences (from ``motion_start`` on), the generator every
+  frame (or on ``critic_frames`` random frames per sequence, ours), the motion critics on whole
+  sequences (from ``motion_start`` on), the generator every
   ``n_critic`` iterations; its buffer holds ``T``-frame 2D windows with centre-frame 3D targets.
 
 Fixed with respect to the original release (method.md §11): the motion critics see mirrored and
@@ -132,9 +133,12 @@ class VideoDHAugmenter(DHAugmenter):
 
     def __init__(self, cameras, templates, frames: int, body_model=None, limits=None, settings: GANSettings | None = None,
                  device="cpu", seed: int = 0, motion_width: int = 256, motion_start: int = 4,
-                 temporal_basis: int = 0) -> None:
+                 temporal_basis: int = 0, critic_frames: int = 0) -> None:
         from ..kinematics import PAPER
+        if not 0 <= critic_frames <= frames:
+            raise ValueError(f"critic_frames = {critic_frames}: must be 0 (all) or 1..frames ({frames})")
         self.frames = frames
+        self.critic_frames = critic_frames
         self.temporal_basis = temporal_basis
         super().__init__(cameras, templates, body_model or PAPER, limits, settings, device, seed)
         self.motion_start = motion_start
@@ -166,6 +170,17 @@ class VideoDHAugmenter(DHAugmenter):
         scaled = scale_bones(bones, self.s.bone_scale, self.rng) if self.s.bone_scale > 0 else bones
         c = self.cams
         return self.G.generate(self._noise(n), scaled, c.R[cam], c.T[cam], self.intrinsics(cam), c.aspect[cam])
+
+    def _frames_for_critics(self, *seqs: torch.Tensor) -> list[torch.Tensor]:
+        """Sequences (B, T, ...) -> the frames the single-frame critics see, (B*k, ...): all T frames,
+        or ``critic_frames`` = k distinct frames drawn per sequence (the same draw for every input)."""
+        B, T = seqs[0].shape[:2]
+        if self.critic_frames in (0, T):
+            return [s.reshape(-1, *s.shape[2:]) for s in seqs]
+        k = self.critic_frames
+        pick = torch.rand(B, T, generator=self.rng).argsort(1)[:, :k].to(self.device)
+        rows = torch.arange(B, device=self.device)[:, None]
+        return [s[rows, pick].reshape(-1, *s.shape[2:]) for s in seqs]
 
     def _motion_step(self, D, opt, real: torch.Tensor, fake: torch.Tensor) -> float:
         loss = critic_loss(D, four_ways(real), four_ways(fake), self.s.gp_lambda, self.rng)  # GP per whole sequence
@@ -204,9 +219,10 @@ class VideoDHAugmenter(DHAugmenter):
             real2d = pose2d[perm2d[it * B:(it + 1) * B]]
             with torch.no_grad():
                 fake = self._generate(B, bones, cam)
-            flat = lambda x: x.reshape(-1, *x.shape[2:])  # noqa: E731
-            logs["d3"].append(self._critic_step(self.D3, self.opt_D3, flat(real_w), flat(fake["world"]), mirror_pose))
-            logs["d2"].append(self._critic_step(self.D2, self.opt_D2, flat(real2d), flat(fake["pose2d"]), mirror_pose))
+            r3, f3 = self._frames_for_critics(real_w, fake["world"])
+            r2, f2 = self._frames_for_critics(real2d, fake["pose2d"])
+            logs["d3"].append(self._critic_step(self.D3, self.opt_D3, r3, f3, mirror_pose))
+            logs["d2"].append(self._critic_step(self.D2, self.opt_D2, r2, f2, mirror_pose))
             if motion:
                 logs["md3"].append(self._motion_step(self.MD3, self.opt_MD3, real_w, fake["world"]))
                 logs["md2"].append(self._motion_step(self.MD2, self.opt_MD2, real2d, fake["pose2d"]))
@@ -216,7 +232,8 @@ class VideoDHAugmenter(DHAugmenter):
             acc.append(joint_acceleration(fake["cam"]).mean())
             if self.iteration % self.s.n_critic == self.s.n_critic - 1:
                 g = self._generate(B, bones, cam)
-                adv = self.s.w3d * self.D3(flat(g["world"])).mean() + self.s.w2d * self.D2(flat(g["pose2d"])).mean()
+                g3, g2 = self._frames_for_critics(g["world"], g["pose2d"])
+                adv = self.s.w3d * self.D3(g3).mean() + self.s.w2d * self.D2(g2).mean()
                 if motion:
                     adv = adv + self.MD3(four_ways(g["world"])).mean() + self.MD2(four_ways(g["pose2d"])).mean()
                 self.opt_G.zero_grad(set_to_none=True)
