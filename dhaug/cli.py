@@ -138,8 +138,9 @@ def _show_generated_poses(args) -> None:
     body = get_body_model(cfg.augment.body_model)
     if frames > 1:
         from .augment.video_gan import VideoGenerator
+        from .train import temporal_basis
         G = VideoGenerator(body, paper_table("gan"), frames, cfg.augment.gen_width,
-                           temporal_basis=cfg.augment.temporal_basis)
+                           temporal_basis=temporal_basis(cfg.augment.temporal_basis, frames))
     else:
         G = Generator(body, paper_table("gan"), cfg.augment.gen_width)
     G.load_state_dict(state["augmenter"]["G"])  # the limit table travels with the weights (buffers lo, hi)

@@ -74,6 +74,9 @@ class TrainConfig:
     flip: bool = True
     #: Multi-frame models: a further step on the time-reversed window (and its mirror), as the paper.
     time_reverse: bool = True
+    #: ... also on the generated windows (off: the video GAN's motion critics already see reversed real
+    #: sequences, so its output is as likely played backwards; saves a quarter of the pose net's time).
+    time_reverse_synthetic: bool = False
     grad_clip: float = 1.0
     seed: int = 0
     #: ``auto`` (CUDA when present), ``cpu``, ``cuda`` or ``cuda:N``.
@@ -129,9 +132,9 @@ class AugmentConfig:
     motion_width: int = 1000
     #: GAN epoch (0-based) from which the motion critics train and enter the generator loss (paper: 4).
     motion_start: int = 4
-    #: Video generator: 0 = free per-frame outputs (paper); K > 0 = K slowest cosines per output over
-    #: the window (smooth by construction; ours).
-    temporal_basis: int = 0
+    #: Video generator: 0 = free per-frame outputs (paper: they jitter); K > 0 = the K slowest cosines
+    #: per output over the window (smooth by construction; ours); -1 = auto, round(0.45 T) (T=9: 4).
+    temporal_basis: int = -1
     #: Frames of each sequence the single-frame critics see per step: 0 = all T (paper); k > 0 = k
     #: frames drawn at random per sequence (ours: cuts the GAN's cost by ~T/k on CPU).
     critic_frames: int = 0

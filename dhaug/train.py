@@ -172,6 +172,17 @@ def resolve_limits(ac, model, world: torch.Tensor):
     return limit_table(name, ac.body_model)
 
 
+def temporal_basis(setting: int, frames: int) -> int:
+    """``augment.temporal_basis`` for ``frames``-frame windows: -1 (auto) -> round(0.45 T) cosines
+    (9 frames: 4; 27: 12; 81: 36), else as given (0: free per-frame outputs, the paper)."""
+    if setting < -1:
+        raise ConfigError(f"augment.temporal_basis = {setting}: use -1 (auto), 0 (paper) or a number of cosines")
+    k = max(2, round(0.45 * frames)) if setting == -1 else setting
+    if k > frames:
+        raise ConfigError(f"augment.temporal_basis = {k} is more cosines than the window's {frames} frames")
+    return k
+
+
 def build_augmenter(cfg: ExperimentConfig, data: ExperimentData, device: torch.device):
     """The synthetic-pair source named by ``cfg.augment`` (None for ``none``)."""
     ac = cfg.augment
@@ -204,7 +215,7 @@ def build_augmenter(cfg: ExperimentConfig, data: ExperimentData, device: torch.d
         from .augment import VideoDHAugmenter
         aug = VideoDHAugmenter(cams, templates, frames, model, limits, settings, device=device, seed=cfg.train.seed,
                                motion_width=ac.motion_width, motion_start=ac.motion_start,
-                               temporal_basis=ac.temporal_basis, critic_frames=ac.critic_frames)
+                               temporal_basis=temporal_basis(ac.temporal_basis, frames), critic_frames=ac.critic_frames)
     else:
         aug = DHAugmenter(cams, templates, model, limits, settings, device=device, seed=cfg.train.seed)
     first = {s: 4 * i for i, s in enumerate(data.train_subjects)}
@@ -215,8 +226,9 @@ def build_augmenter(cfg: ExperimentConfig, data: ExperimentData, device: torch.d
 
 
 def run_pass(model: nn.Module, opt: torch.optim.Optimizer, x: torch.Tensor, y: torch.Tensor, tc, epoch: int,
-             what: str, progress: bool) -> float:
-    """One shuffled pass over (x, y), with a second step on the mirrored batch; returns the mean loss."""
+             what: str, progress: bool, time_reverse: bool = True) -> float:
+    """One shuffled pass over (x, y), with a second step on the mirrored batch (and, for windows with
+    ``time_reverse`` and ``tc.time_reverse``, on the reversed ones); returns the mean loss."""
     n = len(x)
     # the shuffle depends only on (seed, epoch, what): a resumed run sees the same batches
     salt = 0 if what == "real" else 7919
@@ -229,7 +241,7 @@ def run_pass(model: nn.Module, opt: torch.optim.Optimizer, x: torch.Tensor, y: t
         loss_sum += train_step(model, opt, xb, yb, tc.grad_clip)
         if tc.flip:
             train_step(model, opt, mirror_pose(xb), mirror_pose(yb), tc.grad_clip)
-        if xb.ndim == 4 and tc.time_reverse:  # windows: the time-reversed input has the same centre frame
+        if xb.ndim == 4 and tc.time_reverse and time_reverse:  # windows: the time-reversed input has the same centre frame
             train_step(model, opt, xb.flip(1), yb, tc.grad_clip)
             if tc.flip:
                 train_step(model, opt, mirror_pose(xb.flip(1)), mirror_pose(yb), tc.grad_clip)
@@ -338,7 +350,8 @@ def train(cfg: ExperimentConfig, resume: bool = False, data: ExperimentData | No
                 raise DivergenceError(f"GAN losses {', '.join(bad)} are not finite in epoch {epoch + 1}; stopped, "
                                       f"the last good checkpoint ({ckpt_path}) was kept")
             if train_pose_net and len(x_fake) >= 2:
-                record["fake_loss"] = run_pass(model, opt, x_fake.to(device), y_fake.to(device), tc, epoch - warm, "synthetic", progress)
+                record["fake_loss"] = run_pass(model, opt, x_fake.to(device), y_fake.to(device), tc, epoch - warm,
+                                               "synthetic", progress, time_reverse=tc.time_reverse_synthetic)
         train_loss = run_pass(model, opt, x_train, y_train, tc, epoch - warm, "real", progress) if train_pose_net else float("nan")
         if train_pose_net and (not math.isfinite(train_loss) or not math.isfinite(record.get("fake_loss", 0.0))):
             raise DivergenceError(f"training loss is {train_loss} (synthetic: {record.get('fake_loss')}) in epoch "

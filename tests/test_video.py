@@ -187,6 +187,17 @@ def test_video_training_with_dhaug_video(tmp_path):
         train(load_config(None, over[:-13] + ["model.frames=1", "augment.method=dhaug-video"]), progress=False)
 
 
+def test_temporal_basis_setting():
+    from dhaug.errors import ConfigError
+    from dhaug.train import temporal_basis
+    assert [temporal_basis(-1, t) for t in (3, 9, 27, 81)] == [2, 4, 12, 36]
+    assert temporal_basis(0, 9) == 0 and temporal_basis(5, 9) == 5
+    with pytest.raises(ConfigError, match="temporal_basis"):
+        temporal_basis(10, 9)
+    with pytest.raises(ConfigError, match="temporal_basis"):
+        temporal_basis(-2, 9)
+
+
 def test_temporal_basis_makes_smooth_sequences():
     from dhaug.augment import CameraSet
     from dhaug.augment.video_gan import VideoGenerator, joint_acceleration
