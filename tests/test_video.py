@@ -217,3 +217,18 @@ def test_temporal_basis_makes_smooth_sequences():
         assert out["world"].shape == (64, 9, 16, 3) and out["pose2d"].shape == (64, 9, 16, 2)
         acc[k] = float(joint_acceleration(out["cam"]).mean())
     assert acc[2] < 0.2 * acc[0]  # two slow cosines per output: far less frame-to-frame acceleration
+
+
+def test_window_passes_step_on_mirrored_and_reversed_windows(monkeypatch):
+    import dhaug.train as tr
+    from dhaug.config import TrainConfig
+    seen = []
+    monkeypatch.setattr(tr, "train_step", lambda model, opt, x, y, clip: seen.append(x.clone()) or torch.zeros(()))
+    x, y = torch.randn(4, 3, 16, 2), torch.randn(4, 16, 3)
+    tc = TrainConfig(batch_size=4, seed=0)
+    tr.run_pass(None, None, x, y, tc, 0, "real", False)
+    assert len(seen) == 4  # as is, mirrored, reversed, mirrored + reversed
+    torch.testing.assert_close(seen[2], seen[0].flip(1))
+    seen.clear()
+    tr.run_pass(None, None, x, y, tc, 0, "synthetic", False, time_reverse=False)
+    assert len(seen) == 2  # generated windows: as is and mirrored only
