@@ -123,27 +123,13 @@ def _show_generated_poses(args) -> None:
 
     from . import checkpoint
     from .augment import CameraSet
-    from .augment.gan import Generator
+    from .augment.dhaug_gan import generator_from_checkpoint
     from .camera import load_cameras
-    from .config import load_config
-    from .kinematics import get_body_model, paper_table
     from .plots import plot_pose_grid
 
     state = checkpoint.load(args.checkpoint)
-    if "augmenter" not in state or "G" not in state["augmenter"]:
-        raise ConfigError(f"{args.checkpoint} holds no DH-AUG generator (trained with augment.method="
-                          f"{state.get('config', {}).get('augment', {}).get('method')!r}, not 'dhaug')")
-    cfg = load_config(state["config"])
-    frames = cfg.model.frames if cfg.augment.method == "dhaug-video" else 1
-    body = get_body_model(cfg.augment.body_model)
-    if frames > 1:
-        from .augment.video_gan import VideoGenerator
-        from .train import temporal_basis
-        G = VideoGenerator(body, paper_table("gan"), frames, cfg.augment.gen_width,
-                           temporal_basis=temporal_basis(cfg.augment.temporal_basis, frames))
-    else:
-        G = Generator(body, paper_table("gan"), cfg.augment.gen_width)
-    G.load_state_dict(state["augmenter"]["G"])  # the limit table travels with the weights (buffers lo, hi)
+    G, cfg = generator_from_checkpoint(state, args.checkpoint)
+    frames = getattr(G, "frames", 1)
     cams = CameraSet.from_cameras(load_cameras()["S1"])
     n = args.n if frames == 1 else 2
     bones = torch.tensor([[0.133, 0.443, 0.454, 0.133, 0.443, 0.454, 0.234, 0.257, 0.182,

@@ -8,6 +8,7 @@ import pytest
 from dhaug.camera import load_cameras, normalize_screen_np, project_np, world_to_camera_np
 from dhaug.data import load_cross_set, load_h36m
 from dhaug.data.h36m import load_keypoints_2d, load_positions_3d
+from dhaug.data.windows import window_rows
 from dhaug.errors import DataError
 from dhaug.skeleton import H36M32_TO_16, H36M32_UNUSED
 
@@ -162,6 +163,23 @@ def test_cmu_format_reader(tmp_path):
     np.savez(tmp_path / "y.npz", **arrays)
     with pytest.raises(DataError, match=r"y.npz: missing key 'seq'"):
         load_cross_set(tmp_path / "y.npz")
+
+
+def test_cmu_format_rows_out_of_time_order_are_sorted(tmp_path):
+    arrays = make_cmu_like()
+    shuffle = np.random.default_rng(1).permutation(36)
+    shuffled = {k: (v[shuffle] if k in ("pose3d", "pose2d", "seq", "frame") else v) for k, v in arrays.items()}
+    np.savez(tmp_path / "x.npz", **arrays)
+    np.savez(tmp_path / "shuffled.npz", **shuffled)
+    a, b = load_cross_set(tmp_path / "x.npz"), load_cross_set(tmp_path / "shuffled.npz")
+    np.testing.assert_array_equal(a.seq, b.seq)
+    np.testing.assert_array_equal(a.frame, b.frame)
+    np.testing.assert_array_equal(a.pose2d, b.pose2d)
+    window_rows(b.seq, 9, 1, name=b.name)  # contiguous sequences: windows can be cut
+    shuffled["frame"][shuffle == 5] = shuffled["frame"][shuffle == 4]  # frame 4 of sequence 0 twice
+    np.savez(tmp_path / "dup.npz", **shuffled)
+    with pytest.raises(DataError, match=r"dup.npz: sequence 0 has frame 4 more than once"):
+        load_cross_set(tmp_path / "dup.npz")
 
 
 def test_3dhp_format_reader_units_and_sequences(tmp_path):

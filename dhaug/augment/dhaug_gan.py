@@ -185,3 +185,27 @@ class DHAugmenter:
             getattr(self, k).load_state_dict(state[k])
         self.rng.set_state(state["rng"])
         self.iteration = state["iteration"]
+
+
+def generator_from_checkpoint(state: dict, name: str = "checkpoint"):
+    """The DH-AUG generator (single-frame or video) saved in a ``dhaug train`` checkpoint ``state``
+    (as returned by :func:`dhaug.checkpoint.load`) and the run's config; ``name`` labels errors."""
+    from ..config import load_config
+    from ..errors import ConfigError
+    from ..kinematics import get_body_model
+
+    if "augmenter" not in state or "G" not in state["augmenter"]:
+        raise ConfigError(f"{name} holds no DH-AUG generator (trained with augment.method="
+                          f"{state.get('config', {}).get('augment', {}).get('method')!r}, not 'dhaug' or 'dhaug-video')")
+    cfg = load_config(state["config"])
+    body = get_body_model(cfg.augment.body_model)
+    if cfg.augment.method == "dhaug-video":
+        from .video_gan import VideoGenerator
+        frames = cfg.model.frames
+        weights = state["augmenter"]["G"]  # the cosines are in the weights (runs older than the config's default)
+        K = len(weights["basis"]) if "basis" in weights else 0
+        G = VideoGenerator(body, paper_table("gan"), frames, cfg.augment.gen_width, temporal_basis=K)
+    else:
+        G = Generator(body, paper_table("gan"), cfg.augment.gen_width)
+    G.load_state_dict(state["augmenter"]["G"])  # the limit table travels with the weights (buffers lo, hi)
+    return G.eval(), cfg

@@ -58,7 +58,20 @@ def _units_to_metres(path: Path, pose3d: np.ndarray, units: str) -> np.ndarray:
 def load_cmu_test(path: str | Path) -> PoseSet:
     """Read a file in the ``cmu_test.npz`` format (3D camera frame in mm, normalised 2D)."""
     path = Path(path)
-    return cmu_from_arrays(_read_npz(path), path)
+    return in_time_order(cmu_from_arrays(_read_npz(path), path), path)
+
+
+def in_time_order(data: PoseSet, path: Path | str) -> PoseSet:
+    """``data`` with its rows sorted by (``seq``, ``frame``) — video windows need each sequence as one
+    block in time order; files stored otherwise are reordered, not rejected. A frame number given twice
+    in one sequence is an error naming the file."""
+    order = np.lexsort((data.frame, data.seq))
+    s, f = data.seq[order], data.frame[order]
+    dup = np.flatnonzero((s[1:] == s[:-1]) & (f[1:] == f[:-1]))
+    if len(dup):
+        raise DataError(f"{path}: sequence {int(s[dup[0]])} has frame {int(f[dup[0]])} more than once "
+                        "('seq'/'frame' must name each row once)")
+    return data if np.array_equal(order, np.arange(len(order))) else data.subset(order)
 
 
 def cmu_from_arrays(d: dict[str, np.ndarray], path: Path | str) -> PoseSet:
@@ -111,10 +124,10 @@ def load_test_3dhp(path: str | Path, units: str = "auto") -> PoseSet:
     else:
         seq, frame = np.zeros(n, np.int64), np.arange(n)
     nseq = int(seq.max()) + 1 if n else 0
-    return PoseSet(pose2d=pose2d.astype(np.float32), pose3d=(pose3d - pose3d[:, :1]).astype(np.float32),
+    return in_time_order(PoseSet(pose2d=pose2d.astype(np.float32), pose3d=(pose3d - pose3d[:, :1]).astype(np.float32),
                    root=pose3d[:, 0].astype(np.float32), action=np.zeros(n, np.int64), seq=seq, frame=frame,
                    camera=np.zeros(n, np.int64), action_names=["all"],
-                   seq_names=[f"TS{i + 1}" for i in range(nseq)], name=path.stem, fps=25.0)
+                   seq_names=[f"TS{i + 1}" for i in range(nseq)], name=path.stem, fps=25.0), path)
 
 
 def load_cross_set(path: str | Path) -> PoseSet:
