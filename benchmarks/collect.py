@@ -56,6 +56,7 @@ def variant(cfg: dict) -> str:
     k = a.get("temporal_basis", 0)
     return (f" ({'free frames' if k == 0 else 'cosines ' + ('auto' if k == -1 else str(k))}, critic frames "
             f"{a.get('critic_frames') or 'all'}, motion width {a['motion_width']}"
+            + (f", n_critic {a['n_critic']}" if a.get("n_critic", 5) != 5 else "")
             + (", fakes also reversed" if cfg["train"].get("time_reverse_synthetic", True) else "") + ")")
 
 
