@@ -3,10 +3,12 @@ trained DH-AUG generators, against real poses of subjects the reference does not
 random DH poses.
 
 Reference: the world poses of the training subject (S1, every 5th frame). Scales: real poses of
-S5, S6, S7, S8 (other people, same actions; every 20th frame) and random DH poses (the paper's
-"normal" mode, S1 bones). Each run folder (``dhaug train --augment dhaug|dhaug-video``) gives its
-generator's poses: ``--sequences`` noise vectors (video: every frame of each window), S1 bone
-template and cameras, fixed seed — the same draw as ``dhaug show-poses --checkpoint``.
+S5, S6, S7, S8 (other people, same actions; every 20th frame), the same poses passed through the
+paper's body model (IK then FK: what the generator's skeleton can express at best) and random DH
+poses (the paper's "normal" mode, S1 bones). Each run folder (``dhaug train --augment
+dhaug|dhaug-video``) gives its generator's poses: ``--sequences`` noise vectors (video: every frame
+of each window), S1 bone template and cameras, fixed seed — the same draw as ``dhaug show-poses
+--checkpoint``.
 
 Writes ``results/STEM.json|.md``, ``STEM.png`` (distributions) and ``STEM_worst.png`` (the least
 real-looking generated poses of each run next to their nearest real pose).
@@ -28,7 +30,8 @@ from dhaug.augment.realism import canonical_directions, nearest_real_angle
 from dhaug.augment.video_gan import joint_acceleration
 from dhaug.camera import load_cameras
 from dhaug.data.h36m import load_positions_3d
-from dhaug.kinematics import get_body_model
+from dhaug.kinematics import forward_kinematics, get_body_model
+from dhaug.kinematics.ik import inverse_kinematics
 from dhaug.kinematics.limits import limit_table
 from dhaug.skeleton import H36M16, bone_lengths
 
@@ -136,10 +139,15 @@ def main() -> None:
     unseen = world_poses(positions, UNSEEN, 20)
     a_unseen = nearest_real_angle(unseen, reference)
     threshold = float(np.percentile(a_unseen.numpy(), 99))
-    rand = RandomDHAugmenter(get_body_model("paper"), s1_bones, reference[:1, 0], load_cameras()["S1"],
+    paper = get_body_model("paper")
+    rand = RandomDHAugmenter(paper, s1_bones, reference[:1, 0], load_cameras()["S1"],
                              limits=limit_table("normal", "paper"), seed=args.seed)
     a_random = nearest_real_angle(rand.sample_world(10_000, torch.Generator().manual_seed(args.seed)), reference)
-    rows = [("real S5-S8 (unseen subjects)", a_unseen, {}), ("random DH poses ('normal' limits)", a_random, {})]
+    ik = inverse_kinematics(paper, unseen)
+    a_model = nearest_real_angle(forward_kinematics(paper, ik.dofs, ik.bones, ik.rotation, ik.root), reference)
+    rows = [("real S5-S8 (unseen subjects)", a_unseen, {}),
+            ("real S5-S8 through the paper body model (IK -> FK)", a_model, {}),
+            ("random DH poses ('normal' limits)", a_random, {})]
     worst = []
     for run, label in zip(args.runs, labels):
         world, info = generated(Path(run), args.sequences, args.seed, s1_bones)
