@@ -78,6 +78,9 @@ class TrainConfig:
     #: sequences, so its output is as likely played backwards; saves a quarter of the pose net's time).
     time_reverse_synthetic: bool = False
     grad_clip: float = 1.0
+    #: Pose-net loss on root-relative 3D: ``mse``, ``mpjpe`` or ``auto`` (the paper's: MSE for
+    #: single-frame models, method.md §5; MPJPE for multi-frame ones, §6).
+    loss: str = "auto"
     seed: int = 0
     #: ``auto`` (CUDA when present), ``cpu``, ``cuda`` or ``cuda:N``.
     device: str = "auto"
@@ -220,6 +223,7 @@ def validate(cfg: ExperimentConfig) -> None:
         (cfg.train.epochs + cfg.train.tail_epochs > 0, "train.epochs + train.tail_epochs must be > 0"),
         (cfg.train.lr > 0, "train.lr must be > 0"),
         (cfg.train.batch_size > 0, "train.batch_size must be > 0"),
+        (cfg.train.loss in ("auto", "mse", "mpjpe"), f"train.loss must be 'auto', 'mse' or 'mpjpe', got {cfg.train.loss!r}"),
         (cfg.augment.method in ("none", "random", "dhaug", "dhaug-video"),
          "augment.method must be 'none', 'random', 'dhaug' or 'dhaug-video'"),
         (cfg.augment.body_model in ("paper", "clavicle"), "augment.body_model must be 'paper' or 'clavicle'"),

@@ -58,7 +58,7 @@ def evaluate_set(model: nn.Module, data: PoseSet, device, batch_size: int = 8192
         for k, v in m.items():
             per_pose.setdefault(k, []).append(v.cpu().numpy())
     per_pose = {k: np.concatenate(v) for k, v in per_pose.items()}
-    out = summarize(per_pose, data.action[centres], data.action_names)
+    out = summarize(per_pose, data.action[centres], data.action_names, data.seq[centres] if frames > 1 else None)
     out["flip_test"] = flip_test
     if frames > 1:
         out["window"] = {"frames": frames, "step": step, "fps": data.fps / step}
@@ -89,11 +89,14 @@ def results_markdown(results: dict[str, dict], title: str = "Results") -> str:
     """Markdown: one summary table (every set), then a per-action table for every set."""
     lines = [f"# {title}", "",
              "`frame mean` weights every test pose equally (the usual H36M number); "
-             "`action mean` averages the per-action means (every action weight 1).", "",
+             "`action mean` averages the per-action means (every action weight 1); multi-frame models also "
+             "get `sequence mean` (every sequence weight 1, the paper's average for video VideoPose3D).", "",
              "| test set | mean | frames | " + " | ".join(METRIC_LABELS.values()) + " |",
              "|---|---|---|" + "---|" * len(METRIC_LABELS)]
     for name, r in results.items():
-        for kind in ("frame_mean", "action_mean"):
+        for kind in ("frame_mean", "action_mean", "sequence_mean"):
+            if kind not in r:
+                continue
             row = r[kind]
             lines.append(f"| {name}{' (flip test)' if r.get('flip_test') else ''} | {kind.replace('_', ' ')} | "
                          f"{r['frame_mean']['frames']} | " + " | ".join(f"{row[k]:.2f}" for k in METRIC_LABELS) + " |")

@@ -51,10 +51,23 @@ def seed_everything(seed: int) -> None:
     torch.manual_seed(seed)
 
 
-def train_step(model: nn.Module, opt: torch.optim.Optimizer, x: torch.Tensor, y: torch.Tensor, clip: float) -> torch.Tensor:
-    """One Adam step on MSE of root-relative 3D; returns the (detached) loss."""
+def pose_loss(pred: torch.Tensor, target: torch.Tensor, kind: str = "mse") -> torch.Tensor:
+    """``mse`` (mean squared coordinate error) or ``mpjpe`` (mean joint distance) of (B, J, 3) poses."""
+    if kind == "mpjpe":
+        return torch.linalg.norm(pred - target, dim=-1).mean()
+    return nn.functional.mse_loss(pred, target)
+
+
+def loss_kind(setting: str, x: torch.Tensor) -> str:
+    """``train.loss`` for inputs ``x``: ``auto`` -> MPJPE for windows (B, T, J, 2), MSE otherwise (the paper)."""
+    return setting if setting != "auto" else ("mpjpe" if x.ndim == 4 else "mse")
+
+
+def train_step(model: nn.Module, opt: torch.optim.Optimizer, x: torch.Tensor, y: torch.Tensor, clip: float,
+               loss: str = "mse") -> torch.Tensor:
+    """One Adam step on the ``loss`` (mse | mpjpe) of root-relative 3D; returns the (detached) loss."""
     opt.zero_grad(set_to_none=True)
-    loss = nn.functional.mse_loss(model(x), y)
+    loss = pose_loss(model(x), y, loss)
     loss.backward()
     if clip > 0:
         nn.utils.clip_grad_norm_(model.parameters(), clip)
@@ -235,16 +248,17 @@ def run_pass(model: nn.Module, opt: torch.optim.Optimizer, x: torch.Tensor, y: t
     perm = torch.randperm(n, generator=torch.Generator().manual_seed(tc.seed * 1_000_003 + epoch + salt)).to(x.device)
     starts = [i for i in range(0, n, tc.batch_size) if n - i >= 2]  # BatchNorm needs >= 2 samples
     loss_sum = torch.zeros((), device=x.device)
+    kind = loss_kind(tc.loss, x)
     for i in tqdm(starts, desc=f"epoch {epoch + 1} {what}", leave=False, disable=not progress):
         idx = perm[i:i + tc.batch_size]
         xb, yb = x[idx], y[idx]
-        loss_sum += train_step(model, opt, xb, yb, tc.grad_clip)
+        loss_sum += train_step(model, opt, xb, yb, tc.grad_clip, kind)
         if tc.flip:
-            train_step(model, opt, mirror_pose(xb), mirror_pose(yb), tc.grad_clip)
+            train_step(model, opt, mirror_pose(xb), mirror_pose(yb), tc.grad_clip, kind)
         if xb.ndim == 4 and tc.time_reverse and time_reverse:  # windows: the time-reversed input has the same centre frame
-            train_step(model, opt, xb.flip(1), yb, tc.grad_clip)
+            train_step(model, opt, xb.flip(1), yb, tc.grad_clip, kind)
             if tc.flip:
-                train_step(model, opt, mirror_pose(xb.flip(1)), mirror_pose(yb), tc.grad_clip)
+                train_step(model, opt, mirror_pose(xb.flip(1)), mirror_pose(yb), tc.grad_clip, kind)
     return float(loss_sum) / max(1, len(starts))
 
 

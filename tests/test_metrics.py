@@ -62,3 +62,6 @@ def test_summarize_frame_and_action_means():
     assert s["frame_mean"]["mpjpe"] == 17.5
     assert s["action_mean"]["mpjpe"] == 25.0
     assert s["per_action"]["b"]["frames"] == 1
+    assert "sequence_mean" not in s
+    s = summarize(per_pose, np.array([0, 0, 0, 1]), ["a", "b"], seq=np.array([7, 3, 3, 3]))
+    assert s["sequence_mean"]["mpjpe"] == 0.5 * (10.0 + 20.0) and s["sequence_mean"]["sequences"] == 2

@@ -223,7 +223,7 @@ def test_window_passes_step_on_mirrored_and_reversed_windows(monkeypatch):
     import dhaug.train as tr
     from dhaug.config import TrainConfig
     seen = []
-    monkeypatch.setattr(tr, "train_step", lambda model, opt, x, y, clip: seen.append(x.clone()) or torch.zeros(()))
+    monkeypatch.setattr(tr, "train_step", lambda model, opt, x, y, clip, loss="mse": seen.append(x.clone()) or torch.zeros(()))
     x, y = torch.randn(4, 3, 16, 2), torch.randn(4, 16, 3)
     tc = TrainConfig(batch_size=4, seed=0)
     tr.run_pass(None, None, x, y, tc, 0, "real", False)
@@ -232,3 +232,18 @@ def test_window_passes_step_on_mirrored_and_reversed_windows(monkeypatch):
     seen.clear()
     tr.run_pass(None, None, x, y, tc, 0, "synthetic", False, time_reverse=False)
     assert len(seen) == 2  # generated windows: as is and mirrored only
+
+
+def test_pose_net_loss_is_the_papers_by_default():
+    from dhaug.config import load_config
+    from dhaug.errors import ConfigError
+    from dhaug.train import loss_kind, pose_loss
+
+    single, windows = torch.zeros(2, 16, 2), torch.zeros(2, 9, 16, 2)
+    assert (loss_kind("auto", single), loss_kind("auto", windows), loss_kind("mse", windows)) == ("mse", "mpjpe", "mse")
+    pred, target = torch.zeros(2, 16, 3), torch.zeros(2, 16, 3)
+    target[..., 0], target[..., 1] = 0.3, 0.4  # every joint 0.5 m off
+    assert float(pose_loss(pred, target, "mpjpe")) == pytest.approx(0.5)
+    assert float(pose_loss(pred, target, "mse")) == pytest.approx((0.09 + 0.16) / 3)
+    with pytest.raises(ConfigError, match="train.loss must be 'auto', 'mse' or 'mpjpe', got 'l1'"):
+        load_config(None, ["train.loss=l1"])

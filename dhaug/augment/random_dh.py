@@ -29,6 +29,7 @@ def scale_bones(bones: torch.Tensor, scale: float, generator: torch.Generator) -
     """Multiply each bone group by ``1 + U[-scale, scale)`` (one factor per group and pose). bones (N, 15)."""
     n = bones.shape[0]
     factors = 1 + scale * (2 * torch.rand(n, len(BONE_GROUPS), generator=generator, dtype=bones.dtype) - 1)
+    factors = factors.to(bones.device)  # drawn on the (CPU) generator, applied where the bones are
     out = bones.clone()
     for g, idx in enumerate(BONE_GROUPS.values()):
         out[:, list(idx)] *= factors[:, g:g + 1]
