@@ -24,7 +24,7 @@ def smoothness(runs: list[str], stem: str) -> list[str]:
         res = json.loads((Path(run) / "results.json").read_text())
         hist = [h for h in res.get("history", []) if h.get("gan/accel_fake_mm") is not None]
         if hist:
-            label = f"seed {res['config']['train']['seed']}: {variant(res['config'])[2:-1]}"
+            label = f"seed {res['config']['train']['seed']}: {variant(res['config'])[2:-1]}; {loss_label(res['config'])} loss"
             curves.append((label, [h["epoch"] for h in hist], [h["gan/accel_fake_mm"] for h in hist],
                            [h["gan/accel_real_mm"] for h in hist]))
     if not curves:
@@ -48,6 +48,12 @@ def smoothness(runs: list[str], stem: str) -> list[str]:
     return md + ["", f"Mean joint acceleration, mm / frame², at the training frame rate: `{stem}_smoothness.png`.", ""]
 
 
+def loss_label(cfg: dict) -> str:
+    """The pose-net loss of a run (runs before ``train.loss`` existed trained on MSE)."""
+    loss = cfg["train"].get("loss", "mse")
+    return loss if loss != "auto" else ("mpjpe" if cfg["model"]["frames"] > 1 else "mse")
+
+
 def variant(cfg: dict) -> str:
     """The video-GAN settings that tell runs apart (empty for other methods)."""
     a = cfg["augment"]
@@ -64,14 +70,14 @@ def summary(rows: list[dict]) -> list[str]:
     """Mean ± half-range over seeds of runs that differ only in the seed."""
     groups: dict[tuple, list[dict]] = {}
     for r in rows:
-        groups.setdefault((r["model"], r["frames"], r["augment"], r["set"], r["window"]), []).append(r)
+        groups.setdefault((r["model"], r["frames"], r["loss"], r["augment"], r["set"], r["window"]), []).append(r)
     if all(len(g) == 1 for g in groups.values()):
         return []
-    md = ["## Over seeds (mean ± half-range)", "", "| model | frames | augment | seeds | test set | window | MPJPE | "
-          "P-MPJPE | training time (s) |", "|---|---|---|---|---|---|---|---|---|"]
-    for (model, frames, aug, name, window), g in groups.items():
+    md = ["## Over seeds (mean ± half-range)", "", "| model | frames | loss | augment | seeds | test set | window | MPJPE | "
+          "P-MPJPE | training time (s) |", "|---|---|---|---|---|---|---|---|---|---|"]
+    for (model, frames, loss, aug, name, window), g in groups.items():
         cell = lambda k: f"{np.mean([r[k] for r in g]):.1f} ± {np.ptp([r[k] for r in g]) / 2:.1f}"  # noqa: E731
-        md.append(f"| {model} | {frames} | {aug} | {','.join(str(r['seed']) for r in g)} | {name} | {window} | "
+        md.append(f"| {model} | {frames} | {loss} | {aug} | {','.join(str(r['seed']) for r in g)} | {name} | {window} | "
                   f"{cell('mpjpe')} | {cell('p_mpjpe')} | {np.mean([r['wall_s'] for r in g]):.0f} |")
     return md + [""]
 
@@ -89,16 +95,18 @@ def main() -> None:
         hist = res.get("history", [])
         for name, r in res["results"].items():
             w = r.get("window")
-            rows.append({"run": run, "model": cfg["model"]["name"], "frames": cfg["model"]["frames"],
+            rows.append({"run": run, "model": cfg["model"]["name"], "frames": cfg["model"]["frames"], "loss": loss_label(cfg),
                          "augment": cfg["augment"]["method"] + variant(cfg), "seed": cfg["train"]["seed"], "set": name,
                          "window": f"{w['frames']} x {w['fps']:g} fps" if w else "1", "flip_test": r["flip_test"],
                          **{k: r["frame_mean"][k] for k in ("mpjpe", "p_mpjpe", "pck", "auc")},
+                         "seq_mpjpe": r.get("sequence_mean", {}).get("mpjpe"),
                          "wall_s": sum(h["seconds"] for h in hist)})
-    md = [f"# {a.title}", "", "| model | frames | augment | seed | test set | window | MPJPE | P-MPJPE | PCK | AUC | "
-          "training time (s) |", "|---|---|---|---|---|---|---|---|---|---|---|"]
-    md += [f"| {r['model']} | {r['frames']} | {r['augment']} | {r['seed']} | {r['set']}{' (flip test)' if r['flip_test'] else ''} "
-           f"| {r['window']} | {r['mpjpe']:.2f} | {r['p_mpjpe']:.2f} | {r['pck']:.2f} | {r['auc']:.2f} | {r['wall_s']:.0f} |"
-           for r in rows]
+    md = [f"# {a.title}", "", "| model | frames | loss | augment | seed | test set | window | MPJPE | P-MPJPE | PCK | AUC | "
+          "MPJPE, sequence mean | training time (s) |", "|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
+    md += [f"| {r['model']} | {r['frames']} | {r['loss']} | {r['augment']} | {r['seed']} | "
+           f"{r['set']}{' (flip test)' if r['flip_test'] else ''} | {r['window']} | {r['mpjpe']:.2f} | {r['p_mpjpe']:.2f} | "
+           f"{r['pck']:.2f} | {r['auc']:.2f} | {'' if r['seq_mpjpe'] is None else format(r['seq_mpjpe'], '.2f')} | "
+           f"{r['wall_s']:.0f} |" for r in rows]
     md += ["", "Frame-weighted means, mm and %, last epoch (no model selection). Runs: " + ", ".join(f"`{r}`" for r in a.runs),
            ""] + summary(rows) + smoothness(a.runs, a.stem) + [f"Machine: {machine()}", ""]
     write(a.stem, {"rows": rows, "machine": machine()}, "\n".join(md))

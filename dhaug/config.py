@@ -117,7 +117,8 @@ class AugmentConfig:
     #: Reject synthetic pairs with any joint closer to the camera than this (metres).
     min_depth: float = 0.5
     # --- DH-AUG GAN (method "dhaug"); sizes of method.md §3-§5 (README single-frame setting) ---
-    #: GAN-only epochs: the pose net trains from epoch index ``warmup + 1`` on (paper: 2).
+    #: GAN-only epochs: the pose net trains from epoch index ``warmup + 1`` on (paper: 2 single-frame;
+    #: video mode 24, i.e. the release's ``--warmup 20`` plus its 4 single-critic epochs).
     warmup: int = 2
     gen_width: int = 256
     d3_width: int = 256
