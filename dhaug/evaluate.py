@@ -38,16 +38,17 @@ def evaluate_set(model: nn.Module, data: PoseSet, device, batch_size: int = 8192
                  frames: int = 1, step: int = 1, every: int = 1) -> dict:
     """Metrics of ``model`` on one set: per action, frame-weighted and action-averaged means.
 
-    Multi-frame models (``frames`` > 1) see windows of ``frames`` rows ``step`` apart around each
-    evaluated row (edge-replicated inside its sequence); ``every``: evaluate only rows whose frame
-    index is a multiple of it (the windows still read the neighbouring frames)."""
+    Multi-frame models (``frames`` > 1) see windows of ``frames`` frames, ``step`` frames apart, around
+    each evaluated row (edge-replicated inside its sequence; a frame missing from a sequence is
+    replaced by its nearest kept frame); ``every``: evaluate only rows whose frame index is a multiple
+    of it (the windows still read the neighbouring frames)."""
     from .data.windows import centre_rows, window_rows
 
     x, y = data.tensors(device)
     centres = centre_rows(data, every)
     windows = None
     if frames > 1:
-        windows = torch.as_tensor(window_rows(data.seq, frames, step, centres, data.name), device=device)
+        windows = torch.as_tensor(window_rows(data.seq, frames, step, centres, data.name, data.frame), device=device)
     elif every > 1:
         x = x[torch.as_tensor(centres, device=device)]
     y = y[torch.as_tensor(centres, device=device)]

@@ -415,7 +415,7 @@ def report(model, data: ExperimentData, results: dict, history: list, out: Path,
         frames = getattr(model, "frames", 1)
         if frames > 1:
             from .data.windows import window_rows
-            pred = predict(model, x, windows=torch.as_tensor(window_rows(s.seq, frames, 1, idx, s.name), device=device))
+            pred = predict(model, x, windows=torch.as_tensor(window_rows(s.seq, frames, 1, idx, s.name, s.frame), device=device))
         else:
             pred = predict(model, x[idx])
         pred = pred.cpu().numpy()

@@ -29,6 +29,29 @@ def test_windows_are_edge_replicated_inside_their_sequence():
         window_rows(seq, 4)
 
 
+def test_windows_in_time_skip_no_gap():
+    # sequence 0 lost frames 3 and 4; sequence 1 is whole
+    seq = np.array([0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1])
+    frame = np.array([0, 1, 2, 5, 6, 7, 8, 10, 11, 12, 13])
+    rows = window_rows(seq, 3, frame=frame)
+    np.testing.assert_array_equal(rows[2], [1, 2, 2])   # frame 3 is missing: its nearest kept frame is 2, not 5
+    np.testing.assert_array_equal(rows[3], [3, 3, 4])   # frame 4 is missing: nearest is 5
+    np.testing.assert_array_equal(rows[0], [0, 0, 1])   # edge replication at the start
+    np.testing.assert_array_equal(rows[7], [7, 7, 8])   # and inside the second sequence
+    assert np.all(seq[rows] == seq[rows[:, :1]])
+    # ties (frame 3 missing, frames 2 and 4 equally near) go to the row nearer the window's centre
+    one_gap = np.array([0, 1, 2, 4, 5, 6])
+    np.testing.assert_array_equal(window_rows(np.zeros(6, int), 3, 2, np.array([1, 4]), frame=one_gap),
+                                  [[0, 1, 2], [3, 4, 5]])
+    # without gaps the time windows are the row windows, for any step
+    whole = np.repeat([0, 1, 2], [7, 12, 3])
+    f = np.concatenate([np.arange(7) + 3, np.arange(12), np.arange(3)])
+    for step in (1, 2, 5):
+        np.testing.assert_array_equal(window_rows(whole, 5, step, frame=f), window_rows(whole, 5, step))
+    with pytest.raises(DataError, match="toy: frame numbers must increase inside a sequence; sequence 0 has frame 1"):
+        window_rows(np.zeros(3, int), 3, name="toy", frame=np.array([0, 2, 1]))
+
+
 def test_centres_and_rates():
     from dhaug.data import PoseSet
     n = 20

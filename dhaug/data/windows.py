@@ -10,6 +10,11 @@ last row is repeated (edge replication). The set itself is never copied: the win
 * Testing, paper protocol: the full-rate sequence with ``step=1`` (50 fps windows).
 * Testing, consistent protocol: the full-rate sequence with ``step`` = the training subsampling, so
   test windows have the training frame rate.
+
+Given the rows' ``frame`` numbers, windows are cut in *time* instead of rows: ``step`` counts frames
+of the source timeline and each window slot takes the row of the nearest frame that exists in the
+sequence. A sequence with dropped frames (the cross-dataset files drop frames whose joints leave the
+image) then never gets a window that silently jumps over the gap. Without gaps both agree.
 """
 from __future__ import annotations
 
@@ -39,10 +44,13 @@ def sequence_bounds(seq: np.ndarray, name: str = "PoseSet") -> tuple[np.ndarray,
 
 
 def window_rows(seq: np.ndarray, frames: int, step: int = 1, centres: np.ndarray | None = None,
-                name: str = "PoseSet") -> np.ndarray:
+                name: str = "PoseSet", frame: np.ndarray | None = None) -> np.ndarray:
     """(M, frames) row indices of windows centred on ``centres`` (default: every row).
 
-    Rows ``c + step * o`` for ``o = -(frames-1)/2 .. (frames-1)/2``, clamped to the sequence of row ``c``.
+    Without ``frame``: rows ``c + step * o`` for ``o = -(frames-1)/2 .. (frames-1)/2``, clamped to the
+    sequence of row ``c``. With ``frame`` ((N,) frame numbers, increasing inside each sequence): the
+    rows whose frames are nearest to ``frame[c] + step * o``, clamped to the sequence's first and last
+    frame (ties go to the row nearer the centre).
     """
     if frames < 1 or frames % 2 != 1:
         raise ValueError(f"a window needs an odd number of frames, got {frames}")
@@ -52,8 +60,34 @@ def window_rows(seq: np.ndarray, frames: int, step: int = 1, centres: np.ndarray
     c = np.arange(len(seq)) if centres is None else np.asarray(centres)
     half = (frames - 1) // 2
     offsets = step * np.arange(-half, half + 1)
-    rows = c[:, None] + offsets[None, :]
-    return np.clip(rows, start[c][:, None], end[c][:, None] - 1)
+    lo_row, hi_row = start[c][:, None], end[c][:, None] - 1
+    if frame is None:
+        return np.clip(c[:, None] + offsets[None, :], lo_row, hi_row)
+    return _nearest_frame_rows(np.asarray(seq), np.asarray(frame, dtype=np.int64), c, offsets, lo_row, hi_row, name)
+
+
+def _nearest_frame_rows(seq, frame, c, offsets, lo_row, hi_row, name) -> np.ndarray:
+    """Rows of the frames nearest to ``frame[c] + offsets`` inside each centre's sequence."""
+    if frame.shape != seq.shape:
+        raise DataError(f"{name}: 'frame' has shape {frame.shape}, 'seq' {seq.shape}")
+    same = seq[1:] == seq[:-1]
+    bad = np.flatnonzero(same & (frame[1:] <= frame[:-1]))
+    if len(bad):
+        r = int(bad[0]) + 1
+        raise DataError(f"{name}: frame numbers must increase inside a sequence; sequence {int(seq[r])} has frame "
+                        f"{int(frame[r])} after frame {int(frame[r - 1])} (row {r})")
+    # one increasing key over all rows: (block of the sequence, frame), so a single searchsorted finds them
+    block = np.concatenate([[0], np.cumsum(~same)])
+    fmin = int(frame.min())
+    span = int(frame.max()) - fmin + 1
+    key = block * span + (frame - fmin)
+    target = np.clip(frame[c][:, None] + offsets[None, :], frame[lo_row], frame[hi_row])
+    tkey = block[c][:, None] * span + (target - fmin)
+    hi = np.clip(np.searchsorted(key, tkey, side="left"), lo_row, hi_row)
+    lo = np.maximum(hi - 1, lo_row)
+    d_hi, d_lo = key[hi] - tkey, tkey - key[lo]
+    take_hi = (d_hi < d_lo) | ((d_hi == d_lo) & (offsets[None, :] < 0))
+    return np.where(take_hi, hi, lo)
 
 
 def centre_rows(data: PoseSet, every: int = 1) -> np.ndarray:
