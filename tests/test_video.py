@@ -81,6 +81,22 @@ def test_temporal_videopose_windows_equal_whole_sequence():
         m(torch.randn(2, 5, 16, 2))
 
 
+@pytest.mark.parametrize("widths", [(3, 3), (3, 3, 3), (3, 1, 5)])
+def test_strided_matrix_form_equals_the_strided_convolution(widths):
+    from dhaug.models.videopose import TemporalConvNet
+    torch.manual_seed(0)
+    net = TemporalConvNet(16, widths, 64, dropout=0.0).double()
+    x = torch.randn(5, 2 * net.receptive_field, 16, 2, dtype=torch.float64, requires_grad=True)
+    for training in (True, False):  # batch statistics and running statistics
+        net.train(training)
+        fast, conv = net(x, strided=True), net._forward_conv(x, strided=True)
+        assert fast.shape == conv.shape == (5, 2, 16, 3)
+        torch.testing.assert_close(fast, conv, rtol=0, atol=1e-12)
+    g_fast, = torch.autograd.grad(net(x, strided=True).square().sum(), x)
+    g_conv, = torch.autograd.grad(net._forward_conv(x, strided=True).square().sum(), x)
+    torch.testing.assert_close(g_fast, g_conv, rtol=0, atol=1e-10)
+
+
 def test_poseformer_shapes_and_gradients():
     torch.manual_seed(0)
     m = PoseFormer(frames=9, embed_ratio=8, depth=2, heads=2)
