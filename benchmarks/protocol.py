@@ -27,14 +27,21 @@ class Run:
         return self.config + "".join(f" {o}" for o in self.overrides)
 
 
-def run_protocol(stem: str, runs: list[Run], overrides: list[str], out_root: str, title: str, notes: str) -> dict:
-    require(SHARED / "h36m" / "data_3d_h36m.npz")
-    require(SHARED / "cmu" / "cmu_test.npz")
+def run_protocol(stem: str, runs: list[Run], overrides: list[str], out_root: str, title: str, notes: str,
+                 cross: list[str] | None = None, data_dir: str | None = None) -> dict:
+    """Train and evaluate ``runs``; H36M from ``data_dir`` (default ../shared/data/h36m), cross-dataset
+    test sets ``cross`` (default ../shared/data/cmu/cmu_test.npz). ``overrides`` (key=value) apply to
+    every run and win over these defaults (``data.cross_sets=[...]`` too)."""
+    data_dir = Path(data_dir) if data_dir else SHARED / "h36m"
+    cross = [Path(c) for c in cross] if cross else [SHARED / "cmu" / "cmu_test.npz"]
+    for path in [data_dir / "data_3d_h36m.npz"] + cross:
+        require(path)
     repo = Path(__file__).resolve().parents[1]
-    updates = {"data": {"data_dir": str(SHARED / "h36m"), "cross_sets": [str(SHARED / "cmu" / "cmu_test.npz")]}}
+    defaults = [f"data.data_dir={data_dir}", "data.cross_sets=[" + ",".join(str(c) for c in cross) + "]"]
     cfgs = []
     for i, r in enumerate(runs):
-        cfg = load_config(repo / "configs" / f"{r.config}.yaml", overrides + r.overrides + [f"out_dir={out_root}/{i:02d}_{r.config}"], updates)
+        cfg = load_config(repo / "configs" / f"{r.config}.yaml",
+                          defaults + overrides + r.overrides + [f"out_dir={out_root}/{i:02d}_{r.config}"])
         cfgs.append(cfg)
     t0 = time.time()
     data = load_experiment_data(cfgs[0].data, full_rate_tests=cfgs[0].model.frames > 1)

@@ -5,7 +5,12 @@ The training loop keeps the whole set on the device as two tensors and cuts batc
 training step of each backbone, and against a per-sample ``torch.utils.data.DataLoader`` (what
 dhaug avoids), so the ratio shows the loader is not the bottleneck.
 
+Multi-frame lifters (``--frames``): one training step on windows (MPJPE loss, as in training) of the
+temporal VideoPose3D in the form training uses (strided, as matrix products over groups of frames)
+against the same weights run as strided 1D convolutions (the form before), and PoseFormer.
+
 Run from the repository root:  python benchmarks/throughput.py [--pairs 200000] [--batch 1024]
+[--frames 9 27] [--window-batch 256]
 """
 from __future__ import annotations
 
@@ -15,6 +20,8 @@ import time
 import torch
 
 from dhaug.config import ModelConfig
+from torch import nn
+
 from dhaug.models import MODELS, build_model
 from dhaug.skeleton import mirror_pose
 from dhaug.train import train_step
@@ -76,17 +83,49 @@ def bench_device(device: torch.device, pairs: int, batch: int) -> list[dict]:
     return rows
 
 
+class _ConvForm(nn.Module):
+    """A temporal VideoPose3D run as strided convolutions (the reference form), same weights."""
+
+    def __init__(self, model: nn.Module) -> None:
+        super().__init__()
+        self.model = model
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.model.net._forward_conv(x, strided=True)[:, 0]
+
+
+def bench_windows(device: torch.device, frames_list: list[int], batch: int) -> list[dict]:
+    rows = []
+    for frames in frames_list:
+        x = torch.randn(batch, frames, 16, 2, device=device)
+        y = torch.randn(batch, 16, 3, device=device)
+        vpose = build_model(ModelConfig(name="videopose", frames=frames)).to(device).train()
+        variants = [("videopose, matrix form (used)", vpose), ("videopose, strided convolutions", _ConvForm(vpose))]
+        if frames <= 27:
+            variants.append(("poseformer", build_model(ModelConfig(name="poseformer", frames=frames)).to(device).train()))
+        for label, model in variants:
+            opt = torch.optim.Adam(model.parameters(), lr=1e-4)
+            dt = time_it(lambda: train_step(model, opt, x, y, 1.0, "mpjpe"), device, 3.0, 30)
+            rows.append({"device": str(device), "what": f"{label}, {frames}-frame windows, train step (batch {batch})",
+                         "samples_per_s": batch / dt, "ms_per_step": 1e3 * dt})
+    return rows
+
+
 if __name__ == "__main__":
     ap = argparse.ArgumentParser()
     ap.add_argument("--pairs", type=int, default=200_000)
     ap.add_argument("--batch", type=int, default=1024)
+    ap.add_argument("--frames", type=int, nargs="*", default=[9, 27], help="window lengths of the multi-frame rows")
+    ap.add_argument("--window-batch", type=int, default=256)
     a = ap.parse_args()
     devices = [torch.device("cpu")] + ([torch.device("cuda")] if torch.cuda.is_available() else [])
-    rows = [r for d in devices for r in bench_device(d, a.pairs, a.batch)]
+    rows = [r for d in devices for r in bench_device(d, a.pairs, a.batch) + bench_windows(d, a.frames, a.window_batch)]
     md = ["# Data pipeline vs model throughput", "",
           f"{a.pairs} random pairs held as device tensors, batch {a.batch}. A training step with flip augmentation "
-          "does two model steps per loaded batch.", "",
-          "| device | what | samples/s |", "|---|---|---|"]
-    md += [f"| {r['device']} | {r['what']} | {r['samples_per_s']:,.0f} |" for r in rows]
+          "does two model steps per loaded batch; a window batch does four (mirrored, time-reversed, both).", "",
+          "| device | what | samples/s | ms per step |", "|---|---|---|---|"]
+    md += [f"| {r['device']} | {r['what']} | {r['samples_per_s']:,.0f} | "
+           f"{format(r['ms_per_step'], '.1f') if 'ms_per_step' in r else ''} |" for r in rows]
     md += ["", f"Machine: {machine()}"]
-    write("throughput", {"machine": machine(), "pairs": a.pairs, "batch": a.batch, "rows": rows}, "\n".join(md) + "\n")
+    write("throughput", {"machine": machine(), "pairs": a.pairs, "batch": a.batch, "window_batch": a.window_batch,
+                         "rows": rows}, "\n".join(md) + "\n")

@@ -109,11 +109,12 @@ def cmd_show_poses(args) -> None:
     aug = RandomDHAugmenter(get_body_model(args.body_model), bones, roots, cams[:1],
                             limits=limit_table(args.limits, args.body_model), seed=args.seed)
     g = torch.Generator().manual_seed(args.seed)
-    world = aug.sample_world(args.n, g)
+    n = args.n or 12
+    world = aug.sample_world(n, g)
     uv, _, ok = project_to_cameras(world, aug.cams, aug.min_depth)
     plot_pose_grid(world.numpy(), uv[:, 0].numpy(), args.out,
                    title=f"random DH poses: body model {args.body_model}, limits {args.limits!r}, seed {args.seed} "
-                         f"({int(ok.sum())}/{args.n} valid in camera {cams[0].id})")
+                         f"({int(ok.sum())}/{n} valid in camera {cams[0].id})")
     print(f"wrote {args.out}")
 
 
@@ -131,7 +132,7 @@ def _show_generated_poses(args) -> None:
     G, cfg = generator_from_checkpoint(state, args.checkpoint)
     frames = getattr(G, "frames", 1)
     cams = CameraSet.from_cameras(load_cameras()["S1"])
-    n = args.n if frames == 1 else 2
+    n = args.n or (12 if frames == 1 else 4)
     bones = torch.tensor([[0.133, 0.443, 0.454, 0.133, 0.443, 0.454, 0.234, 0.257, 0.182,
                            0.151, 0.279, 0.252, 0.151, 0.279, 0.252]]).expand(n, 15)
     cam = torch.arange(n) % 4
@@ -142,10 +143,12 @@ def _show_generated_poses(args) -> None:
     if frames > 1:
         from .plots import save_sequence_gif
         plot_pose_grid(fake["world"].flatten(0, 1).numpy(), fake["pose2d"].flatten(0, 1).numpy(), args.out, cols=frames,
-                       title=f"two generated sequences, frames left to right; {what}")
+                       title=f"{n} generated sequences (one per row pair, frames left to right, z = the first {n} "
+                             f"draws); {what}")
         gif = Path(args.out).with_suffix(".gif")
         fps = 50.0 / max(1, cfg.data.downsample)
-        save_sequence_gif(fake["world"][0].numpy(), fake["pose2d"][0].numpy(), gif, fps, title=f"generated, {fps:g} fps")
+        save_sequence_gif(fake["world"].numpy(), fake["pose2d"].numpy(), gif, fps,
+                          title=f"{n} generated sequences, {fps:g} fps")
         print(f"wrote {gif}")
     else:
         plot_pose_grid(fake["world"].numpy(), fake["pose2d"].numpy(), args.out, title=what)
@@ -199,7 +202,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--checkpoint", help="a checkpoint of a run trained with --augment dhaug or dhaug-video: draw its "
                                         "generator's poses (video: two sequences frame by frame, and OUT.gif)")
     p.add_argument("--out", default="poses.png")
-    p.add_argument("--n", type=int, default=12)
+    p.add_argument("--n", type=int, default=None, help="poses to draw (default 12), or sequences for a video "
+                                                        "generator (default 4)")
     p.add_argument("--body-model", default="paper", choices=["paper", "clavicle"])
     p.add_argument("--limits", default="normal", choices=["normal", "gan", "h36m"])
     p.add_argument("--seed", type=int, default=0)

@@ -155,26 +155,33 @@ def plot_smoothness(rows: list[tuple[int, float, float]], path: str | Path) -> N
 
 def save_sequence_gif(world: np.ndarray, pose2d: np.ndarray, path: str | Path, fps: float = 5.0, title: str = "",
                       skeleton: Skeleton = H36M16) -> None:
-    """An animated GIF of one sequence: 3D (world frame, Z up, fixed axes) beside its 2D. world (T,16,3), pose2d (T,16,2)."""
+    """An animated GIF of one or several sequences played together: per sequence, 3D (world frame,
+    Z up, axes fixed over the sequence) above its 2D. world (T,16,3) or (S,T,16,3); pose2d likewise (..,16,2)."""
     import io
 
     from PIL import Image
 
-    pts = world - world[:, :1].mean(0, keepdims=True)
+    world, pose2d = np.asarray(world), np.asarray(pose2d)
+    if world.ndim == 3:
+        world, pose2d = world[None], pose2d[None]
+    n_seq, n_frames = world.shape[:2]
+    pts = world - world[:, :, :1].mean(1, keepdims=True)  # each sequence around its mean pelvis: travel stays visible
     frames = []
-    for t in range(len(world)):
-        fig = Figure(figsize=(6.4, 3.4))
-        ax = fig.add_subplot(1, 2, 1, projection="3d")
-        draw_skeleton_3d(ax, pts[t], skeleton, camera_frame=False)
-        _equal_3d(ax, pts.reshape(-1, 3))
-        ax.view_init(elev=15, azim=-70)
-        ax.set_xticklabels([]); ax.set_yticklabels([]); ax.set_zticklabels([])
-        ax2 = fig.add_subplot(1, 2, 2)
-        draw_skeleton_2d(ax2, pose2d[t], skeleton)
-        ax2.set_xlim(-1, 1); ax2.set_ylim(1, -1)
-        ax2.set_aspect("equal")
-        ax2.tick_params(labelsize=6)
-        fig.suptitle(f"{title}  frame {t + 1}/{len(world)}", fontsize=9)
+    for t in range(n_frames):
+        fig = Figure(figsize=(2.6 * n_seq + 0.6, 5.4))
+        for k in range(n_seq):
+            ax = fig.add_subplot(2, n_seq, k + 1, projection="3d")
+            draw_skeleton_3d(ax, pts[k, t], skeleton, camera_frame=False)
+            _equal_3d(ax, pts[k].reshape(-1, 3))
+            ax.view_init(elev=15, azim=-70)
+            ax.set_xticklabels([]); ax.set_yticklabels([]); ax.set_zticklabels([])
+            ax.set_title(f"#{k}", fontsize=8)
+            ax2 = fig.add_subplot(2, n_seq, n_seq + k + 1)
+            draw_skeleton_2d(ax2, pose2d[k, t], skeleton)
+            ax2.set_xlim(-1, 1); ax2.set_ylim(1, -1)
+            ax2.set_aspect("equal")
+            ax2.tick_params(labelsize=5)
+        fig.suptitle(f"{title}  frame {t + 1}/{n_frames}", fontsize=9)
         buf = io.BytesIO()
         fig.savefig(buf, format="png", dpi=70)
         frames.append(Image.open(io.BytesIO(buf.getvalue())).convert("P", palette=Image.ADAPTIVE))

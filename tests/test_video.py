@@ -219,9 +219,11 @@ def test_video_training_with_dhaug_video(tmp_path):
     assert (tmp_path / "gan" / "sequences_epoch002.png").is_file() and (tmp_path / "gan" / "smoothness.png").is_file()
     from PIL import Image
     from dhaug.cli import main
-    assert main(["show-poses", "--checkpoint", str(tmp_path / "checkpoint.pt"), "--out", str(tmp_path / "seq.png")]) == 0
-    with Image.open(tmp_path / "seq.gif") as gif:
-        assert gif.n_frames == 9  # one generated sequence, frame by frame
+    assert main(["show-poses", "--checkpoint", str(tmp_path / "checkpoint.pt"), "--out", str(tmp_path / "seq.png"),
+                 "--n", "3"]) == 0
+    with Image.open(tmp_path / "seq.gif") as gif, Image.open(tmp_path / "seq.png") as png:
+        assert gif.n_frames == 9  # three generated sequences played together, frame by frame
+        assert gif.width > 1.2 * gif.height and png.height > 0.5 * png.width  # three columns; three row pairs of 9 frames
     with pytest.raises(ConfigError, match="dhaug-video"):
         train(load_config(None, over[:-13] + ["model.frames=1", "augment.method=dhaug-video"]), progress=False)
 
