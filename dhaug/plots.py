@@ -26,7 +26,7 @@ def plot_curves(history: list[dict], path: str | Path) -> None:
     ep = [h["epoch"] for h in history]
     ax1.plot(ep, [h["train_loss"] for h in history], marker="o")
     ax1.set_yscale("log")
-    ax1.set(xlabel="epoch", ylabel="train MSE (m²)", title="training loss")
+    ax1.set(xlabel="epoch", ylabel="loss (MSE m² or MPJPE m, train.loss)", title="training loss (real pass)")
     names = sorted({k[len("eval/"):] for h in history for k in h if k.startswith("eval/")})
     for n in names:
         pts = [(h["epoch"], h[f"eval/{n}"]) for h in history if f"eval/{n}" in h]

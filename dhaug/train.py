@@ -385,9 +385,10 @@ def train(cfg: ExperimentConfig, resume: bool = False, data: ExperimentData | No
         if augmenter is not None:
             state["augmenter"] = augmenter.state_dict()
         checkpoint.save_atomic(state, ckpt_path)
-        print(f"epoch {epoch + 1}/{loop_epochs}  lr {lr:.2e}  loss {train_loss:.5f}  "
-              + (f"synthetic loss {record.get('fake_loss', float('nan')):.5f} ({record['fake_pairs']} pairs)  "
-                 if augmenter else "") + "".join(f"{k} {v:.3f}  " for k, v in record.items() if k.startswith("gan/")) +
+        pose = (f"lr {lr:.2e}  loss {train_loss:.5f}  " + (f"synthetic loss {record.get('fake_loss', float('nan')):.5f} "
+                f"({record['fake_pairs']} pairs)  " if augmenter else "")) if train_pose_net else \
+            f"GAN warm-up, no pose-net step ({record.get('fake_pairs', 0)} generated pairs)  "
+        print(f"epoch {epoch + 1}/{loop_epochs}  " + pose + "".join(f"{k} {v:.3f}  " for k, v in record.items() if k.startswith("gan/")) +
               f"{record['seconds']:.0f}s" + "".join(f"  {k} {v:.1f}" for k, v in record.items() if k.startswith("eval/")))
     writer.close()
 
