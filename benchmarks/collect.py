@@ -4,6 +4,9 @@ separate benchmark invocations. Every test set of every run, frame-weighted, las
 Runs of the video GAN (``gan/accel_fake_mm`` in their history) also get a smoothness table and
 ``NAME_smoothness.png``: the mean joint acceleration of generated windows per GAN epoch against real ones.
 
+A hand-written ``## Notes`` section already at the end of ``NAME.md`` is kept when the tables are
+rebuilt.
+
 Run from the repository root:  python benchmarks/collect.py runs/A runs/B ... --stem NAME [--title T]
 """
 from __future__ import annotations
@@ -109,6 +112,10 @@ def main() -> None:
            f"{r['wall_s']:.0f} |" for r in rows]
     md += ["", "Frame-weighted means, mm and %, last epoch (no model selection). Runs: " + ", ".join(f"`{r}`" for r in a.runs),
            ""] + summary(rows) + smoothness(a.runs, a.stem) + [f"Machine: {machine()}", ""]
+    old = RESULTS / f"{a.stem}.md"
+    notes = old.read_text().split("\n## Notes\n", 1) if old.is_file() else []
+    if len(notes) == 2:  # keep the hand-written notes
+        md += ["## Notes", notes[1].rstrip("\n"), ""]
     write(a.stem, {"rows": rows, "machine": machine()}, "\n".join(md))
 
 
