@@ -14,9 +14,8 @@ Run from the repository root:  python benchmarks/full.py [--models ...] [--augme
 from __future__ import annotations
 
 import argparse
-from pathlib import Path
 
-from protocol import Run, run_protocol
+from protocol import Run, add_data_arguments, cross_label, run_protocol
 
 if __name__ == "__main__":
     ap = argparse.ArgumentParser()
@@ -27,14 +26,12 @@ if __name__ == "__main__":
     ap.add_argument("--seeds", nargs="+", type=int, default=[0])
     ap.add_argument("--out", default="runs/bench_full")
     ap.add_argument("--stem", help="results file name under benchmarks/results/ (default full_<keypoints>)")
-    ap.add_argument("--cross", nargs="+", help="cross-dataset test files (cmu_test.npz or test_3dhp.npz format); "
-                    "default ../shared/data/cmu/cmu_test.npz")
-    ap.add_argument("--data-dir", help="Human3.6M npz folder (default ../shared/data/h36m)")
+    add_data_arguments(ap)
     ap.add_argument("overrides", nargs="*", help="config overrides for every run, key=value")
     a = ap.parse_args()
     runs = [Run(f"full_{m}", [f"augment.method={aug}", f"train.seed={seed}"])
             for m in a.models for aug in a.augment for seed in a.seeds]
-    cross = ", ".join(Path(c).stem for c in a.cross) if a.cross else "cmu_test"
+    cross = cross_label(a.cross)
     run_protocol(a.stem or f"full_{a.keypoints}", runs, a.overrides + [f"data.keypoints={a.keypoints}"], a.out,
                  f"full protocol: S1,S5,S6,S7,S8 -> S9+S11 and {cross}, {a.keypoints} 2D",
                  f"Settings of configs/full_<model>.yaml for models {a.models}; augmentation {a.augment}; seeds {a.seeds}; "

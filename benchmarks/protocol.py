@@ -27,6 +27,18 @@ class Run:
         return self.config + "".join(f" {o}" for o in self.overrides)
 
 
+def add_data_arguments(ap) -> None:
+    """``--cross`` and ``--data-dir`` of the protocol scripts (quick.py, full.py)."""
+    ap.add_argument("--cross", nargs="+", help="cross-dataset test files (cmu_test.npz or test_3dhp.npz format); "
+                    "default ../shared/data/cmu/cmu_test.npz")
+    ap.add_argument("--data-dir", help="Human3.6M npz folder (default ../shared/data/h36m)")
+
+
+def cross_label(cross: list[str] | None) -> str:
+    """The cross-dataset sets of a protocol title: file stems, default cmu_test."""
+    return ", ".join(Path(c).stem for c in cross) if cross else "cmu_test"
+
+
 def run_protocol(stem: str, runs: list[Run], overrides: list[str], out_root: str, title: str, notes: str,
                  cross: list[str] | None = None, data_dir: str | None = None) -> dict:
     """Train and evaluate ``runs``; H36M from ``data_dir`` (default ../shared/data/h36m), cross-dataset

@@ -12,9 +12,8 @@ Run from the repository root:  python benchmarks/quick.py [--models videopose ml
 from __future__ import annotations
 
 import argparse
-from pathlib import Path
 
-from protocol import Run, run_protocol
+from protocol import Run, add_data_arguments, cross_label, run_protocol
 
 if __name__ == "__main__":
     ap = argparse.ArgumentParser()
@@ -24,9 +23,7 @@ if __name__ == "__main__":
     ap.add_argument("--augment", nargs="+", default=["none"], help="augmentation variants to compare, e.g. none random")
     ap.add_argument("--seeds", nargs="+", type=int, default=[0])
     ap.add_argument("--stem", default="quick", help="results file name under benchmarks/results/")
-    ap.add_argument("--cross", nargs="+", help="cross-dataset test files (cmu_test.npz or test_3dhp.npz format); "
-                    "default ../shared/data/cmu/cmu_test.npz")
-    ap.add_argument("--data-dir", help="Human3.6M npz folder (default ../shared/data/h36m)")
+    add_data_arguments(ap)
     ap.add_argument("overrides", nargs="*", help="config overrides for every run, key=value")
     a = ap.parse_args()
     runs = [Run(f"quick_{m}", [f"augment.method={aug}", f"train.seed={seed}"])
@@ -48,6 +45,6 @@ if __name__ == "__main__":
                  "each epoch's generated pairs; both: a synthetic pass before each real pass, fields of view "
                  "30-100 deg unless overridden). Overrides: " + (" ".join(a.overrides) or "none") + ". "
                  "Test: every 8th frame of S9+S11 (all cameras); cmu_test.npz all frames with flip test.")
-    cross = ", ".join(Path(c).stem for c in a.cross) if a.cross else "cmu_test"
+    cross = cross_label(a.cross)
     run_protocol(a.stem, runs, a.overrides, a.out, f"quick protocol (CPU): S1 -> S9+S11 and {cross}, GT 2D", notes,
                  a.cross, a.data_dir)

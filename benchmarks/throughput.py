@@ -18,10 +18,9 @@ import argparse
 import time
 
 import torch
-
-from dhaug.config import ModelConfig
 from torch import nn
 
+from dhaug.config import ModelConfig
 from dhaug.models import MODELS, build_model
 from dhaug.skeleton import mirror_pose
 from dhaug.train import train_step

@@ -288,25 +288,25 @@ def train(cfg: ExperimentConfig, resume: bool = False, data: ExperimentData | No
           progress: bool = True) -> dict:
     """Train ``cfg.model`` on ``cfg.data``; returns the final results (also written to ``cfg.out_dir``)."""
     tc = cfg.train
+    frames = cfg.model.frames
+    if frames > 1 and cfg.augment.method in ("random", "dhaug"):  # config errors first: before data loading and files
+        raise ConfigError(f"augment.method = {cfg.augment.method!r} makes single frames; model.frames = {frames} "
+                          "needs sequences (augment.method = none or dhaug-video)")
+    if frames == 1 and cfg.augment.method == "dhaug-video":
+        raise ConfigError("augment.method = 'dhaug-video' makes sequences: set model.frames (e.g. 9) "
+                          "or use augment.method = dhaug for single frames")
     out = Path(cfg.out_dir)
-    out.mkdir(parents=True, exist_ok=True)
     ckpt_path = out / "checkpoint.pt"
     if tc.threads > 0:
         torch.set_num_threads(tc.threads)
     device = resolve_device(tc.device)
     seed_everything(tc.seed)
 
-    frames = cfg.model.frames
     data = data or load_experiment_data(cfg.data, full_rate_tests=frames > 1)
     if frames > 1 and data.test_every is None:
         raise ConfigError("a multi-frame model needs whole test sequences: load the data with "
                           "load_experiment_data(cfg.data, full_rate_tests=True)")
-    if frames > 1 and cfg.augment.method in ("random", "dhaug"):
-        raise ConfigError(f"augment.method = {cfg.augment.method!r} makes single frames; model.frames = {frames} "
-                          "needs sequences (augment.method = none or dhaug-video)")
-    if frames == 1 and cfg.augment.method == "dhaug-video":
-        raise ConfigError("augment.method = 'dhaug-video' makes sequences: set model.frames (e.g. 9) "
-                          "or use augment.method = dhaug for single frames")
+    out.mkdir(parents=True, exist_ok=True)
     augmenter = build_augmenter(cfg, data, device)
     x_train, y_train = data.train.tensors(device)
     if frames > 1:  # windows of consecutive (subsampled) training frames, edge-replicated (method.md §6)

@@ -41,10 +41,8 @@ class TemporalConvNet(nn.Module):
         return rf
 
     def forward(self, x: torch.Tensor, strided: bool = False) -> torch.Tensor:
-        B, T = x.shape[:2]
-        if T == 1 and self.receptive_field == 1:
-            return self._forward_pointwise(x)
-        if strided and T % self.receptive_field == 0:
+        rf = self.receptive_field
+        if (strided or rf == 1) and x.shape[1] % rf == 0:  # all widths 1: both forms are per-frame linear maps
             return self._forward_strided(x)
         return self._forward_conv(x, strided)
 
@@ -73,7 +71,8 @@ class TemporalConvNet(nn.Module):
     def _forward_strided(self, x: torch.Tensor) -> torch.Tensor:
         """The strided form as matrix products in (B, T, C) layout: a convolution whose stride is its
         width reads disjoint groups of ``w`` frames, i.e. a linear map of each group flattened. Same
-        numbers as ``conv1d(stride=w)`` and several times faster on CPU (``benchmarks/throughput.py``)."""
+        numbers as ``conv1d(stride=w)`` and several times faster on CPU (``benchmarks/throughput.py``).
+        With every width 1 it is the single-frame model as plain matrix products."""
         B, T = x.shape[:2]
         lin = nn.functional.linear
 
@@ -91,18 +90,6 @@ class TemporalConvNet(nn.Module):
             h = res + self.drop(self.relu(bn(self.pointwise_bn[i], lin(h, self.pointwise[i].weight[:, :, 0]))))
         y = lin(h, self.shrink.weight[:, :, 0], self.shrink.bias)  # (B, T', (J-1)*3)
         return pad_root(y.reshape(B, y.shape[1], self.num_joints - 1, 3))
-
-    def _forward_pointwise(self, x: torch.Tensor) -> torch.Tensor:
-        """Single frame, all widths 1: the same computation as matrix products (faster on CPU)."""
-        B = x.shape[0]
-        lin = nn.functional.linear
-        h = self.drop(self.relu(self.expand_bn(lin(x.reshape(B, -1), self.expand.weight[:, :, 0]))))
-        for i in range(len(self.convs)):
-            r = h
-            h = self.drop(self.relu(self.convs_bn[i](lin(h, self.convs[i].weight[:, :, 0]))))
-            h = r + self.drop(self.relu(self.pointwise_bn[i](lin(h, self.pointwise[i].weight[:, :, 0]))))
-        y = lin(h, self.shrink.weight[:, :, 0], self.shrink.bias)
-        return pad_root(y.reshape(B, 1, self.num_joints - 1, 3))
 
 
 class VideoPoseSingleFrame(nn.Module):
