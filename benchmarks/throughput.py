@@ -23,6 +23,7 @@ from torch import nn
 from dhaug.config import ModelConfig
 from dhaug.models import MODELS, build_model
 from dhaug.skeleton import mirror_pose
+from dhaug.precision import autocast, resolve_precision
 from dhaug.train import train_step
 
 from common import machine, write
@@ -74,11 +75,47 @@ def bench_device(device: torch.device, pairs: int, batch: int) -> list[dict]:
                      "samples_per_s": batch / time_it(dataloader_step, device, 2.0, 20)})
 
     for name in MODELS:
-        model = build_model(ModelConfig(name=name)).to(device).train()
-        opt = torch.optim.Adam(model.parameters(), lr=1e-4)
-        xb, yb = x[:batch], y[:batch]
-        dt = time_it(lambda: train_step(model, opt, xb, yb, 1.0), device, 3.0, 50)
-        rows.append({"device": str(device), "what": f"{name} train step (batch {batch})", "samples_per_s": batch / dt})
+        for prec in precisions(device):
+            model = build_model(ModelConfig(name=name)).to(device).train()
+            opt = torch.optim.Adam(model.parameters(), lr=1e-4)
+            xb, yb = x[:batch], y[:batch]
+            dt = time_it(lambda: train_step(model, opt, xb, yb, 1.0, "mse", prec), device, 3.0, 50)
+            rows.append({"device": str(device), "what": f"{name} train step (batch {batch})", "precision": prec,
+                         "samples_per_s": batch / dt, "ms_per_step": 1e3 * dt})
+    return rows
+
+
+def precisions(device: torch.device) -> list[str]:
+    """fp32, and bf16 where ``train.precision=auto`` would pick it (native bf16)."""
+    return ["fp32"] + (["bf16"] if resolve_precision("auto", device) == "bf16" else [])
+
+
+def bench_gan(device: torch.device, batch: int, iterations: int = 10) -> list[dict]:
+    """One DH-AUG GAN pass (critic steps with gradient penalty, mirrored, generator steps, FK) over
+    ``iterations`` batches, in fp32 and with *everything* under bf16 autocast (the upper bound of
+    what bf16 could give the GAN)."""
+    from dhaug.augment import DHAugmenter, GANSettings
+    from dhaug.camera import load_cameras
+    from dhaug.kinematics import PAPER, forward_kinematics
+    from dhaug.kinematics.limits import paper_table
+    from dhaug.skeleton import S1_BONE_LENGTHS
+
+    n = batch * iterations
+    g = torch.Generator().manual_seed(0)
+    lo, hi = paper_table("normal").for_model(PAPER)
+    bones = torch.tensor(S1_BONE_LENGTHS)
+    world = forward_kinematics(PAPER, lo + (hi - lo) * torch.rand(n, len(lo), generator=g) * 0.3, bones.expand(n, 15))
+    cams = load_cameras()["S1"]
+    ci = torch.randint(4, (n,), generator=g)
+    R = torch.stack([torch.as_tensor(c.R, dtype=torch.float32) for c in cams])[ci]
+    real3d, root = world @ R.transpose(-1, -2), torch.tensor([0.0, 0.0, 5.0]).expand(n, 3).clone()
+    rows = []
+    for prec in precisions(device):
+        aug = DHAugmenter(cams, bones[None], PAPER, settings=GANSettings(batch_size=batch), device=device, seed=0)
+        with autocast(prec, device):
+            dt = time_it(lambda: aug.fit_epoch(real3d, root, ci, progress=False), device, 3.0, 5)
+        rows.append({"device": str(device), "what": f"DH-AUG GAN pass, {iterations} iterations (batch {batch})",
+                     "precision": prec, "samples_per_s": n / dt, "ms_per_step": 1e3 * dt / iterations})
     return rows
 
 
@@ -103,10 +140,11 @@ def bench_windows(device: torch.device, frames_list: list[int], batch: int) -> l
         if frames <= 27:
             variants.append(("poseformer", build_model(ModelConfig(name="poseformer", frames=frames)).to(device).train()))
         for label, model in variants:
-            opt = torch.optim.Adam(model.parameters(), lr=1e-4)
-            dt = time_it(lambda: train_step(model, opt, x, y, 1.0, "mpjpe"), device, 3.0, 30)
-            rows.append({"device": str(device), "what": f"{label}, {frames}-frame windows, train step (batch {batch})",
-                         "samples_per_s": batch / dt, "ms_per_step": 1e3 * dt})
+            for prec in precisions(device):
+                opt = torch.optim.Adam(model.parameters(), lr=1e-4)
+                dt = time_it(lambda: train_step(model, opt, x, y, 1.0, "mpjpe", prec), device, 3.0, 30)
+                rows.append({"device": str(device), "what": f"{label}, {frames}-frame windows, train step (batch {batch})",
+                             "precision": prec, "samples_per_s": batch / dt, "ms_per_step": 1e3 * dt})
     return rows
 
 
@@ -118,12 +156,13 @@ if __name__ == "__main__":
     ap.add_argument("--window-batch", type=int, default=256)
     a = ap.parse_args()
     devices = [torch.device("cpu")] + ([torch.device("cuda")] if torch.cuda.is_available() else [])
-    rows = [r for d in devices for r in bench_device(d, a.pairs, a.batch) + bench_windows(d, a.frames, a.window_batch)]
+    rows = [r for d in devices for r in bench_device(d, a.pairs, a.batch) + bench_gan(d, a.batch)
+            + bench_windows(d, a.frames, a.window_batch)]
     md = ["# Data pipeline vs model throughput", "",
           f"{a.pairs} random pairs held as device tensors, batch {a.batch}. A training step with flip augmentation "
           "does two model steps per loaded batch; a window batch does four (mirrored, time-reversed, both).", "",
-          "| device | what | samples/s | ms per step |", "|---|---|---|---|"]
-    md += [f"| {r['device']} | {r['what']} | {r['samples_per_s']:,.0f} | "
+          "| device | what | precision | samples/s | ms per step |", "|---|---|---|---|---|"]
+    md += [f"| {r['device']} | {r['what']} | {r.get('precision', '')} | {r['samples_per_s']:,.0f} | "
            f"{format(r['ms_per_step'], '.1f') if 'ms_per_step' in r else ''} |" for r in rows]
     md += ["", f"Machine: {machine()}"]
     write("throughput", {"machine": machine(), "pairs": a.pairs, "batch": a.batch, "window_batch": a.window_batch,

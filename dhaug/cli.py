@@ -53,26 +53,53 @@ def cmd_train(args) -> None:
 
 
 def cmd_evaluate(args) -> None:
+    """Score a checkpoint. Without ``--cross``: the run's own test sets (H36M and its cross-dataset
+    files); with ``--cross``: only those files (plus H36M with ``--h36m``). Results go to
+    ``--out`` (default ``RUN/evaluate_<test sets>/``), never over a training run's own results."""
+    import json
+
     from . import checkpoint
     from .config import load_config
-    from .data import load_experiment_data
-    from .evaluate import evaluate_all, summary_line
+    from .data import load_cross_set, load_experiment_data
+    from .evaluate import evaluate_all, report, summary_line
     from .models import build_model
-    from .train import report, resolve_device
+    from .train import resolve_device
 
     state = checkpoint.load(args.checkpoint)
-    out = args.out or str(Path(args.checkpoint).parent)
-    cfg = load_config(state["config"], args.overrides, {**_updates(args), "out_dir": out})
+    updates = _updates(args)
+    updates.pop("out_dir", None)
+    cfg = load_config(state["config"], args.overrides, updates)
     device = resolve_device(cfg.train.device)
     model = build_model(cfg.model).to(device)
     model.load_state_dict(state["model"])
-    data = load_experiment_data(cfg.data, full_rate_tests=cfg.model.frames > 1)
-    results = evaluate_all(model, data.tests, data.cross, device, cfg.train.eval_batch_size, cfg.data.cross_flip_test,
-                           cfg.model.frames, data.train.fps / max(1, cfg.data.downsample), data.test_every)
-    report(model, data, results, state.get("history", []), Path(out), device,
+    if args.cross is not None and not args.h36m:  # only the given files: Human3.6M is not loaded
+        tests, every = {}, None
+        for path in cfg.data.cross_sets:
+            name = Path(path).stem
+            if name in tests:
+                raise DataError(f"two test files are both named {name!r}; rename one of them")
+            tests[name] = load_cross_set(path)
+        cross, train_fps = list(tests), 50.0 / max(1, cfg.data.downsample)
+    else:
+        data = load_experiment_data(cfg.data, full_rate_tests=cfg.model.frames > 1)
+        tests, cross, every = data.tests, data.cross, data.test_every
+        train_fps = data.train.fps / max(1, cfg.data.downsample)
+    out = Path(args.out) if args.out else Path(args.checkpoint).parent / ("evaluate_" + "_".join(tests))
+    previous = out / "results.json"
+    if previous.is_file():
+        try:
+            made_by_training = "epochs_trained" in json.loads(previous.read_text())
+        except (ValueError, OSError):
+            made_by_training = True  # unreadable: not ours to replace
+        if made_by_training:
+            raise ConfigError(f"{previous} holds a training run's results; dhaug evaluate does not replace them: "
+                              "give another --out")
+    results = evaluate_all(model, tests, cross, device, cfg.train.eval_batch_size, cfg.data.cross_flip_test,
+                           cfg.model.frames, train_fps, every)
+    report(model, tests, results, [], out, device,
            title=f"{cfg.name}: {cfg.model.name}, checkpoint after epoch {state['epoch']}",
            extra={"checkpoint": str(args.checkpoint), "epoch": state["epoch"], "config": cfg.to_dict(),
-                  "data": data.description})
+                  "test_sets": list(tests)})
     print(summary_line(results))
 
 
@@ -93,6 +120,7 @@ def cmd_show_poses(args) -> None:
     from .kinematics import get_body_model
     from .kinematics.limits import limit_table
     from .plots import plot_pose_grid
+    from .skeleton import S1_BONE_LENGTHS
 
     if args.checkpoint:
         return _show_generated_poses(args)
@@ -103,8 +131,7 @@ def cmd_show_poses(args) -> None:
         world = torch.as_tensor(np.concatenate(list(data.positions[args.subject].values()))[::50])
         bones, roots, cams = bone_lengths(world), world[:, 0], data.cameras[args.subject]
     else:  # no data: the S1 bone template of method.md §1 and a pelvis 1 m up in the H36M capture area
-        bones = torch.tensor([[0.133, 0.443, 0.454, 0.133, 0.443, 0.454, 0.234, 0.257, 0.182,
-                               0.151, 0.279, 0.252, 0.151, 0.279, 0.252]])
+        bones = torch.tensor([S1_BONE_LENGTHS])
         roots, cams = torch.tensor([[0.0, 0.0, 0.95]]), load_cameras()["S1"]
     aug = RandomDHAugmenter(get_body_model(args.body_model), bones, roots, cams[:1],
                             limits=limit_table(args.limits, args.body_model), seed=args.seed)
@@ -127,14 +154,14 @@ def _show_generated_poses(args) -> None:
     from .augment.dhaug_gan import generator_from_checkpoint
     from .camera import load_cameras
     from .plots import plot_pose_grid
+    from .skeleton import S1_BONE_LENGTHS
 
     state = checkpoint.load(args.checkpoint)
     G, cfg = generator_from_checkpoint(state, args.checkpoint)
     frames = getattr(G, "frames", 1)
     cams = CameraSet.from_cameras(load_cameras()["S1"])
     n = args.n or (12 if frames == 1 else 4)
-    bones = torch.tensor([[0.133, 0.443, 0.454, 0.133, 0.443, 0.454, 0.234, 0.257, 0.182,
-                           0.151, 0.279, 0.252, 0.151, 0.279, 0.252]]).expand(n, 15)
+    bones = torch.tensor([S1_BONE_LENGTHS]).expand(n, 15)
     cam = torch.arange(n) % 4
     z = torch.randn(n, G.noise_dim, generator=torch.Generator().manual_seed(args.seed))
     with torch.no_grad():
@@ -190,9 +217,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("overrides", nargs="*", help="config overrides key=value, e.g. train.epochs=5")
     p.set_defaults(func=cmd_train)
 
-    p = sub.add_parser("evaluate", help="evaluate a checkpoint on the test sets")
+    p = sub.add_parser("evaluate", help="evaluate a checkpoint on its test sets, or only on --cross files")
     p.add_argument("--checkpoint", required=True)
-    p.add_argument("--out", help="output folder (default: the checkpoint's folder)")
+    p.add_argument("--out", help="output folder (default: RUN/evaluate_<test sets>; never the run's own results)")
+    p.add_argument("--h36m", action="store_true", help="with --cross: score Human3.6M's test subjects too")
     _add_common(p)
     p.add_argument("overrides", nargs="*", help="config overrides key=value")
     p.set_defaults(func=cmd_evaluate)

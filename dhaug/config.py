@@ -89,11 +89,19 @@ class TrainConfig:
     threads: int = 0
     #: Evaluate on the test sets after every epoch (for curves; the reported number is the last epoch).
     eval_every_epoch: bool = False
+    #: ... on every k-th test frame only (curves are cheap; the final evaluation uses all frames).
+    curve_every: int = 1
+    #: Forward passes of training steps: ``fp32``, ``bf16`` (autocast; weights, optimiser and loss stay
+    #: float32) or ``auto`` (bf16 on CUDA and on CPUs with native bf16, else fp32). Evaluation is float32.
+    precision: str = "fp32"
+    #: ``adam`` or ``amsgrad`` (VideoPose3D's choice).
+    optimizer: str = "adam"
 
 
 @dataclass
 class AugmentConfig:
-    #: ``none``, ``random`` (random DH poses, the paper's "normal" mode, method.md §7), ``dhaug``
+    #: ``none``, ``random`` (random DH poses, the paper's "normal" mode, method.md §7; with
+    #: model.frames > 1 smooth random DH sequences, the video baseline), ``dhaug``
     #: (the DH-AUG GAN, method.md §3-§5) or ``dhaug-video`` (its video mode, §6; needs model.frames > 1).
     method: str = "none"
     #: FK body model: ``paper`` (faithful) or ``clavicle`` (2 clavicle DOFs per side).
@@ -114,6 +122,9 @@ class AugmentConfig:
     bone_scale: float = 0.2
     #: Standard deviation (degrees) of the clipped normal draw around each range's middle.
     sigma_deg: float = 60.0
+    #: Random sequences (method ``random`` with model.frames > 1): amplitude (degrees) of the slowest
+    #: cosine of each active DOF's trajectory over the window (the k-th: motion_deg / k).
+    motion_deg: float = 15.0
     #: Reject synthetic pairs with any joint closer to the camera than this (metres).
     min_depth: float = 0.5
     # --- DH-AUG GAN (method "dhaug"); sizes of method.md §3-§5 (README single-frame setting) ---
@@ -224,6 +235,10 @@ def validate(cfg: ExperimentConfig) -> None:
         (cfg.train.epochs + cfg.train.tail_epochs > 0, "train.epochs + train.tail_epochs must be > 0"),
         (cfg.train.lr > 0, "train.lr must be > 0"),
         (cfg.train.batch_size > 0, "train.batch_size must be > 0"),
+        (cfg.train.precision in ("auto", "fp32", "bf16"),
+         f"train.precision must be 'auto', 'fp32' or 'bf16', got {cfg.train.precision!r}"),
+        (cfg.train.optimizer in ("adam", "amsgrad"), f"train.optimizer must be 'adam' or 'amsgrad', got {cfg.train.optimizer!r}"),
+        (cfg.train.curve_every >= 1, "train.curve_every must be >= 1"),
         (cfg.train.loss in ("auto", "mse", "mpjpe"), f"train.loss must be 'auto', 'mse' or 'mpjpe', got {cfg.train.loss!r}"),
         (cfg.augment.method in ("none", "random", "dhaug", "dhaug-video"),
          "augment.method must be 'none', 'random', 'dhaug' or 'dhaug-video'"),

@@ -125,3 +125,26 @@ def write_results(results: dict, out_dir: str | Path, stem: str = "results", tit
 def summary_line(results: dict[str, dict]) -> str:
     return "; ".join(f"{n}: MPJPE {r['frame_mean']['mpjpe']:.1f} mm, P-MPJPE {r['frame_mean']['p_mpjpe']:.1f} mm"
                      for n, r in results.items())
+
+
+def report(model, tests: dict[str, PoseSet], results: dict, history: list, out: Path, device, title: str,
+           extra: dict) -> None:
+    """Write results.json/.md and the pictures (curves, per-action errors, example skeletons)."""
+    from .plots import plot_curves, plot_examples, plot_per_action
+
+    js, md = write_results(results, out, title=title, extra=extra)
+    if history:
+        plot_curves(history, out / "curves.png")
+    plot_per_action(results, out / "per_action.png")
+    for name, s in tests.items():
+        idx = np.linspace(0, len(s) - 1, 4).astype(int)
+        x, y = s.tensors(device)
+        frames = getattr(model, "frames", 1)
+        if frames > 1:
+            from .data.windows import window_rows
+            pred = predict(model, x, windows=torch.as_tensor(window_rows(s.seq, frames, 1, idx, s.name, s.frame), device=device))
+        else:
+            pred = predict(model, x[idx])
+        pred = pred.cpu().numpy()
+        plot_examples(s.pose2d[idx], s.pose3d[idx], pred, out / f"examples_{name}.png", title=name)
+    print(f"wrote {js}, {md} and pictures in {out}")

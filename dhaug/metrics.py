@@ -61,8 +61,17 @@ def auc(pred: torch.Tensor, target: torch.Tensor, thresholds=AUC_THRESHOLDS_MM, 
     return (err[..., None] < th).double().mean(-1).mean(-1) * 100
 
 
+def root_centred(pose: torch.Tensor) -> torch.Tensor:
+    """``pose`` minus its root joint (joint 0). (..., J, 3) -> (..., J, 3)."""
+    return pose - pose[..., :1, :]
+
+
 def pose_metrics(pred: torch.Tensor, target: torch.Tensor) -> dict[str, torch.Tensor]:
-    """Per-pose MPJPE and P-MPJPE (mm), PCK@150 mm and AUC (%) for poses in metres. (N, J, 3) -> (N,) each."""
+    """Per-pose MPJPE and P-MPJPE (mm), PCK@150 mm and AUC (%) for poses in metres. (N, J, 3) -> (N,) each.
+
+    Both poses are root-centred first (method.md §9): a model that predicts a free root (SemGCN
+    predicts all 16 joints) is scored on its pose, not on where it put the pelvis."""
+    pred, target = root_centred(pred), root_centred(target)
     return {"mpjpe": mpjpe(pred, target).double() * 1000, "p_mpjpe": p_mpjpe(pred, target).double() * 1000,
             "pck": pck(pred, target), "auc": auc(pred, target)}
 

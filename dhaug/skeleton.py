@@ -68,6 +68,11 @@ VPOSE17 = Skeleton(
     right=(1, 2, 3, 14, 15, 16),
 )
 
+#: Bone lengths (metres) of Human3.6M subject S1 in the order of ``H36M16.bones`` (method.md §1): the
+#: template used when no training data is at hand (previews, benchmarks, tests).
+S1_BONE_LENGTHS = (0.133, 0.443, 0.454, 0.133, 0.443, 0.454, 0.234, 0.257, 0.182,
+                   0.151, 0.279, 0.252, 0.151, 0.279, 0.252)
+
 #: Indices into the 32-joint Human3.6M mocap skeleton of the 16 joints of :data:`H36M16`.
 H36M32_TO_16 = (0, 1, 2, 3, 6, 7, 8, 12, 13, 15, 17, 18, 19, 25, 26, 27)
 #: Indices into the 32-joint skeleton of the 17 joints of :data:`VPOSE17`.

@@ -17,11 +17,12 @@ from torch import nn
 from tqdm.auto import tqdm
 
 from . import checkpoint
-from .config import ExperimentConfig, save_config
+from .config import ExperimentConfig, load_config, save_config
 from .data import ExperimentData, load_experiment_data
 from .errors import ConfigError, DataError
-from .evaluate import evaluate_all, evaluate_set, predict, summary_line, write_results
+from .evaluate import evaluate_all, evaluate_set, report, summary_line
 from .models import build_model
+from .precision import autocast, enable_tf32, resolve_precision
 from .skeleton import mirror_pose
 
 
@@ -64,15 +65,28 @@ def loss_kind(setting: str, x: torch.Tensor) -> str:
 
 
 def train_step(model: nn.Module, opt: torch.optim.Optimizer, x: torch.Tensor, y: torch.Tensor, clip: float,
-               loss: str = "mse") -> torch.Tensor:
-    """One Adam step on the ``loss`` (mse | mpjpe) of root-relative 3D; returns the (detached) loss."""
+               loss: str = "mse", precision: str = "fp32") -> tuple[torch.Tensor, torch.Tensor]:
+    """One optimiser step on the ``loss`` (mse | mpjpe) of root-relative 3D, the forward pass under
+    ``precision`` (fp32 | bf16 autocast; the loss in float32); returns the detached loss and the
+    gradient norm before clipping (device tensors: no host synchronisation)."""
     opt.zero_grad(set_to_none=True)
-    loss = pose_loss(model(x), y, loss)
+    with autocast(precision, x.device):
+        pred = model(x)
+    loss = pose_loss(pred.float(), y, loss)
     loss.backward()
+    params = [p for p in model.parameters() if p.grad is not None]
     if clip > 0:
-        nn.utils.clip_grad_norm_(model.parameters(), clip)
+        norm = nn.utils.clip_grad_norm_(params, clip)
+    else:
+        norm = torch.linalg.vector_norm(torch.stack([torch.linalg.vector_norm(p.grad) for p in params]))
     opt.step()
-    return loss.detach()
+    return loss.detach(), norm.detach()
+
+
+def make_optimizer(model: nn.Module, tc) -> torch.optim.Optimizer:
+    """``train.optimizer``: ``adam`` or ``amsgrad`` (Adam that never lets a parameter's step size grow
+    back after its gradients shrank: VideoPose3D's optimiser), at ``tc.lr``."""
+    return torch.optim.Adam(model.parameters(), lr=tc.lr, amsgrad=tc.optimizer == "amsgrad")
 
 
 class _RandomSource:
@@ -214,10 +228,19 @@ def build_augmenter(cfg: ExperimentConfig, data: ExperimentData, device: torch.d
     limits = resolve_limits(ac, model, world)
     fov = tuple(ac.fov_range_deg) if ac.fov_range_deg is not None else None
     if ac.method == "random":
+        frames = cfg.model.frames
+        roots = world[:, 0]
+        if frames > 1:  # sequences: pelvis trajectories of real windows at the training frame rate
+            from .data.windows import window_rows
+            paths = [p[:: cfg.data.downsample, 0] for s in data.train_subjects for p in data.mocap.positions[s].values()]
+            seq = np.concatenate([np.full(len(p), i) for i, p in enumerate(paths)])
+            roots = torch.as_tensor(np.concatenate(paths), dtype=torch.float32)[torch.as_tensor(window_rows(seq, frames))]
         return _RandomSource(RandomDHAugmenter(
-            model, bone_lengths(world), world[:, 0], cams, limits=limits,
+            model, bone_lengths(world), roots, cams, limits=limits,
             num_poses=ac.num_poses, bone_scale=ac.bone_scale, sigma_deg=ac.sigma_deg, min_depth=ac.min_depth,
-            seed=cfg.train.seed, fov_range_deg=fov))
+            seed=cfg.train.seed, fov_range_deg=fov, frames=frames,
+            temporal_basis=temporal_basis(ac.temporal_basis, frames) or frames if frames > 1 else 1,
+            motion_deg=ac.motion_deg))
     settings = GANSettings(gen_width=ac.gen_width, d3_width=ac.d3_width, d2_width=ac.d2_width, n_critic=ac.n_critic,
                            gp_lambda=ac.gp_lambda, lr=ac.gan_lr, w2d=ac.w2d, bone_scale=ac.bone_scale,
                            batch_size=ac.gan_batch_size or cfg.train.batch_size, min_depth=ac.min_depth,
@@ -239,27 +262,42 @@ def build_augmenter(cfg: ExperimentConfig, data: ExperimentData, device: torch.d
 
 
 def run_pass(model: nn.Module, opt: torch.optim.Optimizer, x: torch.Tensor, y: torch.Tensor, tc, epoch: int,
-             what: str, progress: bool, time_reverse: bool = True) -> float:
+             what: str, progress: bool, time_reverse: bool = True, precision: str = "fp32") -> dict:
     """One shuffled pass over (x, y), with a second step on the mirrored batch (and, for windows with
-    ``time_reverse`` and ``tc.time_reverse``, on the reversed ones); returns the mean loss."""
+    ``time_reverse`` and ``tc.time_reverse``, on the reversed ones). Returns ``loss`` (mean over the
+    batches' first steps), and over all steps ``grad_norm_mean``, ``grad_norm_max`` (before clipping) and
+    ``clipped`` (fraction of steps whose gradient norm exceeded ``tc.grad_clip``) — read back once per pass."""
     n = len(x)
     # the shuffle depends only on (seed, epoch, what): a resumed run sees the same batches
     salt = 0 if what == "real" else 7919
     perm = torch.randperm(n, generator=torch.Generator().manual_seed(tc.seed * 1_000_003 + epoch + salt)).to(x.device)
     starts = [i for i in range(0, n, tc.batch_size) if n - i >= 2]  # BatchNorm needs >= 2 samples
-    loss_sum = torch.zeros((), device=x.device)
     kind = loss_kind(tc.loss, x)
+    losses, norms = [], []
+
+    def step(xb: torch.Tensor, yb: torch.Tensor) -> torch.Tensor:
+        loss, norm = train_step(model, opt, xb, yb, tc.grad_clip, kind, precision)
+        norms.append(norm)
+        return loss
+
     for i in tqdm(starts, desc=f"epoch {epoch + 1} {what}", leave=False, disable=not progress):
         idx = perm[i:i + tc.batch_size]
         xb, yb = x[idx], y[idx]
-        loss_sum += train_step(model, opt, xb, yb, tc.grad_clip, kind)
+        losses.append(step(xb, yb))
         if tc.flip:
-            train_step(model, opt, mirror_pose(xb), mirror_pose(yb), tc.grad_clip, kind)
+            step(mirror_pose(xb), mirror_pose(yb))
         if xb.ndim == 4 and tc.time_reverse and time_reverse:  # windows: the time-reversed input has the same centre frame
-            train_step(model, opt, xb.flip(1), yb, tc.grad_clip, kind)
+            step(xb.flip(1), yb)
             if tc.flip:
-                train_step(model, opt, mirror_pose(xb.flip(1)), mirror_pose(yb), tc.grad_clip, kind)
-    return float(loss_sum) / max(1, len(starts))
+                step(mirror_pose(xb.flip(1)), mirror_pose(yb))
+    if not losses:
+        return {"loss": float("nan"), "grad_norm_mean": float("nan"), "grad_norm_max": float("nan"), "clipped": 0.0}
+    n_ = torch.stack(norms).float()
+    stats = torch.stack([torch.stack(losses).float().mean(), n_.mean(), n_.max(),
+                         (n_ > tc.grad_clip).float().mean() if tc.grad_clip > 0 else n_.new_zeros(())]).tolist()
+    out = dict(zip(("loss", "grad_norm_mean", "grad_norm_max", "clipped"), stats))
+    out["steps"] = {"grad_norm": n_.tolist(), "loss": torch.stack(losses).float().tolist()}  # for TensorBoard
+    return out
 
 
 def _rng_state() -> dict:
@@ -280,7 +318,8 @@ def _set_rng_state(state: dict) -> None:
 def _comparable(cfg_dict: dict) -> dict:
     """The parts of a config that must not change across a resume."""
     d = {k: v for k, v in cfg_dict.items() if k not in ("out_dir", "name")}
-    d["train"] = {k: v for k, v in d["train"].items() if k not in ("device", "threads", "eval_batch_size", "eval_every_epoch")}
+    d["train"] = {k: v for k, v in d["train"].items() if k not in ("device", "threads", "eval_batch_size", "eval_every_epoch",
+                                                          "curve_every")}
     return d
 
 
@@ -289,9 +328,9 @@ def train(cfg: ExperimentConfig, resume: bool = False, data: ExperimentData | No
     """Train ``cfg.model`` on ``cfg.data``; returns the final results (also written to ``cfg.out_dir``)."""
     tc = cfg.train
     frames = cfg.model.frames
-    if frames > 1 and cfg.augment.method in ("random", "dhaug"):  # config errors first: before data loading and files
+    if frames > 1 and cfg.augment.method == "dhaug":  # config errors first: before data loading and files
         raise ConfigError(f"augment.method = {cfg.augment.method!r} makes single frames; model.frames = {frames} "
-                          "needs sequences (augment.method = none or dhaug-video)")
+                          "needs sequences (augment.method = none, random or dhaug-video)")
     if frames == 1 and cfg.augment.method == "dhaug-video":
         raise ConfigError("augment.method = 'dhaug-video' makes sequences: set model.frames (e.g. 9) "
                           "or use augment.method = dhaug for single frames")
@@ -316,7 +355,10 @@ def train(cfg: ExperimentConfig, resume: bool = False, data: ExperimentData | No
     if n < 2:
         raise DataError(f"the training set {data.train.name!r} has {n} pairs; need at least 2")
     model = build_model(cfg.model).to(device)
-    opt = torch.optim.Adam(model.parameters(), lr=tc.lr)
+    opt = make_optimizer(model, tc)
+    precision = resolve_precision(tc.precision, device)
+    if precision == "bf16":
+        enable_tf32(device)
     total_epochs = tc.epochs + tc.tail_epochs  # pose-net epochs, the same with and without augmentation
     # GAN-only warm-up epochs come first and do not consume the pose net's LR schedule (the original
     # stepped its scheduler through them, method.md §11)
@@ -326,7 +368,8 @@ def train(cfg: ExperimentConfig, resume: bool = False, data: ExperimentData | No
 
     if resume and ckpt_path.is_file():
         state = checkpoint.load(ckpt_path, map_location=device)
-        if _comparable(state["config"]) != _comparable(cfg.to_dict()):
+        saved = load_config(state["config"]).to_dict()  # a config saved before a field existed gets its default
+        if _comparable(saved) != _comparable(cfg.to_dict()):
             raise ConfigError(f"--resume: the config differs from the one in {ckpt_path}; "
                               "use the same config (or a new out_dir to start afresh)")
         model.load_state_dict(state["model"])
@@ -344,9 +387,13 @@ def train(cfg: ExperimentConfig, resume: bool = False, data: ExperimentData | No
     writer = SummaryWriter(str(out / "tensorboard"))
     print(f"training {cfg.model.name} on {n} pairs ({data.train.name}) for {total_epochs} epochs on {device}"
           + (f" after {warm} GAN-only warm-up epochs" if warm else "") + ", "
-          f"augmentation: {cfg.augment.method}; "
+          f"augmentation: {cfg.augment.method}; precision {precision}; "
           f"{sum(p.numel() for p in model.parameters()) / 1e6:.2f} M parameters")
 
+    global_step = {"grad_norm": 0, "loss": 0}
+    for h in history:  # a resumed run continues the step axis
+        global_step["loss"] += h.get("real_steps", 0)
+        global_step["grad_norm"] += h.get("real_steps", 0) * (2 if tc.flip else 1) * (2 if frames > 1 and tc.time_reverse else 1)
     for epoch in range(start_epoch, loop_epochs):
         t0 = time.time()
         train_pose_net = epoch >= warm
@@ -364,28 +411,39 @@ def train(cfg: ExperimentConfig, resume: bool = False, data: ExperimentData | No
                 raise DivergenceError(f"GAN losses {', '.join(bad)} are not finite in epoch {epoch + 1}; stopped, "
                                       f"the last good checkpoint ({ckpt_path}) was kept")
             if train_pose_net and len(x_fake) >= 2:
-                record["fake_loss"] = run_pass(model, opt, x_fake.to(device), y_fake.to(device), tc, epoch - warm,
-                                               "synthetic", progress, time_reverse=tc.time_reverse_synthetic)
-        train_loss = run_pass(model, opt, x_train, y_train, tc, epoch - warm, "real", progress) if train_pose_net else float("nan")
+                fake = run_pass(model, opt, x_fake.to(device), y_fake.to(device), tc, epoch - warm, "synthetic",
+                                progress, time_reverse=tc.time_reverse_synthetic, precision=precision)
+                record["fake_loss"] = fake["loss"]
+                record.update({f"synthetic_{k}": v for k, v in fake.items() if k not in ("loss", "steps")})
+        train_loss = float("nan")
+        if train_pose_net:
+            real = run_pass(model, opt, x_train, y_train, tc, epoch - warm, "real", progress, precision=precision)
+            train_loss = real["loss"]
+            record.update({k: v for k, v in real.items() if k not in ("loss", "steps")})
+            record["real_steps"] = len(real["steps"]["loss"])
+            for k, values in real["steps"].items():  # every step of the real pass (k: grad_norm, loss)
+                for j, v in enumerate(values):
+                    writer.add_scalar(f"step/{k}", v, global_step[k] + j)
+                global_step[k] += len(values)
         if train_pose_net and (not math.isfinite(train_loss) or not math.isfinite(record.get("fake_loss", 0.0))):
             raise DivergenceError(f"training loss is {train_loss} (synthetic: {record.get('fake_loss')}) in epoch "
                                   f"{epoch + 1}; stopped, the last good checkpoint ({ckpt_path}) was kept")
         record.update(train_loss=train_loss, seconds=time.time() - t0)
-        if tc.eval_every_epoch:
+        if tc.eval_every_epoch:  # curves only (every curve_every-th test frame); the reported numbers come below
             for name, s in data.tests.items():
                 r = evaluate_set(model, s, device, tc.eval_batch_size, frames=frames,
-                                 every=(data.test_every or {}).get(name, 1))
+                                 every=(data.test_every or {}).get(name, 1) * tc.curve_every)
                 record[f"eval/{name}"] = r["frame_mean"]["mpjpe"]
         history.append(record)
         for k, v in record.items():
-            if k not in ("epoch", "fake_pairs"):
+            if k not in ("epoch", "fake_pairs", "real_steps"):
                 writer.add_scalar(k if "/" in k else f"train/{k}", v, epoch + 1)
         state = {"model": model.state_dict(), "optimizer": opt.state_dict(), "epoch": epoch + 1,
                  "history": history, "rng": _rng_state(), "config": cfg.to_dict()}
         if augmenter is not None:
             state["augmenter"] = augmenter.state_dict()
         checkpoint.save_atomic(state, ckpt_path)
-        pose = (f"lr {lr:.2e}  loss {train_loss:.5f}  " + (f"synthetic loss {record.get('fake_loss', float('nan')):.5f} "
+        pose = (f"lr {lr:.2e}  loss {train_loss:.5f}  |grad| max {record['grad_norm_max']:.2f}  " + (f"synthetic loss {record.get('fake_loss', float('nan')):.5f} "
                 f"({record['fake_pairs']} pairs)  " if augmenter else "")) if train_pose_net else \
             f"GAN warm-up, no pose-net step ({record.get('fake_pairs', 0)} generated pairs)  "
         print(f"epoch {epoch + 1}/{loop_epochs}  " + pose + "".join(f"{k} {v:.3f}  " for k, v in record.items() if k.startswith("gan/")) +
@@ -394,31 +452,9 @@ def train(cfg: ExperimentConfig, resume: bool = False, data: ExperimentData | No
 
     results = evaluate_all(model, data.tests, data.cross, device, tc.eval_batch_size, cfg.data.cross_flip_test,
                            frames, data.train.fps / max(1, cfg.data.downsample), data.test_every)
-    report(model, data, results, history, out, device, title=f"{cfg.name}: {cfg.model.name}, last epoch ({total_epochs})",
+    report(model, data.tests, results, history, out, device, title=f"{cfg.name}: {cfg.model.name}, last epoch ({total_epochs})",
            extra={"config": cfg.to_dict(), "epochs_trained": total_epochs, "data": data.description,
-                  "train_pairs": n, "history": history})
+                  "train_pairs": n, "history": history, "precision": precision,
+                  "device": str(device)})
     print(summary_line(results))
     return results
-
-
-def report(model, data: ExperimentData, results: dict, history: list, out: Path, device, title: str,
-           extra: dict) -> None:
-    """Write results.json/.md and the pictures (curves, per-action errors, example skeletons)."""
-    from .plots import plot_curves, plot_examples, plot_per_action
-
-    js, md = write_results(results, out, title=title, extra=extra)
-    if history:
-        plot_curves(history, out / "curves.png")
-    plot_per_action(results, out / "per_action.png")
-    for name, s in data.tests.items():
-        idx = np.linspace(0, len(s) - 1, 4).astype(int)
-        x, y = s.tensors(device)
-        frames = getattr(model, "frames", 1)
-        if frames > 1:
-            from .data.windows import window_rows
-            pred = predict(model, x, windows=torch.as_tensor(window_rows(s.seq, frames, 1, idx, s.name, s.frame), device=device))
-        else:
-            pred = predict(model, x[idx])
-        pred = pred.cpu().numpy()
-        plot_examples(s.pose2d[idx], s.pose3d[idx], pred, out / f"examples_{name}.png", title=name)
-    print(f"wrote {js}, {md} and pictures in {out}")

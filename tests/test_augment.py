@@ -8,9 +8,9 @@ from dhaug.camera import load_cameras, normalize_screen, project, world_to_camer
 from dhaug.config import load_config
 from dhaug.kinematics import CLAVICLE, PAPER, paper_table
 from dhaug.skeleton import bone_lengths
+from dhaug.skeleton import S1_BONE_LENGTHS
 
-S1_BONES = torch.tensor([[0.133, 0.443, 0.454, 0.133, 0.443, 0.454, 0.234, 0.257, 0.182,
-                          0.151, 0.279, 0.252, 0.151, 0.279, 0.252]])
+S1_BONES = torch.tensor([S1_BONE_LENGTHS])
 
 
 def make(model=PAPER, seed=0, n=500, limits="normal"):
@@ -94,3 +94,33 @@ def test_training_with_random_augmentation(tmp_path):
     hist = json.loads((tmp_path / "results.json").read_text())["history"]
     assert hist[0]["fake_pairs"] > 0 and np.isfinite(hist[0]["fake_loss"])
     assert set(res) == {"synthetic", "synthetic_other"}
+
+
+def test_random_sequences_are_smooth_windows_within_the_limits():
+    from dhaug.augment.video_gan import joint_acceleration
+    cams = load_cameras()["S1"]
+    T = 9
+    walk = torch.tensor([0.0, 0.0, 0.95]) + torch.linspace(-0.4, 0.4, T)[:, None] * torch.tensor([1.0, 0.0, 0.0])
+    roots = walk[None].repeat(2, 1, 1)  # (K, T, 3) real pelvis trajectories
+    lim = paper_table("normal")
+    seqs = {}
+    for K in (3, T):
+        aug = RandomDHAugmenter(PAPER, S1_BONES, roots, cams, limits=lim, num_poses=300, seed=0, frames=T,
+                                temporal_basis=K, motion_deg=20.0)
+        g = torch.Generator().manual_seed(0)
+        dofs, rot = aug.sample_parameters(300, g)
+        d, r = aug.trajectories(dofs, rot, g)
+        lo, hi = lim.for_model(PAPER)
+        v = torch.cat([d, r], -1)
+        assert d.shape == (300, T, PAPER.num_dofs) and torch.all(v >= lo - 1e-6) and torch.all(v <= hi + 1e-6)
+        rest = torch.zeros(len(lo)).clamp(lo, hi)
+        inactive = torch.cat([dofs, rot], -1) == rest
+        assert torch.all(v[inactive[:, None].expand_as(v)] == rest.expand_as(v)[inactive[:, None].expand_as(v)])
+        assert (v.std(1) > 0.01).any()  # active DOFs move
+        x, y = aug.sample(0)
+        assert x.shape[1:] == (T, 16, 2) and y.shape[1:] == (16, 3) and len(x) == len(y) > 0
+        assert x[..., 0].abs().max() <= 1 and torch.all(y[:, 0] == 0)
+        seqs[K] = joint_acceleration(aug.sample_world(300, torch.Generator().manual_seed(1))).mean()
+    assert seqs[3] < 0.5 * seqs[T]  # fewer cosines: smoother motion
+    with pytest.raises(ValueError, match=r"roots must have shape \(K, 9, 3\)"):
+        RandomDHAugmenter(PAPER, S1_BONES, roots[:, 0], cams, frames=T)

@@ -84,7 +84,7 @@ def test_2d_file_17_joints_cut_and_trimmed(h36m_dir):
     ("wrong_key", r"missing key 'positions_3d'"),
     ("wrong_shape", r"positions_3d\['S1'\]\['Walking'\] has shape \(10, 31, 3\)"),
     ("nan_used", r"positions_3d\['S1'\]\['Walking'\] has NaN/inf in used joint 12"),
-    ("not_npz", r"not a readable npz"),
+    ("not_npz", r"data_3d_h36m.npz: not an npz archive"),
 ])
 def test_bad_3d_files(tmp_path, problem, match):
     p = tmp_path / "data_3d_h36m.npz"
@@ -164,6 +164,29 @@ def test_cmu_format_reader(tmp_path):
     with pytest.raises(DataError, match=r"y.npz: missing key 'seq'"):
         load_cross_set(tmp_path / "y.npz")
 
+
+
+def test_pixel_2d_is_refused_and_pixels_with_res_are_normalised(tmp_path):
+    arrays = make_cmu_like()
+    res = np.tile(np.array([[1920.0, 1080.0]], np.float32), (36, 1))
+    px = ((arrays["pose2d"] * 0.2 + np.array([1.0, 1080 / 1920])) * 1920 / 2).astype(np.float32)
+    bad = dict(arrays, pose2d=px)  # pixels stored under the normalised key
+    np.savez(tmp_path / "px.npz", **bad)
+    with pytest.raises(DataError, match=r"px.npz: key 'pose2d' holds values up to .*looks like pixels.*'pose2d_px' with 'res'"):
+        load_cross_set(tmp_path / "px.npz")
+    given = {k: v for k, v in arrays.items() if k != "pose2d"}
+    np.savez(tmp_path / "ok.npz", **given, pose2d_px=px, res=res)
+    s = load_cross_set(tmp_path / "ok.npz")
+    np.testing.assert_allclose(s.pose2d, arrays["pose2d"] * 0.2, atol=1e-5)
+    np.savez(tmp_path / "3dhp_px.npz", pose3d=arrays["pose3d"], pose2d=px)
+    with pytest.raises(DataError, match=r"3dhp_px.npz: key 'pose2d' holds values up to"):
+        load_cross_set(tmp_path / "3dhp_px.npz")
+
+
+def test_a_text_file_named_npz_is_not_an_npz_archive(tmp_path):
+    (tmp_path / "notes.npz").write_text("pose3d, pose2d\n1, 2\n")
+    with pytest.raises(DataError, match=r"notes.npz: not an npz archive .*this file is text"):
+        load_cross_set(tmp_path / "notes.npz")
 
 def test_cmu_format_rows_out_of_time_order_are_sorted(tmp_path):
     arrays = make_cmu_like()

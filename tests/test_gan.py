@@ -11,8 +11,9 @@ from dhaug.augment.gan import (BONE_PAIRS, Discriminator2D, Discriminator3D, Gen
 from dhaug.camera import load_cameras
 from dhaug.kinematics import CLAVICLE, PAPER, forward_kinematics, paper_table
 from dhaug.skeleton import bone_lengths, mirror_pose
+from dhaug.skeleton import S1_BONE_LENGTHS
 
-S1 = torch.tensor([0.133, 0.443, 0.454, 0.133, 0.443, 0.454, 0.234, 0.257, 0.182, 0.151, 0.279, 0.252, 0.151, 0.279, 0.252])
+S1 = torch.tensor(S1_BONE_LENGTHS)
 
 
 def small_settings(**kw):

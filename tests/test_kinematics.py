@@ -8,8 +8,9 @@ import torch
 from dhaug.kinematics import (CLAVICLE, PAPER, euler_xyz_from_matrix, euler_xyz_matrix, forward_kinematics,
                               inverse_kinematics, paper_table)
 from dhaug.skeleton import H36M16, bone_lengths
+from dhaug.skeleton import S1_BONE_LENGTHS
 
-S1_BONES = [0.133, 0.443, 0.454, 0.133, 0.443, 0.454, 0.234, 0.257, 0.182, 0.151, 0.279, 0.252, 0.151, 0.279, 0.252]
+S1_BONES = list(S1_BONE_LENGTHS)
 MODELS = [PAPER, CLAVICLE]
 
 

@@ -5,9 +5,9 @@ import torch
 
 from dhaug.augment.realism import canonical_directions, nearest_real_angle
 from dhaug.kinematics import PAPER, forward_kinematics
+from dhaug.skeleton import S1_BONE_LENGTHS
 
-S1_BONES = torch.tensor([[0.133, 0.443, 0.454, 0.133, 0.443, 0.454, 0.234, 0.257, 0.182,
-                          0.151, 0.279, 0.252, 0.151, 0.279, 0.252]])
+S1_BONES = torch.tensor([S1_BONE_LENGTHS])
 
 
 def random_poses(n, seed=0):

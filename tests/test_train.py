@@ -132,3 +132,21 @@ def test_cli_train_then_evaluate_on_synthetic(tmp_path, capsys):
     b = json.loads((tmp_path / "eval" / "results.json").read_text())["results"]
     assert a["synthetic"]["frame_mean"]["mpjpe"] == b["synthetic"]["frame_mean"]["mpjpe"]
     assert "checkpoint after epoch 1" in (tmp_path / "eval" / "results.md").read_text()
+
+
+def test_cli_evaluate_never_replaces_the_runs_results_and_scores_only_the_given_files(tmp_path, capsys):
+    from dhaug.data.synthetic import make_synthetic_cross_set
+    out = tmp_path / "run"
+    assert main(["train", "--out", str(out), "--no-progress", "data.dataset=synthetic", "data.train_subjects=[S1]",
+                 "data.downsample=10", "data.test_downsample=10", "model.name=mlp", "model.channels=32",
+                 "model.stages=1", "train.epochs=1", "train.tail_epochs=0"]) == 0
+    own = (out / "results.json").read_text()
+    np.savez(tmp_path / "other.npz", **make_synthetic_cross_set())
+    assert main(["evaluate", "--checkpoint", str(out / "checkpoint.pt"), "--cross", str(tmp_path / "other.npz")]) == 0
+    assert (out / "results.json").read_text() == own  # the training run's results are untouched
+    res = json.loads((out / "evaluate_other" / "results.json").read_text())["results"]
+    assert list(res) == ["other"]  # only the file asked for: Human3.6M/synthetic in-domain not scored
+    capsys.readouterr()
+    assert main(["evaluate", "--checkpoint", str(out / "checkpoint.pt"), "--out", str(out)]) == 2
+    assert "holds a training run's results" in capsys.readouterr().err
+    assert (out / "results.json").read_text() == own

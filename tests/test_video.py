@@ -9,6 +9,7 @@ import torch
 from dhaug.data.windows import centre_rows, sequence_bounds, step_for_rate, window_rows
 from dhaug.errors import DataError
 from dhaug.models import PoseFormer, VideoPoseTemporal, widths_for_frames
+from dhaug.skeleton import S1_BONE_LENGTHS
 
 
 def test_windows_are_edge_replicated_inside_their_sequence():
@@ -147,8 +148,7 @@ def real_windows(n=64, T=5, seed=0):
     lo, hi = paper_table("normal").for_model(PAPER)
     start = lo + (hi - lo) * torch.rand(n, 1, len(lo), generator=g) * 0.3
     v = start + 0.02 * torch.arange(T)[None, :, None]
-    bones = torch.tensor([0.133, 0.443, 0.454, 0.133, 0.443, 0.454, 0.234, 0.257, 0.182,
-                          0.151, 0.279, 0.252, 0.151, 0.279, 0.252])
+    bones = torch.tensor(S1_BONE_LENGTHS)
     world = forward_kinematics(PAPER, v[..., :PAPER.num_dofs], bones.expand(n, T, 15))
     cams = load_cameras()["S1"]
     ci = torch.randint(4, (n,), generator=g)
@@ -246,8 +246,7 @@ def test_temporal_basis_makes_smooth_sequences():
     from dhaug.kinematics import PAPER, paper_table
     torch.manual_seed(0)
     c = CameraSet.from_cameras(load_cameras()["S1"])
-    bones = torch.tensor([[0.133, 0.443, 0.454, 0.133, 0.443, 0.454, 0.234, 0.257, 0.182,
-                           0.151, 0.279, 0.252, 0.151, 0.279, 0.252]]).expand(64, 15)
+    bones = torch.tensor([S1_BONE_LENGTHS]).expand(64, 15)
     cam = torch.arange(64) % 4
     z = torch.randn(64, 128)
     acc = {}
@@ -264,7 +263,8 @@ def test_window_passes_step_on_mirrored_and_reversed_windows(monkeypatch):
     import dhaug.train as tr
     from dhaug.config import TrainConfig
     seen = []
-    monkeypatch.setattr(tr, "train_step", lambda model, opt, x, y, clip, loss="mse": seen.append(x.clone()) or torch.zeros(()))
+    monkeypatch.setattr(tr, "train_step", lambda model, opt, x, y, clip, loss="mse", precision="fp32":
+                        seen.append(x.clone()) or (torch.zeros(()), torch.zeros(())))
     x, y = torch.randn(4, 3, 16, 2), torch.randn(4, 16, 3)
     tc = TrainConfig(batch_size=4, seed=0)
     tr.run_pass(None, None, x, y, tc, 0, "real", False)

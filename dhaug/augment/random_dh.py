@@ -8,6 +8,13 @@ likewise. Sample 0 of every draw is the rest pose. Every pose is seen by every c
 joints fall behind a camera (depth < ``min_depth``) or off its image are rejected.
 
 Output: (2D normalised screen, root-relative camera-frame 3D) pairs, exactly the training format.
+
+Sequences (``frames`` = T > 1, the random baseline of the video mode): each sequence keeps its bone
+lengths, active DOF subset, camera and zoom; every active DOF (and the global rotation) moves along
+a smooth random trajectory — its single-frame draw plus the K - 1 next-slowest cosines over the window
+(``temporal_basis`` K, as the video generator's), with coefficients ``N(0, motion_deg / k)`` for the
+k-th cosine, clipped to the limits —, and the pelvis follows the root trajectory of a random real
+training window. Output: 2D windows (P, T, 16, 2) and the centre frame's root-relative 3D (P, 16, 3).
 """
 from __future__ import annotations
 
@@ -81,11 +88,19 @@ class RandomDHAugmenter:
     def __init__(self, body_model: BodyModel, bones: torch.Tensor, roots: torch.Tensor, cameras: list[Camera],
                  limits: LimitTable | None = None, num_poses: int = 10_000, bone_scale: float = 0.2,
                  sigma_deg: float = 60.0, max_active: int | None = None, min_depth: float = 0.5, seed: int = 0,
-                 fov_range_deg: tuple[float, float] | None = None) -> None:
+                 fov_range_deg: tuple[float, float] | None = None, frames: int = 1, temporal_basis: int = 4,
+                 motion_deg: float = 15.0) -> None:
         if bones.ndim != 2 or bones.shape[1] != 15:
             raise ValueError(f"bones must have shape (M, 15), got {tuple(bones.shape)}")
-        if roots.ndim != 2 or roots.shape[1] != 3:
-            raise ValueError(f"roots must have shape (K, 3), got {tuple(roots.shape)}")
+        want = (3,) if frames == 1 else (frames, 3)
+        if roots.ndim != len(want) + 1 or tuple(roots.shape[1:]) != want:
+            raise ValueError(f"roots must have shape (K, {', '.join(map(str, want))}) for frames = {frames}, "
+                             f"got {tuple(roots.shape)}")
+        if frames > 1 and not 1 <= temporal_basis <= frames:
+            raise ValueError(f"temporal_basis = {temporal_basis}: need 1..frames ({frames}) cosines")
+        self.frames = frames
+        self.temporal_basis = temporal_basis
+        self.motion = float(np.radians(motion_deg))
         self.model = body_model
         self.bones = bones.float()
         self.roots = roots.float()
@@ -111,20 +126,41 @@ class RandomDHAugmenter:
         values[0] = torch.zeros(D).clamp(self.lo, self.hi)  # sample 0: the rest pose
         return values[:, :self.model.num_dofs], values[:, self.model.num_dofs:]
 
+    def trajectories(self, dofs: torch.Tensor, rot: torch.Tensor, generator: torch.Generator) -> tuple[torch.Tensor, torch.Tensor]:
+        """Single-frame draws (n, D), (n, 3) -> smooth random trajectories (n, T, D), (n, T, 3): each
+        *active* channel (non-zero draw) plus cosines 1..K-1 over the window, clipped to the limits."""
+        v = torch.cat([dofs, rot], -1)
+        n, D, T, K = v.shape[0], v.shape[1], self.frames, self.temporal_basis
+        t, k = torch.arange(T) + 0.5, torch.arange(1, K)
+        basis = torch.cos(torch.pi * k[:, None] * t[None, :] / T)  # (K-1, T): the DCT-II cosines, zero mean
+        coef = self.motion * torch.randn(n, K - 1, D, generator=generator) / k[None, :, None]
+        active = (v != torch.zeros(D).clamp(self.lo, self.hi)).float()  # inactive DOFs stay at the rest pose
+        traj = (v[:, None] + torch.einsum("nkd,kt->ntd", coef, basis) * active[:, None]).clamp(self.lo, self.hi)
+        return traj[..., :self.model.num_dofs], traj[..., self.model.num_dofs:]
+
     def sample_world(self, n: int, generator: torch.Generator) -> torch.Tensor:
-        """(n, 16, 3) world-frame poses."""
+        """(n, 16, 3) world-frame poses, or (n, T, 16, 3) sequences when ``frames`` = T > 1."""
         dofs, rot = self.sample_parameters(n, generator)
         bones = scale_bones(self.bones[torch.randint(len(self.bones), (n,), generator=generator)], self.bone_scale, generator)
         root = self.roots[torch.randint(len(self.roots), (n,), generator=generator)]
+        if self.frames > 1:
+            dofs, rot = self.trajectories(dofs, rot, generator)
+            bones = bones[:, None].expand(-1, self.frames, -1)
         return forward_kinematics(self.model, dofs, bones, rot, root)
 
     def sample(self, epoch: int = 0) -> tuple[torch.Tensor, torch.Tensor]:
-        """This epoch's pairs: 2D (P, 16, 2) and root-relative camera 3D (P, 16, 3), valid ones only."""
+        """This epoch's pairs, valid ones only: 2D (P, 16, 2) and root-relative camera 3D (P, 16, 3);
+        sequences: 2D windows (P, T, 16, 2) and the centre frame's 3D (P, 16, 3)."""
         g = torch.Generator().manual_seed(self.seed * 1_000_003 + epoch)
         world = self.sample_world(self.num_poses, g)
         focal = None
+        n, c, T = self.num_poses, len(self.cams.R), self.frames
         if self.fov_range_deg is not None:
-            n, c = self.num_poses, len(self.cams.R)
             focal = random_focals(n * c, self.fov_range_deg, g).reshape(n, c)
-        uv, rel, ok = project_to_cameras(world, self.cams, self.min_depth, focal)
-        return uv[ok], rel[ok]
+        if T == 1:
+            uv, rel, ok = project_to_cameras(world, self.cams, self.min_depth, focal)
+            return uv[ok], rel[ok]
+        flat_focal = None if focal is None else focal.repeat_interleave(T, 0)  # one zoom per sequence and camera
+        uv, rel, ok = project_to_cameras(world.flatten(0, 1), self.cams, self.min_depth, flat_focal)
+        uv, rel, ok = uv.unflatten(0, (n, T)), rel.unflatten(0, (n, T)), ok.unflatten(0, (n, T)).all(1)  # (n, T, C, ...)
+        return uv.transpose(1, 2)[ok], rel[:, T // 2][ok]

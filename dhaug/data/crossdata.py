@@ -11,6 +11,7 @@ import numpy as np
 
 from ..errors import DataError
 from ..skeleton import H36M16, bone_lengths
+from .files import check_npz
 from .poseset import PoseSet
 
 #: 3DHP test set: the six test sequences split the 2,929-frame file at these frame indices.
@@ -18,8 +19,7 @@ TEST_3DHP_SEQ_ENDS = (603, 1143, 1648, 2201, 2477, 2929)
 
 
 def _read_npz(path: Path) -> dict[str, np.ndarray]:
-    if not path.is_file():
-        raise DataError(f"{path}: file not found")
+    check_npz(path)
     try:
         with np.load(path, allow_pickle=False) as f:
             return {k: f[k] for k in f.files}
@@ -36,6 +36,30 @@ def _check(path: Path, d: dict, key: str, shape: tuple) -> np.ndarray:
         raise DataError(f"{path}: key {key!r} has shape {a.shape}, expected {want}")
     if a.dtype.kind == "f" and not np.all(np.isfinite(a)):
         raise DataError(f"{path}: key {key!r} contains NaN or inf")
+    return a
+
+
+#: Normalised screen coordinates of in-image joints lie in [-1, 1] (x) and [-h/w, h/w] (y); a file
+#: whose 2D goes past this is taken to hold pixels.
+MAX_SCREEN = 10.0
+
+
+def _screen_2d(path: Path, d: dict, n: int) -> np.ndarray:
+    """(N, 16, 2) normalised screen 2D: ``pose2d``, or ``pose2d_px`` normalised by ``res`` (width, height)."""
+    if "pose2d" not in d and "pose2d_px" in d:
+        px = _check(path, d, "pose2d_px", (n, 16, 2)).astype(np.float64)
+        res = _check(path, d, "res", (n, 2)).astype(np.float64)
+        if np.any(res <= 0):
+            raise DataError(f"{path}: key 'res' must hold positive image widths and heights")
+        w, h = res[:, :1, None], res[:, 1:, None]
+        return (px / w * 2 - np.concatenate([np.ones_like(h), h / w], -1)).astype(np.float32)
+    a = _check(path, d, "pose2d", (n, 16, 2))
+    big = float(np.abs(a).max()) if a.size else 0.0
+    if big > MAX_SCREEN:
+        raise DataError(f"{path}: key 'pose2d' holds values up to {big:,.1f}: that looks like pixels, not normalised "
+                        "screen coordinates (x / width * 2 - 1, y / width * 2 - height / width); store those in "
+                        "'pose2d', or give the pixels as 'pose2d_px' with 'res' (N, 2: width, height) and no "
+                        "'pose2d', and the loader normalises them")
     return a
 
 
@@ -79,7 +103,7 @@ def cmu_from_arrays(d: dict[str, np.ndarray], path: Path | str) -> PoseSet:
     path = Path(path)
     pose3d = _check(path, d, "pose3d", (None, 16, 3)).astype(np.float64)
     n = len(pose3d)
-    pose2d = _check(path, d, "pose2d", (n, 16, 2))
+    pose2d = _screen_2d(path, d, n)
     seq = _check(path, d, "seq", (n,)).astype(np.int64)
     frame = _check(path, d, "frame", (n,)).astype(np.int64)
     seq_json = _check(path, d, "seq_names", (None,))
@@ -113,7 +137,7 @@ def load_test_3dhp(path: str | Path, units: str = "auto") -> PoseSet:
     d = _read_npz(path)
     pose3d = _units_to_metres(path, _check(path, d, "pose3d", (None, 16, 3)).astype(np.float64), units)
     n = len(pose3d)
-    pose2d = _check(path, d, "pose2d", (n, 16, 2))
+    pose2d = _screen_2d(path, d, n)
     if "seq" in d:
         seq = _check(path, d, "seq", (n,)).astype(np.int64)
         frame = _check(path, d, "frame", (n,)).astype(np.int64) if "frame" in d else np.arange(n)
@@ -136,6 +160,6 @@ def load_cross_set(path: str | Path) -> PoseSet:
     d = _read_npz(path)
     if "seq_names" in d and "pose3d" in d:
         return load_cmu_test(path)
-    if "pose3d" in d and "pose2d" in d:
+    if "pose3d" in d and ("pose2d" in d or "pose2d_px" in d):
         return load_test_3dhp(path)
     raise DataError(f"{path}: not a cross-dataset test file (needs 'pose3d' and 'pose2d'; found: {', '.join(sorted(d))})")

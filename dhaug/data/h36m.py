@@ -22,6 +22,7 @@ import torch
 from ..camera import Camera, load_cameras, normalize_screen, project, world_to_camera
 from ..errors import DataError
 from ..skeleton import H36M16, H36M32_TO_16, H36M32_TO_17, VPOSE17_TO_16
+from .files import check_npz
 from .poseset import PoseSet, concat
 
 FILE_3D = "data_3d_h36m.npz"
@@ -44,8 +45,7 @@ def action_group(action: str) -> str:
 
 
 def _load_npz_dict(path: Path, key: str) -> dict:
-    if not path.is_file():
-        raise DataError(f"{path}: file not found")
+    check_npz(path)
     try:
         with np.load(path, allow_pickle=True) as f:
             if key not in f.files:

@@ -1,0 +1,224 @@
+"""``medium`` CPU protocol: results at convergence on all five training subjects, one run at a time,
+accumulated into one table over as many sittings as it takes.
+
+* training: S1,S5,S6,S7,S8 with GT 2D, every 10th frame (146,724 pairs), settings of
+  configs/medium_<model>.yaml (VideoPose-1f: 20 epochs, batch 1024, lr 1e-3 linear decay, AMSGrad,
+  bf16 autocast where the CPU has native bf16);
+* test: **all** frames of S9+S11 (519,852 pairs), and the cross-dataset sets, with flip test:
+  ``cmu_val`` — the CMU subject-02 clips of cmu_test.npz (10 clips, 10,249 frames): the declared
+  **validation** split, the only cross-dataset numbers any default was chosen on; ``cmu_heldout`` —
+  the other 36 clips (motions of other CMU subjects, 29,462 frames): a test set, never used for a
+  choice; and ``cmu_test`` — the whole file, for comparison with earlier tables.
+
+Variants (``--variants``): ``none``; ``random`` (random DH poses, the paper's "normal" limits, our zoom
+30-100 deg); ``random-paper`` (the same with the training cameras, the paper's "normal" mode);
+``dhaug`` (our defaults: zoom, data-driven limits); ``dhaug-paper`` (training cameras, the paper's GAN
+limits); ``random-video`` / ``dhaug-video`` for multi-frame configs.
+
+Each run trains into ``--out/<model>_<variant>_s<seed>`` (``--resume`` continues a killed run exactly)
+and, when done, leaves its summary in ``benchmarks/results/medium_runs/<model>_<variant>_s<seed>.json``
+(metrics, per-epoch curves, commit, precision, wall time). A run whose summary exists is skipped —
+nothing made earlier is overwritten. The table ``benchmarks/results/medium.md`` (+ JSON, curves PNG)
+is rebuilt from all summaries after every run, or alone with ``--table``.
+
+Run from the repository root:
+    python benchmarks/medium.py --models videopose --variants none dhaug --seeds 0 1 [--no-progress] [key=value ...]
+    python benchmarks/medium.py --table
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+from common import RESULTS, SHARED, machine, require, write
+
+RUNS = RESULTS / "medium_runs"
+REPO = Path(__file__).resolve().parents[1]
+
+VARIANTS = {
+    "none": ["augment.method=none"],
+    "random": ["augment.method=random"],
+    "random-paper": ["augment.method=random", "augment.fov_range_deg=null"],
+    "dhaug": ["augment.method=dhaug"],
+    "dhaug-paper": ["augment.method=dhaug", "augment.fov_range_deg=null", "augment.limits=gan"],
+    "dhaug-video": ["augment.method=dhaug-video"],
+}
+#: Cross-dataset sets of the protocol: (name, which clips of cmu_test.npz, role).
+CMU_PARTS = (("cmu_val", "amc", "validation"), ("cmu_heldout", "dmgnn", "test"))
+
+
+def cmu_parts(cmu: Path, folder: Path) -> list[Path]:
+    """Write the validation and held-out parts of ``cmu`` (rows of its CMU subject-02 AMC clips, and of
+    the others) into ``folder`` once; same format, same ``seq_names``. Returns their paths."""
+    out = []
+    d = dict(np.load(cmu, allow_pickle=False))
+    source = np.array([json.loads(str(s))["source"] for s in d["seq_names"]])
+    n = len(d["pose3d"])
+    for name, src, _ in CMU_PARTS:
+        path = folder / f"{name}.npz"
+        if not path.is_file():
+            keep = source[d["seq"]] == src
+            folder.mkdir(parents=True, exist_ok=True)
+            part = {k: (v[keep] if v.ndim and len(v) == n else v) for k, v in d.items()}
+            tmp = path.with_suffix(".tmp.npz")
+            np.savez(tmp, **part)
+            tmp.replace(path)
+        out.append(path)
+    return out
+
+
+def commit() -> str:
+    r = subprocess.run(["git", "describe", "--always", "--dirty"], capture_output=True, text=True, cwd=REPO)
+    return r.stdout.strip()
+
+
+def summarise(run_dir: Path, label: str, variant: str, wall_s: float) -> dict:
+    res = json.loads((run_dir / "results.json").read_text())
+    hist = res.get("history", [])
+    return {"label": label, "variant": variant, "model": res["config"]["model"]["name"],
+            "frames": res["config"]["model"]["frames"], "seed": res["config"]["train"]["seed"],
+            "precision": res.get("precision"), "commit": commit(), "machine": machine(),
+            "wall_s": wall_s, "train_s": sum(h["seconds"] for h in hist), "train_pairs": res.get("train_pairs"),
+            "results": {k: {"frame_mean": v["frame_mean"], "action_mean": v["action_mean"],
+                            "sequence_mean": v.get("sequence_mean"), "flip_test": v["flip_test"], "count": v.get("count")}
+                        for k, v in res["results"].items()},
+            "curves": [{k: v for k, v in h.items() if k == "epoch" or k.startswith("eval/") or k in
+                        ("lr", "train_loss", "grad_norm_max", "grad_norm_mean", "fake_loss", "seconds")} for h in hist],
+            "config": res["config"]}
+
+
+METRICS = (("mpjpe", "MPJPE"), ("p_mpjpe", "P-MPJPE"), ("pck", "PCK"), ("auc", "AUC"))
+
+
+def table() -> None:
+    """medium.md / medium.json / medium_curves.png from every summary in medium_runs/."""
+    runs = [json.loads(p.read_text()) for p in sorted(RUNS.glob("*.json"))]
+    if not runs:
+        print(f"no finished runs in {RUNS}")
+        return
+    sets = list(dict.fromkeys(k for r in runs for k in r["results"]))
+    md = ["# medium protocol: S1,S5,S6,S7,S8 (every 10th frame, GT 2D) -> all of S9+S11 and CMU", "",
+          __doc__.split("\n\n")[1].strip(), "",
+          "## Mean ± half-range over seeds (frame-weighted MPJPE / P-MPJPE, mm)", "",
+          "| model | variant | seeds | " + " | ".join(sets) + " | wall per run (min) |",
+          "|---|---|---|" + "---|" * len(sets) + "---|"]
+    groups: dict[tuple, list] = {}
+    for r in runs:
+        groups.setdefault((r["model"], r["frames"], r["variant"]), []).append(r)
+    for (model, frames, variant), rs in groups.items():
+        cells = []
+        for s in sets:
+            have = [r for r in rs if s in r["results"]]
+            if not have:
+                cells.append("")
+                continue
+            m = np.array([r["results"][s]["frame_mean"]["mpjpe"] for r in have])
+            p = np.array([r["results"][s]["frame_mean"]["p_mpjpe"] for r in have])
+            cells.append(f"{m.mean():.1f} ± {np.ptp(m) / 2:.1f} / {p.mean():.1f}")
+        md.append(f"| {model}{'' if frames == 1 else f' {frames}f'} | {variant} | {','.join(str(r['seed']) for r in rs)} | "
+                  + " | ".join(cells) + f" | {np.mean([r['wall_s'] for r in rs]) / 60:.0f} |")
+    md += ["", "## Every run", "", "| run | test set | " + " | ".join(m for _, m in METRICS) +
+           " | action-mean MPJPE | precision | commit | train (min) | wall (min) |",
+           "|---|---|" + "---|" * (len(METRICS) + 5)]
+    for r in runs:
+        for s, v in r["results"].items():
+            fm = v["frame_mean"]
+            md.append(f"| {r['label']} | {s}{' (flip)' if v['flip_test'] else ''} | " + " | ".join(f"{fm[k]:.2f}" for k, _ in METRICS)
+                      + f" | {v['action_mean']['mpjpe']:.2f} | {r['precision']} | {r['commit']} | {r['train_s'] / 60:.1f} | "
+                      f"{r['wall_s'] / 60:.1f} |")
+    md += ["", "## Convergence (H36M MPJPE on every 10th test frame after each epoch, mm)", "",
+           "Curves: `medium_curves.png`. *Last 20 %*: the largest change of the curve over the last fifth of the "
+           "epochs (the protocol asks < 1 mm for `none`).", "",
+           "| run | epochs | first | min | last | last 20 % | max gradient norm |", "|---|---|---|---|---|---|---|"]
+    for r in runs:
+        c = [h for h in r["curves"] if "eval/h36m" in h]
+        if not c:
+            continue
+        e = np.array([h["eval/h36m"] for h in c])
+        tail = e[-max(2, int(np.ceil(0.2 * len(e)))):]
+        md.append(f"| {r['label']} | {len(e)} | {e[0]:.1f} | {e.min():.1f} | {e[-1]:.1f} | {np.ptp(tail):.2f} | "
+                  f"{max(h.get('grad_norm_max', float('nan')) for h in c):.2f} |")
+    md += ["", "Frame-weighted means count every test pose once; numbers are from the last epoch (no model "
+           "selection). PCK@150 mm and AUC in %.", ""]
+    old = RESULTS / "medium.md"
+    notes = old.read_text().split("\n## Notes\n", 1) if old.is_file() else []
+    if len(notes) == 2:
+        md += ["## Notes", notes[1].rstrip("\n"), ""]
+    write("medium", {"runs": runs}, "\n".join(md))
+    plot_curves(runs, RESULTS / "medium_curves.png")
+
+
+def plot_curves(runs: list[dict], path: Path) -> None:
+    from matplotlib.figure import Figure
+    names = [k for k in ("eval/h36m", "eval/cmu_val", "eval/cmu_heldout") if any(k in h for r in runs for h in r["curves"])]
+    fig = Figure(figsize=(5 * len(names), 4))
+    for i, k in enumerate(names):
+        ax = fig.add_subplot(1, len(names), i + 1)
+        for r in runs:
+            c = [h for h in r["curves"] if k in h]
+            ax.plot([h["epoch"] for h in c], [h[k] for h in c], "o-", ms=3, label=r["label"])
+        ax.set_title(k.split("/")[1] + " (every 10th frame)")
+        ax.set_xlabel("epoch")
+        ax.set_ylabel("MPJPE (mm)")
+        ax.grid(alpha=0.3)
+        if i == 0:
+            ax.legend(fontsize=7)
+    fig.tight_layout()
+    fig.savefig(path, dpi=100)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--models", nargs="+", default=["videopose"], help="configs/medium_<model>.yaml")
+    ap.add_argument("--variants", nargs="+", default=["none", "dhaug"], choices=sorted(VARIANTS))
+    ap.add_argument("--seeds", nargs="+", type=int, default=[0])
+    ap.add_argument("--out", default="runs/medium")
+    ap.add_argument("--data-dir", help="Human3.6M npz folder (default ../shared/data/h36m)")
+    ap.add_argument("--cmu", help="cmu_test.npz (default ../shared/data/cmu/cmu_test.npz)")
+    ap.add_argument("--no-progress", action="store_true", help="plain lines instead of progress bars")
+    ap.add_argument("--table", action="store_true", help="only rebuild the table from finished runs")
+    ap.add_argument("overrides", nargs="*", help="config overrides for every run, key=value")
+    a = ap.parse_args()
+    if a.table:
+        table()
+        return
+    from dhaug.config import load_config
+    from dhaug.data import load_experiment_data
+    from dhaug.train import train
+
+    data_dir = Path(a.data_dir) if a.data_dir else SHARED / "h36m"
+    cmu = Path(a.cmu) if a.cmu else SHARED / "cmu" / "cmu_test.npz"
+    require(data_dir / "data_3d_h36m.npz")
+    require(cmu)
+    cross = cmu_parts(cmu, Path(a.out) / "data") + [cmu]
+    data = None
+    for model in a.models:
+        for variant in a.variants:
+            for seed in a.seeds:
+                label = f"{model}_{variant}_s{seed}"
+                summary = RUNS / f"{label}.json"
+                if summary.is_file():
+                    print(f"{label}: done already ({summary}); skipped")
+                    continue
+                run_dir = Path(a.out) / label
+                cfg = load_config(REPO / "configs" / f"medium_{model}.yaml",
+                                  [f"data.data_dir={data_dir}", "data.cross_sets=[" + ",".join(map(str, cross)) + "]"]
+                                  + VARIANTS[variant] + [f"train.seed={seed}"] + a.overrides + [f"out_dir={run_dir}", f"name={label}"])
+                if data is None:
+                    data = load_experiment_data(cfg.data, full_rate_tests=cfg.model.frames > 1)
+                print(f"{label}: training into {run_dir}", flush=True)
+                t0 = time.time()
+                train(cfg, resume=True, data=data, progress=not a.no_progress and sys.stderr.isatty())
+                RUNS.mkdir(parents=True, exist_ok=True)
+                summary.write_text(json.dumps(summarise(run_dir, label, variant, time.time() - t0), indent=1))
+                table()
+
+
+if __name__ == "__main__":
+    main()
