@@ -2,8 +2,8 @@
 accumulated into one table over as many sittings as it takes.
 
 * training: S1,S5,S6,S7,S8 with GT 2D, every 10th frame (146,724 pairs), settings of
-  configs/medium_<model>.yaml (VideoPose-1f: 20 epochs, batch 1024, lr 1e-3 linear decay, AMSGrad,
-  bf16 autocast where the CPU has native bf16);
+  configs/medium_<model>.yaml (VideoPose-1f: 16 epochs, batch 1024, lr 1e-3 linear decay, Adam, the
+  short trailing batch of each pass skipped, bf16 autocast where the CPU has native bf16);
 * test: **all** frames of S9+S11 (519,852 pairs), and the cross-dataset sets, with flip test:
   ``cmu_val`` — the CMU subject-02 clips of cmu_test.npz (10 clips, 10,249 frames): the declared
   **validation** split, the only cross-dataset numbers any default was chosen on; ``cmu_heldout`` —
