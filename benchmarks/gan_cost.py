@@ -21,7 +21,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from dhaug.augment import DHAugmenter, GANSettings
+from dhaug.augment import AugmentConfig, DHAugmenter
 from dhaug.data import load_experiment_data
 from dhaug.config import DataConfig
 
@@ -47,7 +47,7 @@ def micro(n: int, batches: list[int], device: str) -> list[dict]:
     real3d, root, ci, cams, templates, source = real_set(n)
     rows = []
     for B in batches:
-        aug = DHAugmenter(cams, templates, settings=GANSettings(batch_size=B), device=device, seed=0)
+        aug = DHAugmenter(cams, templates, settings=AugmentConfig(gan_batch_size=B), device=device, seed=0)
         aug.fit_epoch(real3d[: 8 * B], root[: 8 * B], ci[: 8 * B], progress=False)  # warm-up (allocations)
         if device == "cuda":
             torch.cuda.synchronize()

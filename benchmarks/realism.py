@@ -25,14 +25,14 @@ import torch
 
 from dhaug import checkpoint
 from dhaug.augment import CameraSet, RandomDHAugmenter
-from dhaug.augment.dhaug_gan import generator_from_checkpoint
+from dhaug.augment.source import generator_from_checkpoint
 from dhaug.augment.realism import canonical_directions, nearest_real_angle
 from dhaug.augment.video_gan import joint_acceleration
 from dhaug.camera import load_cameras
 from dhaug.data.h36m import load_positions_3d
 from dhaug.kinematics import forward_kinematics, get_body_model
 from dhaug.kinematics.ik import inverse_kinematics
-from dhaug.kinematics.limits import limit_table
+from dhaug.kinematics.data_limits import limit_table
 from dhaug.skeleton import H36M16, bone_lengths
 
 from common import RESULTS, SHARED, machine, require, write
@@ -49,11 +49,7 @@ def generated(run: Path, n: int, seed: int, bones: torch.Tensor) -> tuple[torch.
     """(n * T, 16, 3) world poses of the run's generator, and facts about the run."""
     state = checkpoint.load(run / "checkpoint.pt")
     G, cfg = generator_from_checkpoint(state, str(run))
-    cams = CameraSet.from_cameras(load_cameras()["S1"])
-    cam = torch.arange(n) % len(cams.R)
-    z = torch.randn(n, G.noise_dim, generator=torch.Generator().manual_seed(seed))
-    with torch.no_grad():
-        fake = G.generate(z, bones.expand(n, 15), cams.R[cam], cams.T[cam], cams.K[cam], cams.aspect[cam])
+    fake = G.draw(n, CameraSet.from_cameras(load_cameras()["S1"]), bones.reshape(-1, 15)[:1], seed=seed)
     world = fake["world"]
     info = {"run": str(run), "method": cfg.augment.method, "epoch": state["epoch"], "frames": getattr(G, "frames", 1),
             "temporal_basis": len(G.basis) if hasattr(G, "basis") else 0, "n_critic": cfg.augment.n_critic, "seed": cfg.train.seed}

@@ -94,7 +94,7 @@ def bench_gan(device: torch.device, batch: int, iterations: int = 10) -> list[di
     """One DH-AUG GAN pass (critic steps with gradient penalty, mirrored, generator steps, FK) over
     ``iterations`` batches, in fp32 and with *everything* under bf16 autocast (the upper bound of
     what bf16 could give the GAN)."""
-    from dhaug.augment import DHAugmenter, GANSettings
+    from dhaug.augment import AugmentConfig, DHAugmenter
     from dhaug.camera import load_cameras
     from dhaug.kinematics import PAPER, forward_kinematics
     from dhaug.kinematics.limits import paper_table
@@ -111,7 +111,7 @@ def bench_gan(device: torch.device, batch: int, iterations: int = 10) -> list[di
     real3d, root = world @ R.transpose(-1, -2), torch.tensor([0.0, 0.0, 5.0]).expand(n, 3).clone()
     rows = []
     for prec in precisions(device):
-        aug = DHAugmenter(cams, bones[None], PAPER, settings=GANSettings(batch_size=batch), device=device, seed=0)
+        aug = DHAugmenter(cams, bones[None], PAPER, settings=AugmentConfig(gan_batch_size=batch), device=device, seed=0)
         with autocast(prec, device):
             dt = time_it(lambda: aug.fit_epoch(real3d, root, ci, progress=False), device, 3.0, 5)
         rows.append({"device": str(device), "what": f"DH-AUG GAN pass, {iterations} iterations (batch {batch})",

@@ -118,7 +118,7 @@ def cmd_show_poses(args) -> None:
     from .augment.random_dh import project_to_cameras
     from .camera import load_cameras
     from .kinematics import get_body_model
-    from .kinematics.limits import limit_table
+    from .kinematics.data_limits import limit_table
     from .plots import plot_pose_grid
     from .skeleton import S1_BONE_LENGTHS
 
@@ -151,7 +151,7 @@ def _show_generated_poses(args) -> None:
 
     from . import checkpoint
     from .augment import CameraSet
-    from .augment.dhaug_gan import generator_from_checkpoint
+    from .augment.source import generator_from_checkpoint
     from .camera import load_cameras
     from .plots import plot_pose_grid
     from .skeleton import S1_BONE_LENGTHS
@@ -159,13 +159,8 @@ def _show_generated_poses(args) -> None:
     state = checkpoint.load(args.checkpoint)
     G, cfg = generator_from_checkpoint(state, args.checkpoint)
     frames = getattr(G, "frames", 1)
-    cams = CameraSet.from_cameras(load_cameras()["S1"])
     n = args.n or (12 if frames == 1 else 4)
-    bones = torch.tensor([S1_BONE_LENGTHS]).expand(n, 15)
-    cam = torch.arange(n) % 4
-    z = torch.randn(n, G.noise_dim, generator=torch.Generator().manual_seed(args.seed))
-    with torch.no_grad():
-        fake = G.generate(z, bones, cams.R[cam], cams.T[cam], cams.K[cam], cams.aspect[cam])
+    fake = G.draw(n, CameraSet.from_cameras(load_cameras()["S1"]), torch.tensor([S1_BONE_LENGTHS]), seed=args.seed)
     what = f"DH-AUG generator of {args.checkpoint} (epoch {state['epoch']}), seed {args.seed}; S1 bones and cameras"
     if frames > 1:
         from .plots import save_sequence_gif

@@ -139,12 +139,19 @@ class AugmentConfig:
     gen_width: int = 256
     d3_width: int = 256
     d2_width: int = 256
+    noise_dim: int = 128
     n_critic: int = 5
     gp_lambda: float = 10.0
+    #: Adam learning rate and betas of the generator and every critic.
     gan_lr: float = 1e-4
+    betas: list[float] = field(default_factory=lambda: [0.5, 0.9])
+    #: Weights of the 3D and 2D critics' scores in the generator loss.
+    w3d: float = 1.0
     w2d: float = 0.2
-    #: GAN batch size (0 = train.batch_size).
+    #: GAN batch size (0 = train.batch_size in training; 1024 for a DHAugmenter made alone).
     gan_batch_size: int = 0
+    #: A second critic step on the mirrored real and fake poses.
+    mirror: bool = True
     #: Draw the generator's poses and DOF histograms into OUT/gan every this many epochs (0 = never).
     monitor_every: int = 1
     # --- video mode (method "dhaug-video", method.md §6) ---
@@ -209,6 +216,10 @@ def load_config(path: str | Path | dict | None = None, overrides: list[str] | No
     return cfg
 
 
+#: The backbones of :func:`dhaug.models.build_model`.
+MODEL_NAMES = ("videopose", "mlp", "semgcn", "poseformer")
+
+
 def _create(raw: dict, where: str):
     try:
         merged = OmegaConf.merge(OmegaConf.structured(ExperimentConfig), OmegaConf.create(raw))
@@ -226,7 +237,7 @@ def _omega_message(e: OmegaConfBaseException) -> str:
 
 def validate(cfg: ExperimentConfig) -> None:
     """Range checks that types alone cannot express."""
-    from .models import MODELS
+    MODELS = MODEL_NAMES
 
     checks = [
         (cfg.data.dataset in ("h36m", "synthetic"), "data.dataset must be 'h36m' or 'synthetic'"),
@@ -254,6 +265,13 @@ def validate(cfg: ExperimentConfig) -> None:
                                                and 0 < cfg.augment.fov_range_deg[0] <= cfg.augment.fov_range_deg[1] < 180),
          f"augment.fov_range_deg must be null or [lo, hi] with 0 < lo <= hi < 180, got {cfg.augment.fov_range_deg}"),
         (cfg.augment.num_poses > 0, "augment.num_poses must be > 0"),
+    ]
+    frames, method = cfg.model.frames, cfg.augment.method
+    checks += [
+        (not (frames > 1 and method == "dhaug"), f"augment.method = 'dhaug' makes single frames; model.frames = {frames} "
+         "needs sequences (augment.method = none, random or dhaug-video)"),
+        (not (frames == 1 and method == "dhaug-video"), "augment.method = 'dhaug-video' makes sequences: set model.frames "
+         "(e.g. 9) or use augment.method = dhaug for single frames"),
     ]
     for ok, msg in checks:
         if not ok:

@@ -17,7 +17,8 @@ from torch import nn
 from tqdm.auto import tqdm
 
 from . import checkpoint
-from .config import ExperimentConfig, load_config, save_config
+from .augment.source import build_source
+from .config import ExperimentConfig, load_config, save_config, validate
 from .data import ExperimentData, load_experiment_data
 from .errors import ConfigError, DataError
 from .evaluate import evaluate_all, evaluate_set, report, summary_line
@@ -87,178 +88,6 @@ def make_optimizer(model: nn.Module, tc) -> torch.optim.Optimizer:
     """``train.optimizer``: ``adam`` or ``amsgrad`` (Adam that never lets a parameter's step size grow
     back after its gradients shrank: VideoPose3D's optimiser), at ``tc.lr``."""
     return torch.optim.Adam(model.parameters(), lr=tc.lr, amsgrad=tc.optimizer == "amsgrad")
-
-
-class _RandomSource:
-    """Random DH poses each epoch (method.md §7); no warm-up, no state."""
-
-    pose_start = 0
-
-    def __init__(self, aug) -> None:
-        self.aug = aug
-
-    def epoch_pairs(self, epoch: int, progress: bool) -> tuple[dict, torch.Tensor, torch.Tensor]:
-        x, y = self.aug.sample(epoch)
-        return {}, x, y
-
-    def state_dict(self) -> dict:
-        return {}
-
-    def load_state_dict(self, state: dict) -> None:
-        pass
-
-
-class _GANSource:
-    """One DH-AUG GAN pass over the real training set per epoch; its critic-step fakes are the
-    epoch's synthetic pairs. The pose net starts after ``warmup`` + 1 GAN-only epochs (method.md §5).
-    ``frames`` > 1: the video GAN (method.md §6) over windows of the real training sequences."""
-
-    def __init__(self, aug, data: ExperimentData, cam_index: torch.Tensor, warmup: int, out_dir: Path,
-                 limits=None, reference_world: torch.Tensor | None = None, frames: int = 1,
-                 monitor_every: int = 1) -> None:
-        self.aug = aug
-        self.limits = limits
-        self.reference_world = reference_world  # real world-frame poses: their IK angles are drawn for comparison
-        self._reference = None
-        self.real3d = torch.as_tensor(data.train.pose3d)
-        self.root = torch.as_tensor(data.train.root)
-        self.cam_index = cam_index
-        self.extra: tuple = ()
-        if frames > 1:  # real windows: one camera and one sequence id per window
-            from .data.windows import window_rows
-            rows = torch.as_tensor(window_rows(data.train.seq, frames, 1, name=data.train.name))
-            self.real3d, self.root = self.real3d[rows], self.root[rows]
-            self.extra = (torch.as_tensor(data.train.seq),)
-        self.smoothness: list[tuple[int, float, float]] = []
-        self.monitor_every = monitor_every
-        self.pose_start = warmup + 1
-        self.out_dir = out_dir / "gan"
-
-    def epoch_pairs(self, epoch: int, progress: bool) -> tuple[dict, torch.Tensor, torch.Tensor]:
-        t0 = time.time()
-        out = self.aug.fit_epoch(self.real3d, self.root, self.cam_index, *self.extra, progress=progress,
-                                 desc=f"epoch {epoch + 1} GAN")
-        logs = {f"gan/{k}": out[k] for k in ("d3", "d2", "md3", "md2", "g", "accel_real_mm", "accel_fake_mm")
-                if out.get(k) is not None}
-        logs["gan/seconds"] = time.time() - t0  # the GAN pass alone (cost benchmark: pairs/s, share of the epoch)
-        logs["gan/valid_fraction"] = len(out["pose2d"]) / max(1, (len(self.real3d) // self.aug.s.batch_size) * self.aug.s.batch_size)
-        if "accel_fake_mm" in out:
-            self.smoothness.append((epoch + 1, out["accel_real_mm"], out["accel_fake_mm"]))
-        if self.monitor_every > 0 and (epoch + 1) % self.monitor_every == 0:
-            self.monitor(epoch)
-        return logs, out["pose2d"], out["pose3d"]
-
-    @torch.no_grad()
-    def monitor(self, epoch: int) -> None:
-        """Pictures of this epoch's generator: poses (video: two sequences, frame by frame), DOF
-        histograms against the limits and the real IK angles, and (video) the joint acceleration."""
-        from .kinematics.data_limits import plot_dof_histograms
-        from .plots import plot_pose_grid, plot_smoothness
-
-        self.out_dir.mkdir(parents=True, exist_ok=True)
-        g = self.aug
-        frames = getattr(g, "frames", 1)
-        n = max(2, 2048 // frames)
-        bones = g.templates[torch.arange(n, device=g.device) % len(g.templates)]
-        cam = torch.arange(n, device=g.device) % len(g.cams.R)
-        z = torch.randn(n, g.s.noise_dim, generator=torch.Generator().manual_seed(epoch)).to(g.device)
-        fake = g.G.generate(z, bones, g.cams.R[cam], g.cams.T[cam], g.cams.K[cam], g.cams.aspect[cam])
-        if frames > 1:
-            plot_pose_grid(fake["world"][:2].flatten(0, 1).cpu().numpy(), fake["pose2d"][:2].flatten(0, 1).cpu().numpy(),
-                           self.out_dir / f"sequences_epoch{epoch + 1:03d}.png", cols=frames,
-                           title=f"two generated sequences after epoch {epoch + 1} (one per row pair, frames left to right)")
-            plot_smoothness(self.smoothness, self.out_dir / "smoothness.png")
-        else:
-            plot_pose_grid(fake["world"][:8].cpu().numpy(), fake["pose2d"][:8].cpu().numpy(),
-                           self.out_dir / f"poses_epoch{epoch + 1:03d}.png", title=f"generated poses after epoch {epoch + 1}")
-        if self._reference is None and self.reference_world is not None:
-            from .kinematics.ik import inverse_kinematics
-            ik = inverse_kinematics(g.G.body_model, self.reference_world)
-            self._reference = (ik.dofs.float(), ik.rotation.float())
-        plot_dof_histograms(g.G.body_model, fake["dofs"].flatten(0, -2).cpu(), fake["rotation"].flatten(0, -2).cpu(),
-                            self.out_dir / f"dofs_epoch{epoch + 1:03d}.png", data_table=self.limits,
-                            reference=self._reference,
-                            title=f"generated DOFs after epoch {epoch + 1} (deg, grey) vs real IK angles (orange); "
-                                  f"limits: red GAN, green 'normal', blue dashed the generator's table")
-
-    def state_dict(self) -> dict:
-        return self.aug.state_dict()
-
-    def load_state_dict(self, state: dict) -> None:
-        self.aug.load_state_dict(state)
-
-
-def resolve_limits(ac, model, world: torch.Tensor):
-    """The limit table named by ``augment.limits`` (``auto``: random -> ``normal``, dhaug -> ``data``)."""
-    from .kinematics.data_limits import table_from_poses
-    from .kinematics.limits import limit_table
-
-    name = ac.limits if ac.limits != "auto" else ("normal" if ac.method == "random" else "data")
-    if name == "data":
-        return table_from_poses(model, world, ac.limit_margin_deg)
-    return limit_table(name, ac.body_model)
-
-
-def temporal_basis(setting: int, frames: int) -> int:
-    """``augment.temporal_basis`` for ``frames``-frame windows: -1 (auto) -> round(0.45 T) cosines
-    (9 frames: 4; 27: 12; 81: 36), else as given (0: free per-frame outputs, the paper)."""
-    if setting < -1:
-        raise ConfigError(f"augment.temporal_basis = {setting}: use -1 (auto), 0 (paper) or a number of cosines")
-    k = max(2, round(0.45 * frames)) if setting == -1 else setting
-    if k > frames:
-        raise ConfigError(f"augment.temporal_basis = {k} is more cosines than the window's {frames} frames")
-    return k
-
-
-def build_augmenter(cfg: ExperimentConfig, data: ExperimentData, device: torch.device):
-    """The synthetic-pair source named by ``cfg.augment`` (None for ``none``)."""
-    ac = cfg.augment
-    if ac.method == "none":
-        return None
-    from .augment import DHAugmenter, GANSettings, RandomDHAugmenter
-    from .kinematics import get_body_model
-    from .skeleton import bone_lengths
-
-    if data.mocap is None:
-        raise ConfigError(f"augment.method = {ac.method!r} needs the world-frame 3D of the training subjects")
-    cams = [c for s in data.train_subjects for c in data.mocap.cameras[s]]
-    model = get_body_model(ac.body_model)
-    world = np.concatenate([p for s in data.train_subjects for p in data.mocap.positions[s].values()])
-    world = torch.as_tensor(world[:: max(1, len(world) // 50_000)], dtype=torch.float32)  # plenty of samples
-    limits = resolve_limits(ac, model, world)
-    fov = tuple(ac.fov_range_deg) if ac.fov_range_deg is not None else None
-    if ac.method == "random":
-        frames = cfg.model.frames
-        roots = world[:, 0]
-        if frames > 1:  # sequences: pelvis trajectories of real windows at the training frame rate
-            from .data.windows import window_rows
-            paths = [p[:: cfg.data.downsample, 0] for s in data.train_subjects for p in data.mocap.positions[s].values()]
-            seq = np.concatenate([np.full(len(p), i) for i, p in enumerate(paths)])
-            roots = torch.as_tensor(np.concatenate(paths), dtype=torch.float32)[torch.as_tensor(window_rows(seq, frames))]
-        return _RandomSource(RandomDHAugmenter(
-            model, bone_lengths(world), roots, cams, limits=limits,
-            num_poses=ac.num_poses, bone_scale=ac.bone_scale, sigma_deg=ac.sigma_deg, min_depth=ac.min_depth,
-            seed=cfg.train.seed, fov_range_deg=fov, frames=frames,
-            temporal_basis=temporal_basis(ac.temporal_basis, frames) or frames if frames > 1 else 1,
-            motion_deg=ac.motion_deg))
-    settings = GANSettings(gen_width=ac.gen_width, d3_width=ac.d3_width, d2_width=ac.d2_width, n_critic=ac.n_critic,
-                           gp_lambda=ac.gp_lambda, lr=ac.gan_lr, w2d=ac.w2d, bone_scale=ac.bone_scale,
-                           batch_size=ac.gan_batch_size or cfg.train.batch_size, min_depth=ac.min_depth,
-                           fov_range_deg=fov)
-    templates = torch.as_tensor(data.mocap.bone_template(list(data.train_subjects)), dtype=torch.float32)
-    frames = cfg.model.frames
-    if ac.method == "dhaug-video":
-        from .augment import VideoDHAugmenter
-        aug = VideoDHAugmenter(cams, templates, frames, model, limits, settings, device=device, seed=cfg.train.seed,
-                               motion_width=ac.motion_width, motion_start=ac.motion_start,
-                               temporal_basis=temporal_basis(ac.temporal_basis, frames), critic_frames=ac.critic_frames)
-    else:
-        aug = DHAugmenter(cams, templates, model, limits, settings, device=device, seed=cfg.train.seed)
-    first = {s: 4 * i for i, s in enumerate(data.train_subjects)}
-    tr = data.train
-    cam_index = torch.as_tensor(np.array([first[n] for n in tr.subject_names])[tr.subject] + tr.camera)
-    return _GANSource(aug, data, cam_index, ac.warmup, Path(cfg.out_dir), limits, world[:: max(1, len(world) // 10_000)],
-                      frames if ac.method == "dhaug-video" else 1, ac.monitor_every)
 
 
 def run_pass(model: nn.Module, opt: torch.optim.Optimizer, x: torch.Tensor, y: torch.Tensor, tc, epoch: int,
@@ -332,12 +161,7 @@ def train(cfg: ExperimentConfig, resume: bool = False, data: ExperimentData | No
     """Train ``cfg.model`` on ``cfg.data``; returns the final results (also written to ``cfg.out_dir``)."""
     tc = cfg.train
     frames = cfg.model.frames
-    if frames > 1 and cfg.augment.method == "dhaug":  # config errors first: before data loading and files
-        raise ConfigError(f"augment.method = {cfg.augment.method!r} makes single frames; model.frames = {frames} "
-                          "needs sequences (augment.method = none, random or dhaug-video)")
-    if frames == 1 and cfg.augment.method == "dhaug-video":
-        raise ConfigError("augment.method = 'dhaug-video' makes sequences: set model.frames (e.g. 9) "
-                          "or use augment.method = dhaug for single frames")
+    validate(cfg)  # config errors first: before data loading and files
     out = Path(cfg.out_dir)
     ckpt_path = out / "checkpoint.pt"
     if tc.threads > 0:
@@ -350,7 +174,7 @@ def train(cfg: ExperimentConfig, resume: bool = False, data: ExperimentData | No
         raise ConfigError("a multi-frame model needs whole test sequences: load the data with "
                           "load_experiment_data(cfg.data, full_rate_tests=True)")
     out.mkdir(parents=True, exist_ok=True)
-    augmenter = build_augmenter(cfg, data, device)
+    augmenter = build_source(cfg, data, device)
     x_train, y_train = data.train.tensors(device)
     if frames > 1:  # windows of consecutive (subsampled) training frames, edge-replicated (method.md §6)
         from .data.windows import window_rows

@@ -5,7 +5,7 @@ import json
 import numpy as np
 import torch
 
-from dhaug.augment import DHAugmenter, GANSettings
+from dhaug.augment import AugmentConfig, DHAugmenter
 from dhaug.augment.gan import (BONE_PAIRS, Discriminator2D, Discriminator3D, Generator, gradient_penalty,
                                kinematic_features, swap_bones)
 from dhaug.camera import load_cameras
@@ -17,7 +17,8 @@ S1 = torch.tensor(S1_BONE_LENGTHS)
 
 
 def small_settings(**kw):
-    return GANSettings(gen_width=32, d3_width=32, d2_width=32, batch_size=64, **kw)
+    return AugmentConfig(**{"gen_width": 32, "d3_width": 32, "d2_width": 32, "gan_batch_size": 64,
+                            "fov_range_deg": [30.0, 100.0], **kw})
 
 
 def test_generator_respects_limits_and_places_people_on_screen():

@@ -172,7 +172,7 @@ def test_ik_on_real_h36m_frames():
 
 def test_data_driven_limit_tables():
     from dhaug.kinematics.data_limits import angle_statistics, h36m_table, limits_from_statistics
-    from dhaug.kinematics.limits import limit_table
+    from dhaug.kinematics import limit_table
     dofs, _, rot, _ = random_params(CLAVICLE, 4000, "normal", seed=7)
     stats = angle_statistics(CLAVICLE, dofs, rot)
     lo, hi = paper_table("normal").for_model(CLAVICLE, torch.float64)

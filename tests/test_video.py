@@ -159,11 +159,12 @@ def real_windows(n=64, T=5, seed=0):
 
 
 def test_video_gan_pass_buffer_and_state():
-    from dhaug.augment import GANSettings, VideoDHAugmenter
+    from dhaug.augment import AugmentConfig, DHAugmenter
     from dhaug.augment.video_gan import MotionDiscriminator2D, MotionDiscriminator3D, four_ways, joint_acceleration
     cams, templates, cam3d, root, ci, seq = real_windows()
-    s = GANSettings(gen_width=16, d3_width=16, d2_width=16, batch_size=16, n_critic=2)
-    aug = VideoDHAugmenter(cams, templates, 5, settings=s, motion_width=16, motion_start=1, seed=0)
+    s = AugmentConfig(gen_width=16, d3_width=16, d2_width=16, gan_batch_size=16, n_critic=2, motion_width=16,
+                      motion_start=1, temporal_basis=0, fov_range_deg=[30.0, 100.0])
+    aug = DHAugmenter(cams, templates, settings=s, seed=0, frames=5)
     first = aug.fit_epoch(cam3d, root, ci, seq, progress=False)
     assert first["md3"] is None and first["g"] is not None  # motion critics start at epoch 1
     out = aug.fit_epoch(cam3d, root, ci, seq, progress=False)
@@ -173,7 +174,7 @@ def test_video_gan_pass_buffer_and_state():
     assert out["accel_real_mm"] > 0 and out["accel_fake_mm"] > 0
     x, y = aug.sample(8)
     assert x.shape[1:] == (5, 16, 2) and len(x) == len(y)
-    other = VideoDHAugmenter(cams, templates, 5, settings=s, motion_width=16, motion_start=1, seed=5)
+    other = DHAugmenter(cams, templates, settings=s, seed=5, frames=5)
     other.load_state_dict(aug.state_dict())
     a, b = aug.fit_epoch(cam3d, root, ci, seq, progress=False), other.fit_epoch(cam3d, root, ci, seq, progress=False)
     torch.testing.assert_close(a["pose2d"], b["pose2d"])
@@ -187,10 +188,12 @@ def test_video_gan_pass_buffer_and_state():
 
 
 def test_single_frame_critics_on_a_random_subset_of_frames():
-    from dhaug.augment import GANSettings, VideoDHAugmenter
+    from dataclasses import replace
+    from dhaug.augment import AugmentConfig, DHAugmenter
     cams, templates, cam3d, root, ci, seq = real_windows()
-    s = GANSettings(gen_width=16, d3_width=16, d2_width=16, batch_size=16, n_critic=2)
-    aug = VideoDHAugmenter(cams, templates, 5, settings=s, motion_width=16, motion_start=0, seed=0, critic_frames=2)
+    s = AugmentConfig(gen_width=16, d3_width=16, d2_width=16, gan_batch_size=16, n_critic=2, motion_width=16,
+                      motion_start=0, temporal_basis=0, critic_frames=2)
+    aug = DHAugmenter(cams, templates, settings=s, seed=0, frames=5)
     a = torch.arange(3 * 5.0).reshape(3, 5, 1, 1).expand(3, 5, 16, 3)
     fa, fb = aug._frames_for_critics(a, -a)
     assert fa.shape == (6, 16, 3)
@@ -200,7 +203,7 @@ def test_single_frame_critics_on_a_random_subset_of_frames():
     out = aug.fit_epoch(cam3d, root, ci, seq, progress=False)
     assert np.isfinite([out["d3"], out["d2"], out["md3"], out["g"]]).all() and len(out["pose2d"]) > 0
     with pytest.raises(ValueError, match="critic_frames"):
-        VideoDHAugmenter(cams, templates, 5, settings=s, critic_frames=6)
+        DHAugmenter(cams, templates, settings=replace(s, critic_frames=6), frames=5)
 
 
 def test_video_training_with_dhaug_video(tmp_path):
@@ -230,7 +233,7 @@ def test_video_training_with_dhaug_video(tmp_path):
 
 def test_temporal_basis_setting():
     from dhaug.errors import ConfigError
-    from dhaug.train import temporal_basis
+    from dhaug.augment.source import temporal_basis
     assert [temporal_basis(-1, t) for t in (3, 9, 27, 81)] == [2, 4, 12, 36]
     assert temporal_basis(0, 9) == 0 and temporal_basis(5, 9) == 5
     with pytest.raises(ConfigError, match="temporal_basis"):

@@ -1,10 +1,8 @@
-"""Augmentation: random DH poses (the paper's "normal" mode); the DH-AUG GAN builds on the same pieces."""
+"""Augmentation: random DH poses (the paper's "normal" mode) and the DH-AUG GAN (single frames and
+sequences), configured by :class:`~dhaug.config.AugmentConfig`; :mod:`.source` plugs them into training."""
+from ..config import AugmentConfig
+from .dhaug_gan import DHAugmenter
 from .random_dh import BONE_GROUPS, CameraSet, RandomDHAugmenter, project_to_cameras, scale_bones
 
-__all__ = ["BONE_GROUPS", "CameraSet", "RandomDHAugmenter", "project_to_cameras", "scale_bones"]
-from .dhaug_gan import DHAugmenter, GANSettings  # noqa: E402
-
-__all__ += ["DHAugmenter", "GANSettings"]
-from .video_gan import VideoDHAugmenter  # noqa: E402
-
-__all__ += ["VideoDHAugmenter"]
+__all__ = ["AugmentConfig", "BONE_GROUPS", "CameraSet", "DHAugmenter", "RandomDHAugmenter", "project_to_cameras",
+           "scale_bones"]

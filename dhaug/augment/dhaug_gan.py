@@ -1,80 +1,96 @@
-"""``DHAugmenter``: the DH-AUG GAN as an object usable from any training loop (method.md §3-§5).
+"""``DHAugmenter``: the DH-AUG GAN pass (method.md §3-§6) as an object usable from any training loop,
+for single frames (``frames`` = 1) and for ``frames``-frame sequences (the video mode) alike.
 
     aug = DHAugmenter(cameras, templates)                  # training cameras, (S, 15) bone templates
     buffer = aug.fit_epoch(real3d, real_root, cam_index)   # one GAN pass; returns that epoch's fakes
     pose2d, pose3d = aug.sample(1024)                      # fresh (2D, 3D) pairs at any time
 
-Per GAN pass (method.md §5): the real poses get the bone lengths of a random template (directions
-kept) and are re-projected by their own cameras; these swapped pairs are the "real" data of both
-critics and the bone-length source of the generator. Batches of B: a 3D-critic step (and one on the
-mirrored poses), one camera for the batch, a 2D-critic step against an independently shuffled real
-2D batch (and mirrored); every ``n_critic``-th iteration a generator step. The critic-step fakes
-(in front of the camera, on screen) form the epoch's fake buffer.
+Per GAN pass: the real poses (windows) get the bone lengths of a random template (one per sequence;
+directions kept) and are re-projected by their own cameras; these swapped pairs are the "real" data
+of the critics and the bone-length source of the generator. Batches of B: a 3D-critic step (and one
+on the mirrored poses), one camera for the batch, a 2D-critic step against an independently shuffled
+real 2D batch (and mirrored); for sequences also the motion critics on mirrored and time-reversed
+sequences (from GAN epoch ``motion_start``); every ``n_critic``-th iteration a generator step. The
+critic-step fakes (in front of the camera, on screen) form the epoch's fake buffer. A single frame is
+a one-frame sequence: every tensor carries a time axis of length T inside the pass.
+
+Settings are the experiment's :class:`~dhaug.config.AugmentConfig` (one schema for the library and
+the command line).
 """
 from __future__ import annotations
 
 import copy
-from dataclasses import dataclass
 
 import numpy as np
 import torch
 from tqdm.auto import tqdm
 
 from ..camera import Camera, project, random_focals, with_focal
+from ..config import AugmentConfig
 from ..kinematics import BodyModel, PAPER
 from ..kinematics.limits import LimitTable, paper_table
 from ..skeleton import bone_lengths, mirror_pose
 from .gan import Discriminator2D, Discriminator3D, Generator, critic_loss, scale_bones, swap_bones
 from .random_dh import CameraSet
+from .video_gan import MotionDiscriminator2D, MotionDiscriminator3D, VideoGenerator, four_ways, joint_acceleration
+
+#: GAN batch size of a DHAugmenter whose settings leave ``gan_batch_size`` at 0.
+DEFAULT_BATCH = 1024
 
 
-@dataclass
-class GANSettings:
-    gen_width: int = 256
-    d3_width: int = 256
-    d2_width: int = 256
-    noise_dim: int = 128
-    n_critic: int = 5
-    gp_lambda: float = 10.0
-    lr: float = 1e-4
-    betas: tuple[float, float] = (0.5, 0.9)
-    w3d: float = 1.0
-    w2d: float = 0.2
-    bone_scale: float = 0.2
-    batch_size: int = 1024
-    mirror: bool = True
-    min_depth: float = 0.5
-    #: Zoom: every real and generated pair is seen with a horizontal field of view drawn uniformly from
-    #: this range (degrees) instead of its camera's own focal length (None: the training cameras' own
-    #: intrinsics, as in the paper). Makes the lifter robust to cameras it has not seen.
-    fov_range_deg: tuple[float, float] | None = (30.0, 100.0)
+def temporal_basis(setting: int, frames: int) -> int:
+    """``augment.temporal_basis`` for ``frames``-frame windows: -1 (auto) -> round(0.45 T) cosines
+    (9 frames: 4; 27: 12; 81: 36), else as given (0: free per-frame outputs, the paper)."""
+    from ..errors import ConfigError
+
+    if setting < -1:
+        raise ConfigError(f"augment.temporal_basis = {setting}: use -1 (auto), 0 (paper) or a number of cosines")
+    k = max(2, round(0.45 * frames)) if setting == -1 else setting
+    if k > frames:
+        raise ConfigError(f"augment.temporal_basis = {k} is more cosines than the window's {frames} frames")
+    return k
 
 
 class DHAugmenter:
+    """The DH-AUG GAN over ``cameras`` with bone ``templates`` (S, 15); ``frames`` > 1: the video GAN."""
+
     def __init__(self, cameras: list[Camera], templates: torch.Tensor, body_model: BodyModel = PAPER,
-                 limits: LimitTable | None = None, settings: GANSettings | None = None, device="cpu", seed: int = 0):
-        self.s = settings or GANSettings()
+                 limits: LimitTable | None = None, settings: AugmentConfig | None = None, device="cpu", seed: int = 0,
+                 frames: int = 1):
+        self.s = settings or AugmentConfig()
+        if not 0 <= self.s.critic_frames <= frames:
+            raise ValueError(f"critic_frames = {self.s.critic_frames}: must be 0 (all) or 1..frames ({frames})")
+        self.frames = frames
+        self.batch_size = self.s.gan_batch_size or DEFAULT_BATCH
         self.device = torch.device(device)
         self.cams = CameraSet.from_cameras(cameras)
         self.cams = CameraSet(*(t.to(self.device) for t in (self.cams.R, self.cams.T, self.cams.K, self.cams.aspect)))
         self.templates = torch.as_tensor(templates, dtype=torch.float32, device=self.device)
-        self.G = self.make_generator(body_model, limits or paper_table("gan")).to(self.device)
+        limits = limits or paper_table("gan")
+        if frames == 1:
+            self.G = Generator(body_model, limits, self.s.gen_width, self.s.noise_dim)
+        else:
+            self.G = VideoGenerator(body_model, limits, frames, self.s.gen_width, self.s.noise_dim,
+                                    temporal_basis=temporal_basis(self.s.temporal_basis, frames))
+        self.G = self.G.to(self.device)
         self.D3 = Discriminator3D(self.s.d3_width).to(self.device)
         self.D2 = Discriminator2D(self.s.d2_width).to(self.device)
-        self.opt_G = torch.optim.Adam(self.G.parameters(), lr=self.s.lr, betas=self.s.betas)
-        self.opt_D3 = torch.optim.Adam(self.D3.parameters(), lr=self.s.lr, betas=self.s.betas)
-        self.opt_D2 = torch.optim.Adam(self.D2.parameters(), lr=self.s.lr, betas=self.s.betas)
+        self.nets = ["G", "D3", "D2"]
+        if frames > 1:
+            self.MD3 = MotionDiscriminator3D(frames, self.s.motion_width).to(self.device)
+            self.MD2 = MotionDiscriminator2D(frames, self.s.motion_width).to(self.device)
+            self.nets += ["MD3", "MD2"]
+        for k in self.nets:
+            setattr(self, f"opt_{k}", torch.optim.Adam(getattr(self, k).parameters(), lr=self.s.gan_lr,
+                                                      betas=tuple(self.s.betas)))
         self.rng = torch.Generator(device="cpu").manual_seed(seed)
         self.iteration = 0
+        self.epoch = 0
         self._bones: torch.Tensor | None = None  # bone lengths of the last swapped real set (for sample())
 
     # --- helpers -------------------------------------------------------------------------------
     def _randint(self, high: int, n: int) -> torch.Tensor:
         return torch.randint(high, (n,), generator=self.rng).to(self.device)
-
-    def make_generator(self, body_model: BodyModel, limits: LimitTable) -> Generator:
-        """The generator network (subclasses make other kinds, e.g. the video generator)."""
-        return Generator(body_model, limits, self.s.gen_width, self.s.noise_dim)
 
     def _noise(self, n: int) -> torch.Tensor:
         return torch.randn(n, self.s.noise_dim, generator=self.rng).to(self.device)
@@ -84,28 +100,55 @@ class DHAugmenter:
         K = self.cams.K[cam]
         if self.s.fov_range_deg is None:
             return K
-        return with_focal(K, random_focals(len(cam), self.s.fov_range_deg, self.rng).to(K))
+        return with_focal(K, random_focals(len(cam), tuple(self.s.fov_range_deg), self.rng).to(K))
 
-    def swap_real(self, real3d: torch.Tensor, real_root: torch.Tensor, cam_index: torch.Tensor):
-        """Bone-swapped real set: (world root-relative 3D, 2D) re-projected by each pair's camera."""
-        t = self.templates[self._randint(len(self.templates), len(real3d))]
-        cam3d = swap_bones(real3d, t)
-        c = self.cams
-        pose2d = project(cam3d + real_root[:, None], self.intrinsics(cam_index), clamp=False)
-        world = cam3d @ c.R[cam_index]  # X_w = R^T X_c (root-relative)
+    def swap_real(self, real3d: torch.Tensor, real_root: torch.Tensor, cam_index: torch.Tensor,
+                  seq: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+        """Windows (N,T,16,3) + roots (N,T,3): one bone template per *sequence* ``seq`` (N,), one (zoomed)
+        camera per window; returns root-relative world windows (N,T,16,3) and their 2D (N,T,16,2).
+        Single poses (N,16,3) + (N,3), each its own sequence: (N,16,3) and (N,16,2)."""
+        if real3d.ndim == 3:
+            world, pose2d = self.swap_real(real3d[:, None], real_root[:, None], cam_index,
+                                           torch.arange(len(real3d), device=real3d.device))
+            return world[:, 0], pose2d[:, 0]
+        N, T = real3d.shape[:2]
+        _, inverse = torch.unique(seq, return_inverse=True)
+        per_seq = self._randint(len(self.templates), int(inverse.max()) + 1)
+        t = self.templates[per_seq[inverse]]
+        cam3d = swap_bones(real3d.reshape(N * T, 16, 3), t.repeat_interleave(T, 0)).reshape(N, T, 16, 3)
+        K = self.intrinsics(cam_index)
+        pose2d = project(cam3d + real_root[:, :, None], K[:, None], clamp=False)
+        world = (cam3d.reshape(N, T * 16, 3) @ self.cams.R[cam_index]).reshape(N, T, 16, 3)  # X_w = R^T X_c
         return world, pose2d
 
     def _generate(self, n: int, bones: torch.Tensor, cam: torch.Tensor) -> dict:
+        """The generator's output with a time axis: ``world``/``cam`` (n,T,16,3), ``pose2d`` (n,T,16,2),
+        ``root_cam`` (n,T,3)."""
         scaled = scale_bones(bones, self.s.bone_scale, self.rng) if self.s.bone_scale > 0 else bones
         c = self.cams
-        return self.G.generate(self._noise(n), scaled, c.R[cam], c.T[cam], self.intrinsics(cam), c.aspect[cam])
+        out = self.G.generate(self._noise(n), scaled, c.R[cam], c.T[cam], self.intrinsics(cam), c.aspect[cam])
+        if self.frames == 1:
+            out = {k: v[:, None] for k, v in out.items()}
+        return out
 
-    def _critic_step(self, D, opt, real, fake, mirror_fn) -> float:
+    def _frames_for_critics(self, *seqs: torch.Tensor) -> list[torch.Tensor]:
+        """Sequences (B, T, ...) -> the frames the single-frame critics see, (B*k, ...): all T frames,
+        or ``critic_frames`` = k distinct frames drawn per sequence (the same draw for every input)."""
+        B, T = seqs[0].shape[:2]
+        if self.s.critic_frames in (0, T):
+            return [s.reshape(-1, *s.shape[2:]) for s in seqs]
+        k = self.s.critic_frames
+        pick = torch.rand(B, T, generator=self.rng).argsort(1)[:, :k].to(self.device)
+        rows = torch.arange(B, device=self.device)[:, None]
+        return [s[rows, pick].reshape(-1, *s.shape[2:]) for s in seqs]
+
+    def _critic_step(self, D, opt, real, fake, mirror_fn=mirror_pose, mirror: bool | None = None) -> float:
+        """One WGAN-GP step of critic ``D`` (and one on ``mirror_fn`` of the inputs when mirroring)."""
         loss = critic_loss(D, real, fake, self.s.gp_lambda, self.rng)
         opt.zero_grad(set_to_none=True)
         loss.backward()
         opt.step()
-        if self.s.mirror:
+        if self.s.mirror if mirror is None else mirror:
             loss_m = critic_loss(D, mirror_fn(real), mirror_fn(fake), self.s.gp_lambda, self.rng)
             opt.zero_grad(set_to_none=True)
             loss_m.backward()
@@ -113,99 +156,106 @@ class DHAugmenter:
         return float(loss.detach())
 
     def valid(self, fake: dict) -> torch.Tensor:
-        """In front of the camera (every joint deeper than ``min_depth``) and inside the image."""
-        depth = (fake["cam"] + fake["root_cam"][:, None])[..., 2]
+        """(n,) every frame in front of the camera (joints deeper than ``min_depth``) and inside the image."""
+        depth = (fake["cam"] + fake["root_cam"][:, :, None])[..., 2]
         uv = fake["pose2d"]
-        return (depth >= self.s.min_depth).all(-1) & (uv[..., 0].abs() <= 1).all(-1) & \
-               (uv[..., 1].abs() <= 1.0 * self.cams.aspect.max()).all(-1)
+        return (depth >= self.s.min_depth).flatten(1).all(-1) & (uv[..., 0].abs() <= 1).flatten(1).all(-1) & \
+               (uv[..., 1].abs() <= self.cams.aspect.max()).flatten(1).all(-1)
+
+    def _single(self, pose2d: torch.Tensor, cam3d: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """Training pairs from windows: 2D (M,T,16,2) -> (M,16,2) when T = 1; 3D: the centre frame."""
+        return (pose2d[:, 0] if self.frames == 1 else pose2d), cam3d[:, self.frames // 2]
 
     # --- the GAN pass ----------------------------------------------------------------------------
     def fit_epoch(self, real3d: torch.Tensor, real_root: torch.Tensor, cam_index: torch.Tensor,
-                  progress: bool = True, desc: str = "GAN") -> dict:
-        """One GAN pass over the real set (camera-frame root-relative 3D (N,16,3), camera-frame roots
-        (N,3), camera index (N,)); returns the epoch's fake buffer and mean losses."""
-        real3d, real_root, cam_index = real3d.to(self.device), real_root.to(self.device), cam_index.to(self.device)
-        world, pose2d = self.swap_real(real3d, real_root, cam_index)
-        bones_all = bone_lengths(world)
+                  seq: torch.Tensor | None = None, progress: bool = True, desc: str = "GAN") -> dict:
+        """One GAN pass over the real set: camera-frame root-relative 3D (N,16,3) — windows (N,T,16,3) —,
+        camera-frame roots (N,3) — (N,T,3) —, the camera (N,) and, for windows, the sequence id (N,) of
+        each. Returns the epoch's fake buffer (``pose2d`` (M,16,2) — 2D windows (M,T,16,2) — and
+        ``pose3d`` (M,16,3), the centre frame), mean losses and, for windows, the mean joint acceleration
+        (mm per frame^2) of real and generated windows."""
+        dev, T = self.device, self.frames
+        if T == 1:  # a single frame is a one-frame window; every pose its own sequence
+            real3d, real_root = real3d[:, None], real_root[:, None]
+            seq = torch.arange(len(real3d))
+        elif seq is None:
+            raise ValueError("fit_epoch on windows needs the sequence id of every window (seq)")
+        real3d, real_root, cam_index, seq = (t.to(dev) for t in (real3d, real_root, cam_index, seq))
+        world, pose2d = self.swap_real(real3d, real_root, cam_index, seq)
+        bones_all = bone_lengths(world[:, 0])
         self._bones = bones_all
-        n, B = len(world), min(self.s.batch_size, len(world))
-        perm = torch.randperm(n, generator=self.rng).to(self.device)
-        perm2d = torch.randperm(n, generator=self.rng).to(self.device)
-        buf2d, buf3d, logs = [], [], {"d3": [], "d2": [], "g": []}
+        motion = T > 1 and self.epoch >= self.s.motion_start
+        n, B = len(world), min(self.batch_size, len(world))
+        perm = torch.randperm(n, generator=self.rng).to(dev)
+        perm2d = torch.randperm(n, generator=self.rng).to(dev)
+        buf2d, buf3d, acc = [], [], []
+        logs = {k: [] for k in ("d3", "d2", "g") + (("md3", "md2") if T > 1 else ())}
         for it in tqdm(range(n // B), desc=desc, leave=False, disable=not progress):
             idx = perm[it * B:(it + 1) * B]
             real_w, bones = world[idx], bones_all[idx]
             cam = self._randint(len(self.cams.R), 1).expand(B)  # one camera for the whole batch
+            real2d = pose2d[perm2d[it * B:(it + 1) * B]]
             with torch.no_grad():
                 fake = self._generate(B, bones, cam)
-            logs["d3"].append(self._critic_step(self.D3, self.opt_D3, real_w, fake["world"], mirror_pose))
-            real2d = pose2d[perm2d[it * B:(it + 1) * B]]
-            logs["d2"].append(self._critic_step(self.D2, self.opt_D2, real2d, fake["pose2d"], mirror_pose))
+            r3, f3 = self._frames_for_critics(real_w, fake["world"])
+            r2, f2 = self._frames_for_critics(real2d, fake["pose2d"])
+            logs["d3"].append(self._critic_step(self.D3, self.opt_D3, r3, f3))
+            logs["d2"].append(self._critic_step(self.D2, self.opt_D2, r2, f2))
+            if motion:  # four_ways already mirrors and reverses: one step, gradient penalty per whole sequence
+                logs["md3"].append(self._critic_step(self.MD3, self.opt_MD3, four_ways(real_w), four_ways(fake["world"]),
+                                                     mirror=False))
+                logs["md2"].append(self._critic_step(self.MD2, self.opt_MD2, four_ways(real2d), four_ways(fake["pose2d"]),
+                                                     mirror=False))
             ok = self.valid(fake)
-            buf2d.append(fake["pose2d"][ok])
-            buf3d.append(fake["cam"][ok])
+            x, y = self._single(fake["pose2d"][ok], fake["cam"][ok])
+            buf2d.append(x)
+            buf3d.append(y)
+            if T > 2:
+                acc.append(joint_acceleration(fake["cam"]).mean())
             if self.iteration % self.s.n_critic == self.s.n_critic - 1:
                 g = self._generate(B, bones, cam)
+                g3, g2 = self._frames_for_critics(g["world"], g["pose2d"])
                 # mirrored adversarial terms would be detached in the original (no gradient): left out
-                loss_g = -(self.s.w3d * self.D3(g["world"]).mean() + self.s.w2d * self.D2(g["pose2d"]).mean())
+                adv = self.s.w3d * self.D3(g3).mean() + self.s.w2d * self.D2(g2).mean()
+                if motion:
+                    adv = adv + self.MD3(four_ways(g["world"])).mean() + self.MD2(four_ways(g["pose2d"])).mean()
                 self.opt_G.zero_grad(set_to_none=True)
-                loss_g.backward()
+                (-adv).backward()
                 self.opt_G.step()
-                logs["g"].append(float(loss_g.detach()))
+                logs["g"].append(float(-adv.detach()))
             self.iteration += 1
+        self.epoch += 1
         out = {k: float(np.mean(v)) if v else None for k, v in logs.items()}  # None: no step of that kind
-        empty2, empty3 = torch.zeros(0, 16, 2, device=self.device), torch.zeros(0, 16, 3, device=self.device)
-        out["pose2d"] = torch.cat(buf2d) if buf2d else empty2
-        out["pose3d"] = torch.cat(buf3d) if buf3d else empty3
+        shape2d = (0, 16, 2) if T == 1 else (0, T, 16, 2)
+        out["pose2d"] = torch.cat(buf2d) if buf2d else torch.zeros(shape2d, device=dev)
+        out["pose3d"] = torch.cat(buf3d) if buf3d else torch.zeros(0, 16, 3, device=dev)
+        if T > 2:
+            out["accel_fake_mm"] = 1000 * float(torch.stack(acc).mean()) if acc else None
+            out["accel_real_mm"] = 1000 * float(joint_acceleration(real3d).mean())
         return out
 
     @torch.no_grad()
     def sample(self, n: int, bones: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor]:
-        """``n`` fresh valid pairs (normalised 2D, root-relative camera 3D) from random cameras."""
+        """``n`` draws from random cameras, valid ones only: (normalised 2D (M,16,2) — windows
+        (M,T,16,2) —, root-relative camera 3D (M,16,3) of the centre frame)."""
         if bones is None:
-            if self._bones is None:
-                bones = self.templates[self._randint(len(self.templates), n)]
-            else:
-                bones = self._bones[self._randint(len(self._bones), n)]
+            src = self._bones if self._bones is not None else self.templates
+            bones = src[self._randint(len(src), n)]
         fake = self._generate(n, bones, self._randint(len(self.cams.R), n))
         ok = self.valid(fake)
-        return fake["pose2d"][ok], fake["cam"][ok]
+        return self._single(fake["pose2d"][ok], fake["cam"][ok])
 
     # --- checkpointing ------------------------------------------------------------------------------
     def state_dict(self) -> dict:
-        return {"G": self.G.state_dict(), "D3": self.D3.state_dict(), "D2": self.D2.state_dict(),
-                "opt_G": self.opt_G.state_dict(), "opt_D3": self.opt_D3.state_dict(), "opt_D2": self.opt_D2.state_dict(),
-                "rng": self.rng.get_state(), "iteration": self.iteration}
+        state = {k: getattr(self, k).state_dict() for k in self.nets}
+        state.update({f"opt_{k}": getattr(self, f"opt_{k}").state_dict() for k in self.nets})
+        return {**state, "rng": self.rng.get_state(), "iteration": self.iteration, "epoch": self.epoch}
 
     def load_state_dict(self, state: dict) -> None:
         state = copy.deepcopy(state)  # optimizers keep references to the tensors they are given
-        for k in ("G", "D3", "D2"):
+        for k in self.nets:
             getattr(self, k).load_state_dict(state[k])
-        for k in ("opt_G", "opt_D3", "opt_D2"):
-            getattr(self, k).load_state_dict(state[k])
+            getattr(self, f"opt_{k}").load_state_dict(state[f"opt_{k}"])
         self.rng.set_state(state["rng"])
         self.iteration = state["iteration"]
-
-
-def generator_from_checkpoint(state: dict, name: str = "checkpoint"):
-    """The DH-AUG generator (single-frame or video) saved in a ``dhaug train`` checkpoint ``state``
-    (as returned by :func:`dhaug.checkpoint.load`) and the run's config; ``name`` labels errors."""
-    from ..config import load_config
-    from ..errors import ConfigError
-    from ..kinematics import get_body_model
-
-    if "augmenter" not in state or "G" not in state["augmenter"]:
-        raise ConfigError(f"{name} holds no DH-AUG generator (trained with augment.method="
-                          f"{state.get('config', {}).get('augment', {}).get('method')!r}, not 'dhaug' or 'dhaug-video')")
-    cfg = load_config(state["config"])
-    body = get_body_model(cfg.augment.body_model)
-    if cfg.augment.method == "dhaug-video":
-        from .video_gan import VideoGenerator
-        frames = cfg.model.frames
-        weights = state["augmenter"]["G"]  # the cosines are in the weights (runs older than the config's default)
-        K = len(weights["basis"]) if "basis" in weights else 0
-        G = VideoGenerator(body, paper_table("gan"), frames, cfg.augment.gen_width, temporal_basis=K)
-    else:
-        G = Generator(body, paper_table("gan"), cfg.augment.gen_width)
-    G.load_state_dict(state["augmenter"]["G"])  # the limit table travels with the weights (buffers lo, hi)
-    return G.eval(), cfg
+        self.epoch = state.get("epoch", 0)  # single-frame states written before the epoch was kept

@@ -29,14 +29,20 @@ def bone_vectors(pose: torch.Tensor) -> torch.Tensor:
     return pose[..., 1:, :] - pose[..., parents, :]
 
 
-def kinematic_features(pose: torch.Tensor) -> torch.Tensor:
-    """The 30-d kinematic vector: 15 adjacent-bone cosines and 15 bone lengths. (..., 16, 3) -> (..., 30)."""
+def bone_cosines(pose: torch.Tensor, with_lengths: bool = False):
+    """Cosines of the :data:`BONE_PAIRS` angles, (..., 16, 3) -> (..., 15); ``with_lengths``: also the
+    15 bone lengths (..., 15), computed once for both."""
     b = bone_vectors(pose)
     lengths = torch.linalg.norm(b, dim=-1)
     u = b / lengths[..., None].clamp_min(1e-8)
     i, j = zip(*BONE_PAIRS)
     cos = (u[..., list(i), :] * u[..., list(j), :]).sum(-1)
-    return torch.cat([cos, lengths], -1)
+    return (cos, lengths) if with_lengths else cos
+
+
+def kinematic_features(pose: torch.Tensor) -> torch.Tensor:
+    """The 30-d kinematic vector: 15 adjacent-bone cosines and 15 bone lengths. (..., 16, 3) -> (..., 30)."""
+    return torch.cat(bone_cosines(pose, with_lengths=True), -1)
 
 
 class _Res(nn.Module):
@@ -103,6 +109,19 @@ class Generator(nn.Module):
         return {"world": world, "cam": cam_rel, "pose2d": pose2d, "root_cam": root_cam, "dofs": dofs, "rotation": rot}
 
 
+    @torch.no_grad()
+    def draw(self, n: int, cams, bones: torch.Tensor, seed: int = 0) -> dict[str, torch.Tensor]:
+        """``n`` generated poses (sequences for a video generator) from the noise of ``seed``, for
+        pictures and measurements: draw i is seen by camera ``i mod C`` of ``cams`` (a
+        :class:`~dhaug.augment.CameraSet`, their own intrinsics) with bone lengths row ``i mod S`` of
+        ``bones`` (S, 15). Returns :meth:`generate`'s dict."""
+        dev = self.lo.device
+        b = bones.to(dev)[torch.arange(n, device=dev) % len(bones)]
+        cam = torch.arange(n, device=dev) % len(cams.R)
+        z = torch.randn(n, self.noise_dim, generator=torch.Generator().manual_seed(seed)).to(dev)
+        return self.generate(z, b, cams.R[cam], cams.T[cam], cams.K[cam], cams.aspect[cam])
+
+
 class Discriminator3D(nn.Module):
     """Root-relative world pose (B,16,3) -> score; a raw-pose stream and a kinematic stream."""
 
@@ -160,5 +179,5 @@ def swap_bones(pose: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
     return torch.stack(joints, 1)
 
 
-__all__ = ["BONE_PAIRS", "Discriminator2D", "Discriminator3D", "Generator", "bone_lengths", "bone_vectors",
+__all__ = ["BONE_PAIRS", "Discriminator2D", "Discriminator3D", "Generator", "bone_cosines", "bone_lengths", "bone_vectors",
            "critic_loss", "gradient_penalty", "kinematic_features", "scale_bones", "swap_bones"]

@@ -18,12 +18,13 @@ training window. Output: 2D windows (P, T, 16, 2) and the centre frame's root-re
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 import torch
 
 from ..camera import Camera, project, random_focals, with_focal, world_to_camera
+from ..config import AugmentConfig
 from ..kinematics import BodyModel, forward_kinematics, paper_table
 from ..kinematics.limits import LimitTable
 
@@ -86,33 +87,32 @@ class RandomDHAugmenter:
     """
 
     def __init__(self, body_model: BodyModel, bones: torch.Tensor, roots: torch.Tensor, cameras: list[Camera],
-                 limits: LimitTable | None = None, num_poses: int = 10_000, bone_scale: float = 0.2,
-                 sigma_deg: float = 60.0, max_active: int | None = None, min_depth: float = 0.5, seed: int = 0,
-                 fov_range_deg: tuple[float, float] | None = None, frames: int = 1, temporal_basis: int = 4,
-                 motion_deg: float = 15.0) -> None:
+                 limits: LimitTable | None = None, settings: AugmentConfig | None = None, seed: int = 0,
+                 frames: int = 1, max_active: int | None = None, **overrides) -> None:
+        s = replace(settings or AugmentConfig(), **overrides)  # e.g. num_poses=500: any AugmentConfig field
         if bones.ndim != 2 or bones.shape[1] != 15:
             raise ValueError(f"bones must have shape (M, 15), got {tuple(bones.shape)}")
         want = (3,) if frames == 1 else (frames, 3)
         if roots.ndim != len(want) + 1 or tuple(roots.shape[1:]) != want:
             raise ValueError(f"roots must have shape (K, {', '.join(map(str, want))}) for frames = {frames}, "
                              f"got {tuple(roots.shape)}")
-        if frames > 1 and not 1 <= temporal_basis <= frames:
-            raise ValueError(f"temporal_basis = {temporal_basis}: need 1..frames ({frames}) cosines")
         self.frames = frames
-        self.temporal_basis = temporal_basis
-        self.motion = float(np.radians(motion_deg))
+        if frames > 1:  # cosines per trajectory; 0 (free per-frame outputs in the GAN) = every cosine
+            from .dhaug_gan import temporal_basis
+            self.temporal_basis = temporal_basis(s.temporal_basis, frames) or frames
+        self.motion = float(np.radians(s.motion_deg))
         self.model = body_model
         self.bones = bones.float()
         self.roots = roots.float()
         self.cams = CameraSet.from_cameras(cameras)
         self.lo, self.hi = (limits or paper_table("normal")).for_model(body_model)
-        self.num_poses = num_poses
-        self.bone_scale = bone_scale
-        self.sigma = float(np.radians(sigma_deg))
+        self.num_poses = s.num_poses
+        self.bone_scale = s.bone_scale
+        self.sigma = float(np.radians(s.sigma_deg))
         self.max_active = max_active if max_active is not None else len(self.lo)
-        self.min_depth = min_depth
+        self.min_depth = s.min_depth
         self.seed = seed
-        self.fov_range_deg = fov_range_deg
+        self.fov_range_deg = tuple(s.fov_range_deg) if s.fov_range_deg is not None else None
 
     def sample_parameters(self, n: int, generator: torch.Generator) -> tuple[torch.Tensor, torch.Tensor]:
         """(n, num_dofs + 3) offsets in radians (DOFs then rot_x/y/z) with a random active subset each."""

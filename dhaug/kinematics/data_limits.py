@@ -71,37 +71,6 @@ def h36m_table(model_name: str = "clavicle") -> LimitTable:
     return LimitTable(f"h36m-{model_name}", {k: tuple(v) for k, v in tables[model_name].items()})
 
 
-def plot_dof_histograms(model: BodyModel, dofs: torch.Tensor, rotation: torch.Tensor, path: str | Path,
-                        title: str = "", data_table: LimitTable | None = None,
-                        reference: tuple[torch.Tensor, torch.Tensor] | None = None) -> None:
-    """One histogram per DOF with the paper's GAN (red) and normal (green) ranges and, if given, the
-    data-driven range (blue dashed) and a reference distribution (``(dofs, rotation)``, e.g. the IK
-    angles of real poses; orange outline, same area)."""
-    from matplotlib.figure import Figure
-
-    values = torch.rad2deg(torch.cat([dofs, rotation], -1)).reshape(-1, model.num_dofs + 3).numpy()
-    ref = None
-    if reference is not None:
-        ref = torch.rad2deg(torch.cat(reference, -1)).reshape(-1, model.num_dofs + 3).numpy()
-    names = model.dof_names + GLOBAL_ROTATIONS
-    gan, normal = paper_table("gan").ranges, paper_table("normal").ranges
-    cols = 6
-    rows = (len(names) + cols - 1) // cols
-    fig = Figure(figsize=(3.0 * cols, 2.2 * rows))
-    for i, n in enumerate(names):
-        ax = fig.add_subplot(rows, cols, i + 1)
-        ax.hist(values[:, i], bins=90, range=(-180, 180), color="0.5", density=True)
-        if ref is not None:
-            ax.hist(ref[:, i], bins=90, range=(-180, 180), histtype="step", color="tab:orange", density=True)
-        for table, color, style in ((gan, "tab:red", "-"), (normal, "tab:green", "-")):
-            for x in table[n]:
-                ax.axvline(x, color=color, ls=style, lw=1)
-        if data_table is not None and n in data_table.ranges:
-            for x in data_table.ranges[n]:
-                ax.axvline(x, color="tab:blue", ls="--", lw=1)
-        ax.set_title(n, fontsize=8)
-        ax.set_yticks([])
-        ax.tick_params(labelsize=6)
-    fig.suptitle(title or "IK angles (deg): red = paper GAN range, green = paper 'normal' range, blue = data 0.5-99.5 %")
-    fig.tight_layout()
-    fig.savefig(path, dpi=80)
+def limit_table(name: str, body_model: str = "paper") -> LimitTable:
+    """A table by name: ``gan``, ``normal`` (the paper's columns) or ``h36m`` (data-driven, per body model)."""
+    return h36m_table(body_model) if name == "h36m" else paper_table(name)

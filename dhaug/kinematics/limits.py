@@ -66,11 +66,3 @@ def paper_table(column: str) -> LimitTable:
     col = 0 if column == "gan" else 1
     rows = {**PAPER_LIMITS, **CLAVICLE_LIMITS}
     return LimitTable(column, {n: (float(r[col][0]), float(r[col][1])) for n, r in rows.items()})
-
-
-def limit_table(name: str, body_model: str = "paper") -> LimitTable:
-    """A table by name: ``gan``, ``normal`` (the paper's columns) or ``h36m`` (data-driven, per body model)."""
-    if name == "h36m":
-        from .data_limits import h36m_table
-        return h36m_table(body_model)
-    return paper_table(name)

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from torch import nn
 
+from ..config import MODEL_NAMES as MODELS
 from ..errors import ConfigError
 from .semgcn import SemGCN
 from .simple_baseline import SimpleBaseline
 from .poseformer import PoseFormer
 from .videopose import TemporalConvNet, VideoPoseSingleFrame, VideoPoseTemporal, widths_for_frames
 
-MODELS = ("videopose", "mlp", "semgcn", "poseformer")
 
 
 def build_model(cfg) -> nn.Module:
