@@ -197,10 +197,6 @@ def world_to_camera_np(X, R, T) -> np.ndarray:
     return _np(world_to_camera, X, R, T)
 
 
-def camera_to_world_np(X, R, T) -> np.ndarray:
-    return _np(camera_to_world, X, R, T)
-
-
 def project_np(X, intrinsics, clamp: bool = True) -> np.ndarray:
     return _np(project, X, intrinsics, clamp=clamp)
 
@@ -208,6 +204,3 @@ def project_np(X, intrinsics, clamp: bool = True) -> np.ndarray:
 def normalize_screen_np(X, w, h) -> np.ndarray:
     return _np(normalize_screen, X, w, h)
 
-
-def unnormalize_screen_np(X, w, h) -> np.ndarray:
-    return _np(unnormalize_screen, X, w, h)

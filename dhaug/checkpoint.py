@@ -2,29 +2,17 @@
 the old one, so a kill at any moment leaves either the previous or the new checkpoint intact."""
 from __future__ import annotations
 
-import os
-import tempfile
 from pathlib import Path
 
 import torch
 
 from .errors import DataError
+from .files import atomic_write
 
 
 def save_atomic(obj, path: str | Path) -> None:
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            torch.save(obj, fh)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
+    """``torch.save(obj)`` to ``path`` atomically (:func:`dhaug.files.atomic_write`)."""
+    atomic_write(path, lambda fh: torch.save(obj, fh))
 
 
 def load(path: str | Path, map_location="cpu") -> dict:

@@ -225,3 +225,56 @@ def plot_dof_histograms(model, dofs: torch.Tensor, rotation: torch.Tensor, path:
     fig.suptitle(title or "IK angles (deg): red = paper GAN range, green = paper 'normal' range, blue = data 0.5-99.5 %")
     fig.tight_layout()
     fig.savefig(path, dpi=80)
+
+
+def render_synthetic_preview(mocap, path, subject: str | None = None,
+                             frames_per_action: int = 5, dpi: int = 70,
+                             view_azim: float = -60.0) -> Path:
+    """Save a PNG with a few frames of every action of one subject of the synthetic demo data
+    (:func:`dhaug.data.synthetic.make_synthetic_mocap`) as 3D skeletons.
+
+    Left limbs are drawn blue, right limbs red, the torso black; the floor is the z = 0 plane.
+    Each panel is viewed from ``view_azim`` degrees around the subject's facing direction
+    (0 = from the front, -90 = from the subject's right side).
+    Uses matplotlib's object API (Agg canvas), so no GUI backend is needed.
+    """
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+    from .data.synthetic import SYNTHETIC_NOTE
+
+    subject = subject or next(iter(mocap.positions))
+    actions = mocap.positions[subject]
+    n_rows, n_cols = len(actions), frames_per_action
+    fig = Figure(figsize=(2.2 * n_cols, 2.4 * n_rows))
+    FigureCanvasAgg(fig)
+    left, right = set(H36M16.left), set(H36M16.right)
+    for r, (action, seq) in enumerate(actions.items()):
+        idx = np.linspace(0, len(seq) - 1, n_cols).round().astype(int)
+        for col, t in enumerate(idx):
+            ax = fig.add_subplot(n_rows, n_cols, r * n_cols + col + 1, projection="3d")
+            pose = seq[t]
+            centre = pose[0].copy()
+            for p, j in H36M16.bones:
+                colour = "tab:blue" if j in left else "tab:red" if j in right else "k"
+                ax.plot(*[(pose[p, d], pose[j, d]) for d in range(3)], color=colour, lw=2)
+            ax.scatter(pose[:, 0], pose[:, 1], pose[:, 2], s=4, color="k")
+            g = np.linspace(-1, 1, 5)
+            gx, gy = np.meshgrid(centre[0] + g, centre[1] + g)
+            ax.plot_wireframe(gx, gy, np.zeros_like(gx), color="0.8", lw=0.5)
+            ax.set_xlim(centre[0] - 0.9, centre[0] + 0.9)
+            ax.set_ylim(centre[1] - 0.9, centre[1] + 0.9)
+            ax.set_zlim(0, 1.8)
+            ax.set_box_aspect((1, 1, 1), zoom=1.25)
+            lr = pose[4, :2] - pose[1, :2]  # LHip - RHip  # facing = left x up; view from the front-right
+            facing = np.rad2deg(np.arctan2(-lr[0], lr[1]))
+            ax.view_init(elev=12, azim=facing + view_azim)
+            ax.set_xticklabels([])
+            ax.set_yticklabels([])
+            ax.set_zticklabels([])
+            ax.set_title(f"{action} t={t}", fontsize=8)
+    fig.suptitle(f"{SYNTHETIC_NOTE} — subject {subject}", fontsize=10)
+    fig.subplots_adjust(left=0.0, right=1.0, bottom=0.0, top=1.0 - 0.35 / n_rows, wspace=0.0, hspace=0.08)
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=dpi)
+    return path

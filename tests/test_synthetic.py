@@ -13,8 +13,8 @@ from dhaug.data.synthetic import (
     SyntheticMocap,
     make_synthetic_cross_set,
     make_synthetic_mocap,
-    render_synthetic_preview,
 )
+from dhaug.plots import render_synthetic_preview
 from dhaug.skeleton import H36M16, bone_lengths
 
 SUBJECTS = ("S1", "S5", "S6", "S7", "S8", "S9", "S11")

@@ -28,10 +28,8 @@ from __future__ import annotations
 
 import io
 import json
-import os
 import posixpath
 import re
-import secrets
 import zipfile
 import zlib
 from dataclasses import dataclass, field
@@ -41,15 +39,15 @@ from typing import Any, Callable
 import numpy as np
 
 from ..errors import DataError
+from ..files import atomic_write
 
 FILE_3D = "data_3d_h36m.npz"
 FILE_2D_SH = "data_2d_h36m_sh_pt_mpii.npz"
 FILE_CAMERAS = "cameras.json"
 
-#: Hourglass (MPII) joint order of the ``poses`` datasets.
-SH_JOINTS = ("RFoot", "RKnee", "RHip", "LHip", "LKnee", "LFoot", "Hip", "Thorax", "Neck",
-             "HeadTop", "RWrist", "RElbow", "RShoulder", "LShoulder", "LElbow", "LWrist")
-#: ``h36m16[i] = sh[SH_TO_H36M16[i]]``; the 16-joint order is Hip, RHip, RKnee, RFoot, LHip, LKnee,
+#: ``h36m16[i] = sh[SH_TO_H36M16[i]]``, the hourglass (MPII) joint order of the ``poses`` datasets being
+#: RFoot, RKnee, RHip, LHip, LKnee, LFoot, Hip, Thorax, Neck, HeadTop, RWrist, RElbow, RShoulder,
+#: LShoulder, LElbow, LWrist; the 16-joint order is Hip, RHip, RKnee, RFoot, LHip, LKnee,
 #: LFoot, Spine, Thorax, Head, LShoulder, LElbow, LWrist, RShoulder, RElbow, RWrist. The hourglass
 #: Thorax / Neck / HeadTop fill Spine / Thorax / Head.
 SH_TO_H36M16 = (6, 2, 1, 0, 3, 4, 5, 7, 8, 9, 13, 14, 15, 12, 11, 10)
@@ -258,35 +256,6 @@ def _read_cameras(src: _Source, name: str) -> dict[str, list[dict]]:
 
 
 # ----------------------------------------------------------------------------------------------
-# atomic writes
-
-
-def _atomic_write(path: Path, write: Callable[[Any], None], binary: bool = True) -> None:
-    # like tempfile.mkstemp, but with the usual permissions (0o666 less the umask)
-    for _ in range(100):
-        tmp = str(path.parent / f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}.tmp")
-        try:
-            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0), 0o666)
-            break
-        except FileExistsError:
-            continue
-    else:
-        raise FileExistsError(f"cannot create a temporary file next to {path}")
-    try:
-        with os.fdopen(fd, "wb" if binary else "w") as fh:
-            write(fh)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
-        raise
-
-
-# ----------------------------------------------------------------------------------------------
 # public entry point
 
 
@@ -337,12 +306,25 @@ def _find_cameras(src: _Source) -> str:
 
 
 def _prepare(src: _Source, out_dir: Path, progress: bool) -> dict:
-    from tqdm.auto import tqdm
-
     warnings: list[str] = []
     cam_member = _find_cameras(src)
+    seqs, n_sh = _index(src, warnings)
+    cameras = _read_cameras(src, cam_member)
+    pos3d, pos2d = _read(src, seqs, cameras, cam_member, warnings, progress)
+    written = _write(out_dir, pos3d, pos2d, cameras, n_sh, warnings)
+    subjects = sorted(pos3d, key=_subject_key)
+    return {
+        "subjects": subjects,
+        "num_sequences": sum(len(v) for v in pos3d.values()),
+        "num_sequences_2d": sum(len(v) for v in pos2d.values()),
+        "frames_per_subject": {s: int(sum(a.shape[0] for a in pos3d[s].values())) for s in subjects},
+        "files_written": written,
+        "warnings": warnings,
+    }
 
-    # ---- index the 3D and hourglass files
+
+def _index(src: _Source, warnings: list[str]) -> tuple[dict[tuple[str, str], _Seq], int]:
+    """The 3D sequences of the archive with their hourglass files, and the number of those files."""
     seqs: dict[tuple[str, str], _Seq] = {}
     for n in src.names:
         m = _RE_3D.match(n)
@@ -385,10 +367,14 @@ def _prepare(src: _Source, out_dir: Path, progress: bool) -> dict:
         if key in seqs:
             warnings.append(f"{key[0]} {key[1]!r} skipped ({why})")
             del seqs[key]
+    return seqs, n_sh
 
-    cameras = _read_cameras(src, cam_member)
 
-    # ---- read
+def _read(src: _Source, seqs: dict[tuple[str, str], _Seq], cameras: dict, cam_member: str, warnings: list[str],
+          progress: bool) -> tuple[dict, dict]:
+    """Every sequence's 3D (T, 32, 3) metres and, where all its cameras have one, its hourglass 2D."""
+    from tqdm.auto import tqdm
+
     order = sorted(seqs.values(), key=lambda s: (_subject_key(s.subject), s.action))
     total = len(order) + sum(len(s.sh) for s in order)
     bar = tqdm(total=total, desc="h36m archive", unit="file", disable=not progress)
@@ -451,8 +437,11 @@ def _prepare(src: _Source, out_dir: Path, progress: bool) -> dict:
             bar.update(len(unknown))
     finally:
         bar.close()
+    return pos3d, pos2d
 
-    # ---- write
+
+def _write(out_dir: Path, pos3d: dict, pos2d: dict, cameras: dict, n_sh: int, warnings: list[str]) -> list[str]:
+    """The npz files and cameras.json, each atomically; returns the paths written."""
     try:
         out_dir.mkdir(parents=True, exist_ok=True)
     except OSError as e:
@@ -462,7 +451,7 @@ def _prepare(src: _Source, out_dir: Path, progress: bool) -> dict:
     def save(name: str, write: Callable[[Any], None], binary: bool = True) -> None:
         path = out_dir / name
         try:
-            _atomic_write(path, write, binary)
+            atomic_write(path, write, binary)
         except OSError as e:
             raise DataError(f"{path}: cannot write ({e.strerror or e})") from None
         written.append(str(path))
@@ -481,13 +470,4 @@ def _prepare(src: _Source, out_dir: Path, progress: bool) -> dict:
             warnings.append(f"hourglass files found, but no sequence had all cameras; {FILE_2D_SH} "
                             "not written")
     save(FILE_CAMERAS, lambda fh: json.dump(cameras, fh, indent=1), binary=False)
-
-    subjects = sorted(pos3d, key=_subject_key)
-    return {
-        "subjects": subjects,
-        "num_sequences": sum(len(v) for v in pos3d.values()),
-        "num_sequences_2d": sum(len(v) for v in pos2d.values()),
-        "frames_per_subject": {s: int(sum(a.shape[0] for a in pos3d[s].values())) for s in subjects},
-        "files_written": written,
-        "warnings": warnings,
-    }
+    return written

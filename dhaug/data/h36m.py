@@ -12,7 +12,6 @@ from __future__ import annotations
 import hashlib
 import os
 import re
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -21,19 +20,14 @@ import torch
 
 from ..camera import Camera, load_cameras, normalize_screen, project, world_to_camera
 from ..errors import DataError
-from ..skeleton import H36M16, H36M32_TO_16, H36M32_TO_17, VPOSE17_TO_16
-from .files import check_npz
+from ..skeleton import H36M32_TO_16, H36M32_TO_17, VPOSE17_TO_16
+from ..files import atomic_write, check_npz
 from .poseset import PoseSet, concat
 
 FILE_3D = "data_3d_h36m.npz"
 #: Short names for 2D sources; anything else is used as ``data_2d_h36m_<source>.npz``.
 SOURCE_FILES = {"sh": "data_2d_h36m_sh_pt_mpii.npz", "cpn": "data_2d_h36m_cpn_ft_h36m_dbb.npz",
                 "det": "data_2d_h36m_detectron_ft_h36m.npz"}
-
-PROTOCOLS = {
-    "S1": ["S1"], "S1S5": ["S1", "S5"], "full": ["S1", "S5", "S6", "S7", "S8"],
-}
-TEST_SUBJECTS = ["S9", "S11"]
 
 Positions = dict[str, dict[str, np.ndarray]]
 Keypoints = dict[str, dict[str, list[np.ndarray]]]
@@ -195,11 +189,7 @@ def cached_ground_truth_2d(path_3d: Path, positions: Positions, cameras: dict[st
             pass
     kp = project_ground_truth_2d(positions, cameras)
     try:
-        cache.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=cache.parent, suffix=".npz")
-        with os.fdopen(fd, "wb") as fh:
-            np.savez(fh, positions_2d=np.array(kp, dtype=object))
-        os.replace(tmp, cache)
+        atomic_write(cache, lambda fh: np.savez(fh, positions_2d=np.array(kp, dtype=object)))
     except OSError:
         pass  # caching is an optimisation; a read-only home must not stop the run
     return kp

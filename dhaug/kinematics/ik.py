@@ -200,7 +200,6 @@ def inverse_kinematics(model: BodyModel, pose: torch.Tensor, limits: LimitTable 
     # spine: pelvis joint (links 0-2) -> Spine direction is frame 2's y axis, etc.
     sp = chains["spine"].links
     names = [lk.dof for lk in sp[:12]]
-    frames = {}
     parent = eye
     # (links, constrained axis, direction, name slice)
     segs = [(sp[0:3], 1, Q[..., 7, :], 0), (sp[3:6], 1, Q[..., 8, :] - Q[..., 7, :], 3)]
