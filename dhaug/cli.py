@@ -1,4 +1,10 @@
-"""The ``dhaug`` command line: ``demo``, ``train``, ``evaluate``, ``prepare``.
+"""The ``dhaug`` command line.
+
+* ``dhaug demo`` — train and score backbones on the built-in synthetic data (or on ``--data-dir``);
+* ``dhaug train`` — one experiment from a config (``--config``, ``key=value`` overrides, ``--resume``);
+* ``dhaug evaluate`` — score a checkpoint on its test sets or on ``--cross`` files (never over its results);
+* ``dhaug show-poses`` — draw random DH poses, or a trained generator's poses/sequences (PNG, GIF);
+* ``dhaug prepare h36m`` — convert the ``h36m.zip`` archive layout into dhaug's npz files.
 
 Bad input ends with one ``error:`` line naming the file/key/value at fault (exit code 2).
 """
@@ -61,7 +67,7 @@ def cmd_evaluate(args) -> None:
     from . import checkpoint
     from .config import load_config
     from .data import load_cross_set, load_experiment_data
-    from .evaluate import evaluate_all, report, summary_line
+    from .evaluate import evaluate_experiment, report, summary_line
     from .models import build_model
     from .train import resolve_device
 
@@ -94,8 +100,7 @@ def cmd_evaluate(args) -> None:
         if made_by_training:
             raise ConfigError(f"{previous} holds a training run's results; dhaug evaluate does not replace them: "
                               "give another --out")
-    results = evaluate_all(model, tests, cross, device, cfg.train.eval_batch_size, cfg.data.cross_flip_test,
-                           cfg.model.frames, train_fps, every)
+    results = evaluate_experiment(model, tests, cross, cfg, device, train_fps, every)
     report(model, tests, results, [], out, device,
            title=f"{cfg.name}: {cfg.model.name}, checkpoint after epoch {state['epoch']}",
            extra={"checkpoint": str(args.checkpoint), "epoch": state["epoch"], "config": cfg.to_dict(),

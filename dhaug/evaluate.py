@@ -127,6 +127,13 @@ def summary_line(results: dict[str, dict]) -> str:
                      for n, r in results.items())
 
 
+def evaluate_experiment(model: nn.Module, tests: dict[str, PoseSet], cross: list[str], cfg, device,
+                        train_fps: float | None = None, every: dict[str, int] | None = None) -> dict[str, dict]:
+    """:func:`evaluate_all` with the batch size, flip test and window of an experiment config ``cfg``."""
+    return evaluate_all(model, tests, cross, device, cfg.train.eval_batch_size, cfg.data.cross_flip_test,
+                        cfg.model.frames, train_fps, every)
+
+
 def report(model, tests: dict[str, PoseSet], results: dict, history: list, out: Path, device, title: str,
            extra: dict) -> None:
     """Write results.json/.md and the pictures (curves, per-action errors, example skeletons)."""

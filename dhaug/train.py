@@ -21,7 +21,7 @@ from .augment.source import build_source
 from .config import ExperimentConfig, load_config, save_config, validate
 from .data import ExperimentData, load_experiment_data
 from .errors import ConfigError, DataError
-from .evaluate import evaluate_all, evaluate_set, report, summary_line
+from .evaluate import evaluate_experiment, evaluate_set, report, summary_line
 from .models import build_model
 from .precision import autocast, enable_tf32, resolve_precision
 from .skeleton import mirror_pose
@@ -278,8 +278,8 @@ def train(cfg: ExperimentConfig, resume: bool = False, data: ExperimentData | No
               f"{record['seconds']:.0f}s" + "".join(f"  {k} {v:.1f}" for k, v in record.items() if k.startswith("eval/")))
     writer.close()
 
-    results = evaluate_all(model, data.tests, data.cross, device, tc.eval_batch_size, cfg.data.cross_flip_test,
-                           frames, data.train.fps / max(1, cfg.data.downsample), data.test_every)
+    results = evaluate_experiment(model, data.tests, data.cross, cfg, device, data.train.fps / max(1, cfg.data.downsample),
+                                  data.test_every)
     report(model, data.tests, results, history, out, device, title=f"{cfg.name}: {cfg.model.name}, last epoch ({total_epochs})",
            extra={"config": cfg.to_dict(), "epochs_trained": total_epochs, "data": data.description,
                   "train_pairs": n, "history": history, "precision": precision,

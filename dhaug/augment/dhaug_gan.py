@@ -30,25 +30,13 @@ from ..config import AugmentConfig
 from ..kinematics import BodyModel, PAPER
 from ..kinematics.limits import LimitTable, paper_table
 from ..skeleton import bone_lengths, mirror_pose
+from .basis import temporal_basis
 from .gan import Discriminator2D, Discriminator3D, Generator, critic_loss, scale_bones, swap_bones
 from .random_dh import CameraSet
 from .video_gan import MotionDiscriminator2D, MotionDiscriminator3D, VideoGenerator, four_ways, joint_acceleration
 
 #: GAN batch size of a DHAugmenter whose settings leave ``gan_batch_size`` at 0.
 DEFAULT_BATCH = 1024
-
-
-def temporal_basis(setting: int, frames: int) -> int:
-    """``augment.temporal_basis`` for ``frames``-frame windows: -1 (auto) -> round(0.45 T) cosines
-    (9 frames: 4; 27: 12; 81: 36), else as given (0: free per-frame outputs, the paper)."""
-    from ..errors import ConfigError
-
-    if setting < -1:
-        raise ConfigError(f"augment.temporal_basis = {setting}: use -1 (auto), 0 (paper) or a number of cosines")
-    k = max(2, round(0.45 * frames)) if setting == -1 else setting
-    if k > frames:
-        raise ConfigError(f"augment.temporal_basis = {k} is more cosines than the window's {frames} frames")
-    return k
 
 
 class DHAugmenter:

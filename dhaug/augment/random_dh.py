@@ -27,6 +27,7 @@ from ..camera import Camera, project, random_focals, with_focal, world_to_camera
 from ..config import AugmentConfig
 from ..kinematics import BodyModel, forward_kinematics, paper_table
 from ..kinematics.limits import LimitTable
+from .basis import cosine_basis, temporal_basis
 
 #: Bone groups sharing one scale factor (indices into kinematics.BONES); the thorax bone (7) is never scaled.
 BONE_GROUPS = {"shins": (2, 5), "thighs": (1, 4), "hips": (0, 3), "waist": (6,), "shoulders": (9, 12),
@@ -98,7 +99,6 @@ class RandomDHAugmenter:
                              f"got {tuple(roots.shape)}")
         self.frames = frames
         if frames > 1:  # cosines per trajectory; 0 (free per-frame outputs in the GAN) = every cosine
-            from .dhaug_gan import temporal_basis
             self.temporal_basis = temporal_basis(s.temporal_basis, frames) or frames
         self.motion = float(np.radians(s.motion_deg))
         self.model = body_model
@@ -131,8 +131,8 @@ class RandomDHAugmenter:
         *active* channel (non-zero draw) plus cosines 1..K-1 over the window, clipped to the limits."""
         v = torch.cat([dofs, rot], -1)
         n, D, T, K = v.shape[0], v.shape[1], self.frames, self.temporal_basis
-        t, k = torch.arange(T) + 0.5, torch.arange(1, K)
-        basis = torch.cos(torch.pi * k[:, None] * t[None, :] / T)  # (K-1, T): the DCT-II cosines, zero mean
+        k = torch.arange(1, K)
+        basis = cosine_basis(T, K)[1:]  # (K-1, T): the zero-mean cosines
         coef = self.motion * torch.randn(n, K - 1, D, generator=generator) / k[None, :, None]
         active = (v != torch.zeros(D).clamp(self.lo, self.hi)).float()  # inactive DOFs stay at the rest pose
         traj = (v[:, None] + torch.einsum("nkd,kt->ntd", coef, basis) * active[:, None]).clamp(self.lo, self.hi)

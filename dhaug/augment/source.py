@@ -15,7 +15,8 @@ import torch
 
 from ..config import ExperimentConfig
 from ..errors import ConfigError
-from .dhaug_gan import DHAugmenter, temporal_basis
+from .basis import temporal_basis
+from .dhaug_gan import DHAugmenter
 from .random_dh import RandomDHAugmenter
 
 

@@ -25,6 +25,7 @@ from ..camera import project
 from ..kinematics import BodyModel, forward_kinematics
 from ..kinematics.limits import LimitTable
 from ..skeleton import mirror_pose
+from .basis import cosine_basis
 from .gan import Generator, _Res, _stream, bone_cosines
 
 
@@ -37,8 +38,7 @@ class VideoGenerator(Generator):
         self.frames = frames
         self.temporal_basis = temporal_basis
         if temporal_basis > 0:  # every output channel a sum of the K slowest cosines over the window (DCT-II)
-            t, k = torch.arange(frames) + 0.5, torch.arange(temporal_basis)
-            self.register_buffer("basis", torch.cos(torch.pi * k[:, None] * t[None, :] / frames))  # (K, T)
+            self.register_buffer("basis", cosine_basis(frames, temporal_basis))  # (K, T)
         self.head = nn.Linear(width, (temporal_basis or frames) * (len(self.lo) + 3))
 
     def forward(self, z: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
