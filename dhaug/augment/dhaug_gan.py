@@ -130,8 +130,9 @@ class DHAugmenter:
         rows = torch.arange(B, device=self.device)[:, None]
         return [s[rows, pick].reshape(-1, *s.shape[2:]) for s in seqs]
 
-    def _critic_step(self, D, opt, real, fake, mirror_fn=mirror_pose, mirror: bool | None = None) -> float:
-        """One WGAN-GP step of critic ``D`` (and one on ``mirror_fn`` of the inputs when mirroring)."""
+    def _critic_step(self, D, opt, real, fake, mirror_fn=mirror_pose, mirror: bool | None = None) -> torch.Tensor:
+        """One WGAN-GP step of critic ``D`` (and one on ``mirror_fn`` of the inputs when mirroring); returns
+        the detached loss of the first (a device tensor: no host synchronisation per step)."""
         loss = critic_loss(D, real, fake, self.s.gp_lambda, self.rng)
         opt.zero_grad(set_to_none=True)
         loss.backward()
@@ -141,7 +142,7 @@ class DHAugmenter:
             opt.zero_grad(set_to_none=True)
             loss_m.backward()
             opt.step()
-        return float(loss.detach())
+        return loss.detach()
 
     def valid(self, fake: dict) -> torch.Tensor:
         """(n,) every frame in front of the camera (joints deeper than ``min_depth``) and inside the image."""
@@ -176,7 +177,7 @@ class DHAugmenter:
         n, B = len(world), min(self.batch_size, len(world))
         perm = torch.randperm(n, generator=self.rng).to(dev)
         perm2d = torch.randperm(n, generator=self.rng).to(dev)
-        buf2d, buf3d, acc = [], [], []
+        buf, acc = [], []
         logs = {k: [] for k in ("d3", "d2", "g") + (("md3", "md2") if T > 1 else ())}
         for it in tqdm(range(n // B), desc=desc, leave=False, disable=not progress):
             idx = perm[it * B:(it + 1) * B]
@@ -194,10 +195,7 @@ class DHAugmenter:
                                                      mirror=False))
                 logs["md2"].append(self._critic_step(self.MD2, self.opt_MD2, four_ways(real2d), four_ways(fake["pose2d"]),
                                                      mirror=False))
-            ok = self.valid(fake)
-            x, y = self._single(fake["pose2d"][ok], fake["cam"][ok])
-            buf2d.append(x)
-            buf3d.append(y)
+            buf.append((fake["pose2d"], fake["cam"], self.valid(fake)))  # masked once after the pass
             if T > 2:
                 acc.append(joint_acceleration(fake["cam"]).mean())
             if self.iteration % self.s.n_critic == self.s.n_critic - 1:
@@ -210,13 +208,17 @@ class DHAugmenter:
                 self.opt_G.zero_grad(set_to_none=True)
                 (-adv).backward()
                 self.opt_G.step()
-                logs["g"].append(float(-adv.detach()))
+                logs["g"].append(-adv.detach())
             self.iteration += 1
         self.epoch += 1
-        out = {k: float(np.mean(v)) if v else None for k, v in logs.items()}  # None: no step of that kind
-        shape2d = (0, 16, 2) if T == 1 else (0, T, 16, 2)
-        out["pose2d"] = torch.cat(buf2d) if buf2d else torch.zeros(shape2d, device=dev)
-        out["pose3d"] = torch.cat(buf3d) if buf3d else torch.zeros(0, 16, 3, device=dev)
+        # None: no step of that kind; one read-back per pass
+        out = {k: float(np.mean(torch.stack(v).double().cpu().numpy())) if v else None for k, v in logs.items()}
+        if buf:
+            ok = torch.cat([b[2] for b in buf])
+            x, y = self._single(torch.cat([b[0] for b in buf])[ok], torch.cat([b[1] for b in buf])[ok])
+        else:
+            x, y = torch.zeros((0, 16, 2) if T == 1 else (0, T, 16, 2), device=dev), torch.zeros(0, 16, 3, device=dev)
+        out["pose2d"], out["pose3d"] = x, y
         if T > 2:
             out["accel_fake_mm"] = 1000 * float(torch.stack(acc).mean()) if acc else None
             out["accel_real_mm"] = 1000 * float(joint_acceleration(real3d).mean())
