@@ -188,7 +188,7 @@ def load_config(path: str | Path | dict | None = None, overrides: list[str] | No
     base = OmegaConf.structured(ExperimentConfig)
     layers = [base]
     if isinstance(path, dict):
-        layers.append(_create(path, "saved config"))
+        layers.append(_create(migrate_saved(path), "saved config"))
     elif path is not None:
         p = Path(path)
         if not p.is_file():
@@ -218,6 +218,23 @@ def load_config(path: str | Path | dict | None = None, overrides: list[str] | No
 
 #: The backbones of :func:`dhaug.models.build_model`.
 MODEL_NAMES = ("videopose", "mlp", "semgcn", "poseformer")
+
+
+#: Fields added after configs were first saved in checkpoints, with the value that reproduces how
+#: those earlier runs trained (a field whose default already does so needs no entry).
+SAVED_BEFORE = {("train", "drop_last"): False}
+
+
+def migrate_saved(saved: dict) -> dict:
+    """A config dict saved by an earlier version (in a checkpoint or results.json) -> today's keys:
+    a section that was saved whole but lacks a later field gets the value of :data:`SAVED_BEFORE`,
+    so an old run resumes and re-evaluates exactly as it trained."""
+    out = {k: (dict(v) if isinstance(v, dict) else v) for k, v in saved.items()}
+    if not all(isinstance(out.get(k), dict) for k in ("data", "model", "train", "augment")):
+        return out  # not a whole saved config (e.g. a partial dict of overrides): nothing to migrate
+    for (section, key), value in SAVED_BEFORE.items():
+        out[section].setdefault(key, value)
+    return out
 
 
 def _create(raw: dict, where: str):

@@ -148,6 +148,18 @@ def _set_rng_state(state: dict) -> None:
         torch.cuda.set_rng_state_all(state["cuda"])
 
 
+def _differences(a: dict, b: dict, prefix: str = "") -> list[tuple[str, object, object]]:
+    """(dotted key, value in a, value in b) for every leaf where two config dicts differ."""
+    out = []
+    for k in sorted(set(a) | set(b)):
+        x, y = a.get(k), b.get(k)
+        if isinstance(x, dict) and isinstance(y, dict):
+            out += _differences(x, y, f"{prefix}{k}.")
+        elif x != y:
+            out.append((f"{prefix}{k}", x, y))
+    return out
+
+
 def _comparable(cfg_dict: dict) -> dict:
     """The parts of a config that must not change across a resume."""
     d = {k: v for k, v in cfg_dict.items() if k not in ("out_dir", "name")}
@@ -196,10 +208,13 @@ def train(cfg: ExperimentConfig, resume: bool = False, data: ExperimentData | No
 
     if resume and ckpt_path.is_file():
         state = checkpoint.load(ckpt_path, map_location=device)
-        saved = load_config(state["config"]).to_dict()  # a config saved before a field existed gets its default
-        if _comparable(saved) != _comparable(cfg.to_dict()):
-            raise ConfigError(f"--resume: the config differs from the one in {ckpt_path}; "
-                              "use the same config (or a new out_dir to start afresh)")
+        saved = load_config(state["config"]).to_dict()  # migrated: fields added since get the old behaviour
+        diff = _differences(_comparable(saved), _comparable(cfg.to_dict()))
+        if diff:
+            raise ConfigError(f"--resume: the config differs from the one in {ckpt_path} ("
+                              + "; ".join(f"{k}: {a!r} there, {b!r} now" for k, a, b in diff[:5])
+                              + "); use the same config, e.g. " + " ".join(f"{k}={a}" for k, a, _ in diff[:5])
+                              + " (or a new out_dir to start afresh)")
         model.load_state_dict(state["model"])
         opt.load_state_dict(state["optimizer"])
         if augmenter is not None and "augmenter" in state:

@@ -150,3 +150,12 @@ def test_cli_evaluate_never_replaces_the_runs_results_and_scores_only_the_given_
     assert main(["evaluate", "--checkpoint", str(out / "checkpoint.pt"), "--out", str(out)]) == 2
     assert "holds a training run's results" in capsys.readouterr().err
     assert (out / "results.json").read_text() == own
+
+
+def test_configs_saved_before_a_field_existed_keep_their_behaviour():
+    from dhaug.config import load_config
+    saved = load_config(None).to_dict()
+    del saved["train"]["drop_last"]  # a checkpoint written before train.drop_last existed
+    assert load_config(saved).train.drop_last is False  # those runs trained on the short last batch
+    assert load_config({"train": {"epochs": 3}}).train.drop_last is True  # a partial dict is not a saved config
+    assert load_config(None).train.drop_last is True
