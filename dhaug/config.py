@@ -96,6 +96,9 @@ class TrainConfig:
     precision: str = "fp32"
     #: ``adam`` or ``amsgrad`` (VideoPose3D's choice).
     optimizer: str = "adam"
+    #: On CUDA: deterministic cuDNN kernels (no autotuning), so reruns match; slower. No effect on CPU,
+    #: which is deterministic already.
+    deterministic: bool = False
     #: Skip each pass's trailing batch when it is smaller than ``batch_size`` (the shuffle changes every
     #: epoch, so its pairs are trained on in other epochs). A short last batch gave BatchNorm noisy
     #: statistics, a 13x loss and a 30x gradient in one step, and Adam turned that into a spike of the

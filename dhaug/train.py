@@ -199,6 +199,9 @@ def train(cfg: ExperimentConfig, resume: bool = False, data: ExperimentData | No
     precision = resolve_precision(tc.precision, device)
     if precision == "bf16":
         enable_tf32(device)
+    if tc.deterministic and device.type == "cuda":  # torch's process-wide switches, set by this entry point only
+        torch.backends.cudnn.deterministic = True
+        torch.backends.cudnn.benchmark = False
     total_epochs = tc.epochs + tc.tail_epochs  # pose-net epochs, the same with and without augmentation
     # GAN-only warm-up epochs come first and do not consume the pose net's LR schedule (the original
     # stepped its scheduler through them, method.md §11)

@@ -124,3 +124,16 @@ def test_random_sequences_are_smooth_windows_within_the_limits():
     assert seqs[3] < 0.5 * seqs[T]  # fewer cosines: smoother motion
     with pytest.raises(ValueError, match=r"roots must have shape \(K, 9, 3\)"):
         RandomDHAugmenter(PAPER, S1_BONES, roots[:, 0], cams, frames=T)
+
+
+def test_active_subset_size_is_drawn_from_0_to_33_as_the_release():
+    aug = make(n=10)
+    assert aug.max_active == 33 and len(aug.lo) == 31  # paper model: 28 DOFs + 3 rotations
+    rest = torch.zeros(31).clamp(aug.lo, aug.hi)
+    share = {}
+    for m in (31, 33):
+        aug.max_active = m
+        dofs, rot = aug.sample_parameters(20000, torch.Generator().manual_seed(0))
+        active = (torch.cat([dofs, rot], -1) != rest).sum(-1)  # draws clipped onto a rest-valued bound count as rest
+        share[m] = float((active == active.max()).float().mean())
+    assert share[33] > 2 * share[31]  # sizes 31, 32, 33 all mean "every DOF": 3 in 34 instead of 1 in 32

@@ -2,7 +2,9 @@
 
 For each synthetic pose: bone lengths of a random real training frame, scaled by ``1 + U[-s, s)``
 per bone group (left and right together, thorax never scaled); the pelvis at the world root of
-another random real frame; a random subset of DOFs (size uniform in 0..n) drawn from
+another random real frame; a random subset of DOFs (size uniform in 0..n + 2 for n parameters — the
+release's 0..33 for the paper model's 28 DOFs + 3 rotations, so "all active" is drawn 3 times in 34)
+drawn from
 ``clip(N(mid, sigma), lo, hi)`` of the limit table, the rest at the rest pose; the global rotation
 likewise. Sample 0 of every draw is the rest pose. Every pose is seen by every camera; pairs whose
 joints fall behind a camera (depth < ``min_depth``) or off its image are rejected.
@@ -109,7 +111,7 @@ class RandomDHAugmenter:
         self.num_poses = s.num_poses
         self.bone_scale = s.bone_scale
         self.sigma = float(np.radians(s.sigma_deg))
-        self.max_active = max_active if max_active is not None else len(self.lo)
+        self.max_active = max_active if max_active is not None else len(self.lo) + 2  # method.md §7: 0..33
         self.min_depth = s.min_depth
         self.seed = seed
         self.fov_range_deg = tuple(s.fov_range_deg) if s.fov_range_deg is not None else None
