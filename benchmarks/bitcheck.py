@@ -56,8 +56,22 @@ def make_gan(cams, templates, T: int, K: int, critic_frames: int):
     return A.DHAugmenter(cams, templates, settings=s, seed=0, frames=T)
 
 
+def old_random_subset_sizes() -> None:
+    """Undo, for the comparison, the one intended change of random mode since f760a62: its active-DOF
+    subset size is now drawn from 0..n+2 (the release's 0..33), before from 0..n."""
+    import dhaug.augment.random_dh as R
+    init = R.RandomDHAugmenter.__init__
+
+    def patched(self, *a, **kw):
+        init(self, *a, **kw)
+        self.max_active = len(self.lo)
+    if "0..n + 2" in (R.__doc__ or ""):
+        R.RandomDHAugmenter.__init__ = patched
+
+
 def record() -> dict:
     out = {}
+    old_random_subset_sizes()
     torch.manual_seed(0)
     for T, K, cf in ((1, 0, 0), (5, 0, 0), (5, 4, 2)):
         cams, templates, cam3d, root, ci, seq = real_set(128, T)

@@ -1,8 +1,8 @@
-"""Training a lifting network on real (2D, 3D) pairs — the loop of method.md §5 without augmentation.
-
-Read top to bottom: set-up, resume, the epoch loop (shuffle, steps with a mirrored second step,
-LR schedule, checkpoint), then the final evaluation of the *last* epoch. The whole training set
-lives on the device as two tensors; batches are index slices, with no per-sample Python work.
+"""The training loop (method.md §5-§7), to be read top to bottom: set-up (config checks, data, the
+synthetic-pair source of ``augment.method``, model, optimiser, precision), resume, then per epoch
+the synthetic pass (GAN or random poses; after the GAN-only warm-up), the real pass, the checkpoint
+and the optional test curves; finally the evaluation of the *last* epoch. The whole training set lives
+on the device as tensors; batches are index slices (:mod:`dhaug.steps`), with no per-sample Python work.
 """
 from __future__ import annotations
 
@@ -13,8 +13,6 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from torch import nn
-from tqdm.auto import tqdm
 
 from . import checkpoint
 from .augment.source import build_source
@@ -23,8 +21,8 @@ from .data import ExperimentData, load_experiment_data
 from .errors import ConfigError, DataError
 from .evaluate import evaluate_experiment, evaluate_set, report, summary_line
 from .models import build_model
-from .precision import autocast, enable_tf32, resolve_precision
-from .skeleton import mirror_pose
+from .precision import enable_tf32, resolve_precision
+from .steps import learning_rate, loss_kind, make_optimizer, pose_loss, run_pass, train_step  # noqa: F401
 
 
 class DivergenceError(RuntimeError):
@@ -39,133 +37,10 @@ def resolve_device(name: str) -> torch.device:
     return torch.device(name)
 
 
-def learning_rate(epoch: int, cfg) -> float:
-    """method.md §5: ``lr (1 - e/(E+1))`` for e < E, then ``lr/(E+1) * decay^(e-E+1)``."""
-    E = cfg.epochs
-    if epoch < E:
-        return cfg.lr * (1 - epoch / (E + 1))
-    return cfg.lr / (E + 1) * cfg.tail_decay ** (epoch - E + 1)
-
-
 def seed_everything(seed: int) -> None:
     random.seed(seed)
     np.random.seed(seed)
     torch.manual_seed(seed)
-
-
-def pose_loss(pred: torch.Tensor, target: torch.Tensor, kind: str = "mse") -> torch.Tensor:
-    """``mse`` (mean squared coordinate error) or ``mpjpe`` (mean joint distance) of (B, J, 3) poses."""
-    if kind == "mpjpe":
-        return torch.linalg.norm(pred - target, dim=-1).mean()
-    return nn.functional.mse_loss(pred, target)
-
-
-def loss_kind(setting: str, x: torch.Tensor) -> str:
-    """``train.loss`` for inputs ``x``: ``auto`` -> MPJPE for windows (B, T, J, 2), MSE otherwise (the paper)."""
-    return setting if setting != "auto" else ("mpjpe" if x.ndim == 4 else "mse")
-
-
-def train_step(model: nn.Module, opt: torch.optim.Optimizer, x: torch.Tensor, y: torch.Tensor, clip: float,
-               loss: str = "mse", precision: str = "fp32") -> tuple[torch.Tensor, torch.Tensor]:
-    """One optimiser step on the ``loss`` (mse | mpjpe) of root-relative 3D, the forward pass under
-    ``precision`` (fp32 | bf16 autocast; the loss in float32); returns the detached loss and the
-    gradient norm before clipping (device tensors: no host synchronisation)."""
-    opt.zero_grad(set_to_none=True)
-    with autocast(precision, x.device):
-        pred = model(x)
-    loss = pose_loss(pred.float(), y, loss)
-    loss.backward()
-    params = [p for p in model.parameters() if p.grad is not None]
-    if clip > 0:
-        norm = nn.utils.clip_grad_norm_(params, clip)
-    else:
-        norm = torch.linalg.vector_norm(torch.stack([torch.linalg.vector_norm(p.grad) for p in params]))
-    opt.step()
-    return loss.detach(), norm.detach()
-
-
-def make_optimizer(model: nn.Module, tc) -> torch.optim.Optimizer:
-    """``train.optimizer``: ``adam`` or ``amsgrad`` (Adam that never lets a parameter's step size grow
-    back after its gradients shrank: VideoPose3D's optimiser), at ``tc.lr``."""
-    return torch.optim.Adam(model.parameters(), lr=tc.lr, amsgrad=tc.optimizer == "amsgrad")
-
-
-def run_pass(model: nn.Module, opt: torch.optim.Optimizer, x: torch.Tensor, y: torch.Tensor, tc, epoch: int,
-             what: str, progress: bool, time_reverse: bool = True, precision: str = "fp32") -> dict:
-    """One shuffled pass over (x, y), with a second step on the mirrored batch (and, for windows with
-    ``time_reverse`` and ``tc.time_reverse``, on the reversed ones). Returns ``loss`` (mean over the
-    batches' first steps), and over all steps ``grad_norm_mean``, ``grad_norm_max`` (before clipping) and
-    ``clipped`` (fraction of steps whose gradient norm exceeded ``tc.grad_clip``) — read back once per pass."""
-    n = len(x)
-    # the shuffle depends only on (seed, epoch, what): a resumed run sees the same batches
-    salt = 0 if what == "real" else 7919
-    perm = torch.randperm(n, generator=torch.Generator().manual_seed(tc.seed * 1_000_003 + epoch + salt)).to(x.device)
-    B = tc.batch_size
-    if tc.drop_last and n >= B:  # a short trailing batch destabilises BatchNorm + Adam (issue 11): skipped
-        starts = list(range(0, n - B + 1, B))
-    else:
-        starts = [i for i in range(0, n, B) if n - i >= 2]  # BatchNorm needs >= 2 samples
-    kind = loss_kind(tc.loss, x)
-    losses, norms = [], []
-
-    def step(xb: torch.Tensor, yb: torch.Tensor) -> torch.Tensor:
-        loss, norm = train_step(model, opt, xb, yb, tc.grad_clip, kind, precision)
-        norms.append(norm)
-        return loss
-
-    for i in tqdm(starts, desc=f"epoch {epoch + 1} {what}", leave=False, disable=not progress):
-        idx = perm[i:i + tc.batch_size]
-        xb, yb = x[idx], y[idx]
-        losses.append(step(xb, yb))
-        if tc.flip:
-            step(mirror_pose(xb), mirror_pose(yb))
-        if xb.ndim == 4 and tc.time_reverse and time_reverse:  # windows: the time-reversed input has the same centre frame
-            step(xb.flip(1), yb)
-            if tc.flip:
-                step(mirror_pose(xb.flip(1)), mirror_pose(yb))
-    if not losses:
-        return {"loss": float("nan"), "grad_norm_mean": float("nan"), "grad_norm_max": float("nan"), "clipped": 0.0}
-    n_ = torch.stack(norms).float()
-    stats = torch.stack([torch.stack(losses).float().mean(), n_.mean(), n_.max(),
-                         (n_ > tc.grad_clip).float().mean() if tc.grad_clip > 0 else n_.new_zeros(())]).tolist()
-    out = dict(zip(("loss", "grad_norm_mean", "grad_norm_max", "clipped"), stats))
-    out["steps"] = {"grad_norm": n_.tolist(), "loss": torch.stack(losses).float().tolist()}  # for TensorBoard
-    return out
-
-
-def _rng_state() -> dict:
-    state = {"torch": torch.get_rng_state(), "numpy": np.random.get_state(), "python": random.getstate()}
-    if torch.cuda.is_available():
-        state["cuda"] = torch.cuda.get_rng_state_all()
-    return state
-
-
-def _set_rng_state(state: dict) -> None:
-    torch.set_rng_state(state["torch"])
-    np.random.set_state(state["numpy"])
-    random.setstate(state["python"])
-    if "cuda" in state and torch.cuda.is_available():
-        torch.cuda.set_rng_state_all(state["cuda"])
-
-
-def _differences(a: dict, b: dict, prefix: str = "") -> list[tuple[str, object, object]]:
-    """(dotted key, value in a, value in b) for every leaf where two config dicts differ."""
-    out = []
-    for k in sorted(set(a) | set(b)):
-        x, y = a.get(k), b.get(k)
-        if isinstance(x, dict) and isinstance(y, dict):
-            out += _differences(x, y, f"{prefix}{k}.")
-        elif x != y:
-            out.append((f"{prefix}{k}", x, y))
-    return out
-
-
-def _comparable(cfg_dict: dict) -> dict:
-    """The parts of a config that must not change across a resume."""
-    d = {k: v for k, v in cfg_dict.items() if k not in ("out_dir", "name")}
-    d["train"] = {k: v for k, v in d["train"].items() if k not in ("device", "threads", "eval_batch_size", "eval_every_epoch",
-                                                          "curve_every")}
-    return d
 
 
 def train(cfg: ExperimentConfig, resume: bool = False, data: ExperimentData | None = None,
@@ -212,7 +87,7 @@ def train(cfg: ExperimentConfig, resume: bool = False, data: ExperimentData | No
     if resume and ckpt_path.is_file():
         state = checkpoint.load(ckpt_path, map_location=device)
         saved = load_config(state["config"]).to_dict()  # migrated: fields added since get the old behaviour
-        diff = _differences(_comparable(saved), _comparable(cfg.to_dict()))
+        diff = checkpoint.config_differences(saved, cfg.to_dict())
         if diff:
             raise ConfigError(f"--resume: the config differs from the one in {ckpt_path} ("
                               + "; ".join(f"{k}: {a!r} there, {b!r} now" for k, a, b in diff[:5])
@@ -222,7 +97,7 @@ def train(cfg: ExperimentConfig, resume: bool = False, data: ExperimentData | No
         opt.load_state_dict(state["optimizer"])
         if augmenter is not None and "augmenter" in state:
             augmenter.load_state_dict(state["augmenter"])
-        _set_rng_state(state["rng"])
+        checkpoint.set_rng_state(state["rng"])
         start_epoch, history = state["epoch"], state["history"]
         print(f"resumed from {ckpt_path} after epoch {start_epoch}/{loop_epochs}")
     elif resume:
@@ -285,7 +160,7 @@ def train(cfg: ExperimentConfig, resume: bool = False, data: ExperimentData | No
             if k not in ("epoch", "fake_pairs", "real_steps"):
                 writer.add_scalar(k if "/" in k else f"train/{k}", v, epoch + 1)
         state = {"model": model.state_dict(), "optimizer": opt.state_dict(), "epoch": epoch + 1,
-                 "history": history, "rng": _rng_state(), "config": cfg.to_dict()}
+                 "history": history, "rng": checkpoint.rng_state(), "config": cfg.to_dict()}
         if augmenter is not None:
             state["augmenter"] = augmenter.state_dict()
         checkpoint.save_atomic(state, ckpt_path)

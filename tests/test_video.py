@@ -263,7 +263,7 @@ def test_temporal_basis_makes_smooth_sequences():
 
 
 def test_window_passes_step_on_mirrored_and_reversed_windows(monkeypatch):
-    import dhaug.train as tr
+    import dhaug.steps as tr
     from dhaug.config import TrainConfig
     seen = []
     monkeypatch.setattr(tr, "train_step", lambda model, opt, x, y, clip, loss="mse", precision="fp32":
