@@ -104,7 +104,8 @@ def bench_gan(device: torch.device, batch: int, iterations: int = 10) -> list[di
     g = torch.Generator().manual_seed(0)
     lo, hi = paper_table("normal").for_model(PAPER)
     bones = torch.tensor(S1_BONE_LENGTHS)
-    world = forward_kinematics(PAPER, lo + (hi - lo) * torch.rand(n, len(lo), generator=g) * 0.3, bones.expand(n, 15))
+    v = lo + (hi - lo) * torch.rand(n, len(lo), generator=g) * 0.3
+    world = forward_kinematics(PAPER, v[:, :PAPER.num_dofs], bones.expand(n, 15))
     cams = load_cameras()["S1"]
     ci = torch.randint(4, (n,), generator=g)
     R = torch.stack([torch.as_tensor(c.R, dtype=torch.float32) for c in cams])[ci]
