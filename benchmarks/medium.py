@@ -37,6 +37,7 @@ from pathlib import Path
 import numpy as np
 
 from common import RESULTS, SHARED, machine, require, write
+from dhaug.files import atomic_write
 
 RUNS = RESULTS / "medium_runs"
 REPO = Path(__file__).resolve().parents[1]
@@ -64,11 +65,8 @@ def cmu_parts(cmu: Path, folder: Path) -> list[Path]:
         path = folder / f"{name}.npz"
         if not path.is_file():
             keep = source[d["seq"]] == src
-            folder.mkdir(parents=True, exist_ok=True)
             part = {k: (v[keep] if v.ndim and len(v) == n else v) for k, v in d.items()}
-            tmp = path.with_suffix(".tmp.npz")
-            np.savez(tmp, **part)
-            tmp.replace(path)
+            atomic_write(path, lambda fh: np.savez(fh, **part))
         out.append(path)
     return out
 

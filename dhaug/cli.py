@@ -66,7 +66,7 @@ def cmd_evaluate(args) -> None:
 
     from . import checkpoint
     from .config import load_config
-    from .data import load_cross_set, load_experiment_data
+    from .data import load_cross_sets, load_experiment_data
     from .evaluate import evaluate_experiment, report, summary_line
     from .models import build_model
     from .train import resolve_device
@@ -79,12 +79,7 @@ def cmd_evaluate(args) -> None:
     model = build_model(cfg.model).to(device)
     model.load_state_dict(state["model"])
     if args.cross is not None and not args.h36m:  # only the given files: Human3.6M is not loaded
-        tests, every = {}, None
-        for path in cfg.data.cross_sets:
-            name = Path(path).stem
-            if name in tests:
-                raise DataError(f"two test files are both named {name!r}; rename one of them")
-            tests[name] = load_cross_set(path)
+        tests, every = load_cross_sets(cfg.data.cross_sets), None
         cross, train_fps = list(tests), 50.0 / max(1, cfg.data.downsample)
     else:
         data = load_experiment_data(cfg.data, full_rate_tests=cfg.model.frames > 1)

@@ -27,6 +27,17 @@ class ExperimentData:
     test_every: dict[str, int] | None = None
 
 
+def load_cross_sets(paths, taken=()) -> dict[str, PoseSet]:
+    """Cross-dataset files by name (the file stem); a name given twice, or already in ``taken``, is an error."""
+    out: dict[str, PoseSet] = {}
+    for path in paths:
+        name = Path(path).stem
+        if name in out or name in taken:
+            raise DataError(f"two test sets are both named {name!r}; rename one of the files")
+        out[name] = load_cross_set(path)
+    return out
+
+
 def load_experiment_data(cfg, full_rate_tests: bool = False) -> ExperimentData:
     """Build the training set and every test set named by a :class:`~dhaug.config.DataConfig`.
 
@@ -53,18 +64,14 @@ def load_experiment_data(cfg, full_rate_tests: bool = False) -> ExperimentData:
     if cfg.dataset == "synthetic":
         tests["synthetic_other"] = cmu_from_arrays(make_synthetic_cross_set(), "synthetic_other")
         cross.append("synthetic_other")
-    for path in cfg.cross_sets:
-        s = load_cross_set(path)
-        name = Path(path).stem
-        if name in tests:
-            raise DataError(f"two test sets are both named {name!r}; rename one of the files")
-        tests[name] = s
-        cross.append(name)
+    extra = load_cross_sets(cfg.cross_sets, taken=tests)
+    tests.update(extra)
+    cross += list(extra)
     every = {domain: cfg.test_downsample} if full_rate_tests else None
     return ExperimentData(train, tests, cross, desc, mocap=data, train_subjects=tuple(cfg.train_subjects),
                           test_every=every)
 
 
 __all__ = ["ExperimentData", "H36MData", "PoseSet", "build_split", "concat", "cmu_from_arrays",
-           "load_cmu_test", "load_cross_set", "load_experiment_data", "load_h36m", "load_test_3dhp",
+           "load_cmu_test", "load_cross_set", "load_cross_sets", "load_experiment_data", "load_h36m", "load_test_3dhp",
            "project_ground_truth_2d"]
