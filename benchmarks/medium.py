@@ -2,8 +2,9 @@
 accumulated into one table over as many sittings as it takes.
 
 * training: S1,S5,S6,S7,S8 with GT 2D, every 10th frame (146,724 pairs), settings of
-  configs/medium_<model>.yaml (VideoPose-1f: 16 epochs, batch 1024, lr 1e-3 linear decay, Adam, the
-  short trailing batch of each pass skipped, bf16 autocast where the CPU has native bf16);
+  configs/medium_<model>.yaml (VideoPose-1f: 12 epochs at lr 1e-3 with linear decay, then a
+  4-epoch tail at lr/13 halved every epoch, batch 1024, Adam, the short trailing batch of each pass
+  skipped, bf16 autocast where the CPU has native bf16);
 * test: **all** frames of S9+S11 (519,852 pairs), and the cross-dataset sets, with flip test:
   ``cmu_val`` — the CMU subject-02 clips of cmu_test.npz (10 clips, 10,249 frames): the declared
   **validation** split, the only cross-dataset numbers any default was chosen on; ``cmu_heldout`` —
@@ -76,12 +77,13 @@ def commit() -> str:
     return r.stdout.strip()
 
 
-def summarise(run_dir: Path, label: str, variant: str, wall_s: float) -> dict:
+def summarise(run_dir: Path, label: str, variant: str, wall_s: float, code: str) -> dict:
+    """The row of one finished run; ``code``: the commit the run was started from (``git describe --dirty``)."""
     res = json.loads((run_dir / "results.json").read_text())
     hist = res.get("history", [])
     return {"label": label, "variant": variant, "model": res["config"]["model"]["name"],
             "frames": res["config"]["model"]["frames"], "seed": res["config"]["train"]["seed"],
-            "precision": res.get("precision"), "commit": commit(), "machine": machine(),
+            "precision": res.get("precision"), "commit": code, "machine": machine(),
             "wall_s": wall_s, "train_s": sum(h["seconds"] for h in hist), "train_pairs": res.get("train_pairs"),
             "results": {k: {"frame_mean": v["frame_mean"], "action_mean": v["action_mean"],
                             "sequence_mean": v.get("sequence_mean"), "flip_test": v["flip_test"], "count": v.get("count")}
@@ -217,10 +219,11 @@ def main() -> None:
                 if data is None:
                     data = load_experiment_data(cfg.data, full_rate_tests=cfg.model.frames > 1)
                 print(f"{label}: training into {run_dir}", flush=True)
-                t0 = time.time()
+                t0, code = time.time(), commit()  # the code this run starts from, not what is checked out at its end
                 train(cfg, resume=True, data=data, progress=not a.no_progress and sys.stderr.isatty())
                 RUNS.mkdir(parents=True, exist_ok=True)
-                summary.write_text(json.dumps(summarise(run_dir, label, variant, time.time() - t0), indent=1))
+                row = json.dumps(summarise(run_dir, label, variant, time.time() - t0, code), indent=1)
+                atomic_write(summary, lambda fh: fh.write(row.encode()))
                 table()
 
 
