@@ -2,8 +2,8 @@
 accumulated into one table over as many sittings as it takes.
 
 * training: S1,S5,S6,S7,S8 with GT 2D, every 10th frame (146,724 pairs), settings of
-  configs/medium_<model>.yaml (VideoPose-1f: 12 epochs at lr 1e-3 with linear decay, then a
-  4-epoch tail at lr/13 halved every epoch, batch 1024, Adam, the short trailing batch of each pass
+  configs/medium_<model>.yaml (VideoPose-1f: 11 epochs at lr 1e-3 with linear decay, then a
+  5-epoch tail from lr/12 halved every epoch, batch 1024, Adam, the short trailing batch of each pass
   skipped, bf16 autocast where the CPU has native bf16);
 * test: **all** frames of S9+S11 (519,852 pairs), and the cross-dataset sets, with flip test:
   ``cmu_val`` — the CMU subject-02 clips of cmu_test.npz (10 clips, 10,249 frames): the declared
@@ -50,6 +50,7 @@ VARIANTS = {
     "dhaug": ["augment.method=dhaug"],
     "dhaug-paper": ["augment.method=dhaug", "augment.fov_range_deg=null", "augment.limits=gan"],
     "dhaug-video": ["augment.method=dhaug-video"],
+    "poseaug": ["augment.method=poseaug"],
 }
 #: Cross-dataset sets of the protocol: (name, which clips of cmu_test.npz, role).
 CMU_PARTS = (("cmu_val", "amc", "validation"), ("cmu_heldout", "dmgnn", "test"))
