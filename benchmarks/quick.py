@@ -43,7 +43,9 @@ if __name__ == "__main__":
                  f"{a.seeds}. Augmentation: {a.augment} (random = the paper's 'normal' random DH mode, 10,000 poses "
                  "per epoch into every training camera; dhaug = the DH-AUG GAN, 3 GAN-only warm-up epochs, then "
                  "each epoch's generated pairs; both: a synthetic pass before each real pass, fields of view "
-                 "30-100 deg unless overridden). Overrides: " + (" ".join(a.overrides) or "none") + ". "
+                 "30-100 deg unless overridden; poseaug = PoseAug's augmentor of the real pairs: 3 real-only "
+                 "epochs, its 2 GAN warm-up epochs overlapping the last two, then 3 joint epochs with its "
+                 "pairs as a synthetic pass, the training cameras' own fields of view). Overrides: " + (" ".join(a.overrides) or "none") + ". "
                  "Test: every 8th frame of S9+S11 (all cameras); cmu_test.npz all frames with flip test.")
     cross = cross_label(a.cross)
     run_protocol(a.stem, runs, a.overrides, a.out, f"quick protocol (CPU): S1 -> S9+S11 and {cross}, GT 2D", notes,

@@ -1,10 +1,14 @@
 """The ``dhaug`` command line.
 
-* ``dhaug demo`` — train and score backbones on the built-in synthetic data (or on ``--data-dir``);
+* ``dhaug demo`` — no augmentation vs random DH poses vs DH-AUG on the built-in synthetic data (or on ``--data-dir``);
 * ``dhaug train`` — one experiment from a config (``--config``, ``key=value`` overrides, ``--resume``);
 * ``dhaug evaluate`` — score a checkpoint on its test sets or on ``--cross`` files (never over its results);
 * ``dhaug show-poses`` — draw random DH poses, or a trained generator's poses/sequences (PNG, GIF);
-* ``dhaug prepare h36m`` — convert the ``h36m.zip`` archive layout into dhaug's npz files.
+* ``dhaug prepare h36m | 3dhp | 3dpw | hrnet`` — convert datasets into dhaug's npz files (the ``h36m.zip``
+  archive; 3DHP's and 3DPW's test sets into cross-dataset files; EvoSkeleton's HRNet 2D).
+* ``dhaug lift`` — lift a 2D detector's keypoints (COCO/MMPose JSON, OpenPose folder, npz) to 3D with a checkpoint.
+* ``dhaug generate`` — write generated 2D-3D pairs or sequences (random DH poses or a checkpoint's generator)
+  with their cameras, for other toolkits or ``data.train_file`` (VideoPose3D folder or cross-dataset npz).
 
 Bad input ends with one ``error:`` line naming the file/key/value at fault (exit code 2).
 """
@@ -20,7 +24,7 @@ from .errors import ConfigError, DataError
 
 def _add_common(p: argparse.ArgumentParser) -> None:
     p.add_argument("--data-dir", help="folder with data_3d_h36m.npz (and data_2d_h36m_<source>.npz)")
-    p.add_argument("--keypoints", help="2D source: gt | sh | cpn | det | <name of data_2d_h36m_<name>.npz>")
+    p.add_argument("--keypoints", help="2D source: gt | sh | cpn | det | hr (dhaug prepare hrnet) | <name of data_2d_h36m_<name>.npz>")
     p.add_argument("--cross", action="append", default=None, metavar="NPZ",
                    help="a cross-dataset test file (cmu_test.npz / test_3dhp.npz format); repeat for several")
     p.add_argument("--device", help="auto | cpu | cuda | cuda:N")
@@ -107,7 +111,7 @@ def cmd_demo(args) -> None:
     from .demo import run_demo
 
     run_demo(out_dir=args.out, data_dir=args.data_dir, cross=args.cross, epochs=args.epochs,
-             models=args.models, device=args.device or "auto")
+             models=args.models, augments=args.augment, device=args.device or "auto", progress=not args.no_progress)
 
 
 def cmd_show_poses(args) -> None:
@@ -177,10 +181,66 @@ def _show_generated_poses(args) -> None:
     print(f"wrote {args.out}")
 
 
-def cmd_prepare(args) -> None:
-    from .data.archive import prepare_h36m_archive
+def cmd_lift(args) -> None:
+    """Lift a 2D detector's keypoints with a checkpoint (:func:`dhaug.lift.run_lift`)."""
+    from .lift import run_lift
 
-    summary = prepare_h36m_archive(args.from_archive, args.out_dir)
+    summary = run_lift(args.checkpoint, args.keypoints, args.out, fmt=args.format, image_size=args.image_size,
+                       fps=args.fps, smooth=args.smooth, min_score=args.min_score, force=args.force,
+                       progress=not args.no_progress, device=args.device)
+    for note in summary["notes"]:
+        print(note)
+    print(f"lifted {summary['frames']} frames; wrote {', '.join(summary['files'])} in {args.out}")
+
+
+def cmd_generate(args) -> None:
+    """Generated pairs or sequences to a file (:func:`dhaug.generate.generate_dataset`)."""
+    from .generate import generate_dataset, random_source, source_from_checkpoint
+
+    if args.checkpoint:
+        if args.limits:
+            raise ConfigError("--limits is for --random; a generator's limit table is in its weights")
+        source = source_from_checkpoint(args.checkpoint, frames=args.frames, body_model=args.body_model,
+                                        device=args.device or "auto")
+    else:
+        if args.device not in (None, "auto", "cpu"):
+            raise ConfigError(f"--device {args.device}: random DH poses are drawn on the CPU (--device is for --checkpoint)")
+        source = random_source(args.body_model or "paper", args.limits or "normal", 1 if args.frames is None else args.frames)
+    s = generate_dataset(source, args.n, args.out, seed=args.seed, fmt=args.format, chunk=args.chunk,
+                         force=args.force, progress=not args.no_progress)
+    what = "poses" if s["frames"] == 1 else f"sequences of {s['frames']} frames"
+    print(f"wrote {args.out} ({args.format}): {s['n']:,} {what}, {s['valid_fraction']:.1%} of {s['draws']:,} draws "
+          f"valid, {s['n'] / max(s['seconds'], 1e-9):,.0f} per second")
+
+
+def cmd_prepare(args) -> None:
+    sources = list(args.sources or []) + ([args.from_archive] if args.from_archive else [])
+    if args.from_archive and args.dataset != "h36m":
+        raise ConfigError(f"--from-archive is for h36m; give the {args.dataset} files with --from")
+    if not sources:
+        raise ConfigError(f"prepare {args.dataset}: give the input with --from")
+    if args.any_length and args.dataset != "3dhp":
+        raise ConfigError("--any-length is for prepare 3dhp")
+    if args.dataset == "h36m":
+        from .data.archive import prepare_h36m_archive
+
+        if len(sources) != 1:
+            raise ConfigError(f"prepare h36m takes one archive (h36m.zip or its folder), got {len(sources)}")
+        summary = prepare_h36m_archive(sources[0], args.out_dir)
+    elif args.dataset == "3dhp":
+        from .data.prepare_3dhp import prepare_3dhp
+
+        summary = prepare_3dhp(sources, args.out_dir, force=args.force, any_length=args.any_length)
+    elif args.dataset == "3dpw":
+        from .data.prepare_3dpw import prepare_3dpw
+
+        summary = prepare_3dpw(sources, args.out_dir, force=args.force)
+    else:
+        from .data.prepare_2d import prepare_hrnet
+
+        summary = prepare_hrnet(sources, args.out_dir, force=args.force)
+    if summary.get("description"):
+        print(summary["description"])
     for w in summary.get("warnings", []):
         print(f"warning: {w}")
     print(f"wrote {', '.join(str(f) for f in summary.get('files_written', []))}")
@@ -190,24 +250,32 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="dhaug", description="DH-AUG: kinematics-driven augmentation for 3D pose lifting")
     sub = parser.add_subparsers(dest="command", required=True)
 
-    p = sub.add_parser("demo", help="train and evaluate on built-in synthetic data (no downloads), or on --data-dir")
+    p = sub.add_parser("demo", help="no augmentation vs random DH poses vs DH-AUG, on built-in synthetic data (no "
+                                    "downloads), or on --data-dir")
     p.add_argument("--out", default="runs/demo", help="output folder (default runs/demo)")
-    p.add_argument("--epochs", type=int, default=None, help="epochs per model (default: 10 synthetic; the full schedule on real data)")
-    p.add_argument("--models", nargs="+", default=None, help="backbones to train (default: videopose mlp semgcn)")
+    p.add_argument("--epochs", type=int, default=None, help="pose-net epochs per run (default: 8 synthetic; the full "
+                                                             "schedule on real data)")
+    p.add_argument("--models", nargs="+", default=None, help="backbones to train (default: videopose, single-frame)")
+    p.add_argument("--augment", nargs="+", default=None, choices=["none", "random", "dhaug", "poseaug"],
+                   help="augmentations to compare (default: none random dhaug)")
+    p.add_argument("--no-progress", action="store_true",
+                   help="no progress bars (shown only on a terminal; a redirected log never has them)")
     _add_common(p)
     p.set_defaults(func=cmd_demo)
 
     p = sub.add_parser("train", help="train a lifting network from a config")
     p.add_argument("--config", help="YAML config (see configs/)")
-    p.add_argument("--model", help="backbone: videopose | mlp | semgcn | poseformer")
+    p.add_argument("--model", help="backbone: videopose | mlp | semgcn | stgcn | poseformer")
     p.add_argument("--frames", type=int, help="input frames per prediction (videopose: 9, 27, 81; poseformer: any odd)")
     p.add_argument("--out", help="output folder (overrides out_dir)")
     p.add_argument("--resume", action="store_true", help="continue from OUT/checkpoint.pt")
-    p.add_argument("--augment", choices=["none", "random", "dhaug", "dhaug-video"],
+    p.add_argument("--augment", choices=["none", "random", "dhaug", "dhaug-video", "poseaug"],
                    help="synthetic DH poses: none | random (paper's 'normal' mode) | dhaug (the DH-AUG GAN) | "
-                        "dhaug-video (its video mode, with --frames)")
+                        "dhaug-video (its video mode, with --frames) | poseaug (PoseAug's learned augmentor of the "
+                        "real poses, for comparison)")
     p.add_argument("--body-model", choices=["paper", "clavicle"], help="DH body model for augmentation")
-    p.add_argument("--no-progress", action="store_true", help="no tqdm bars")
+    p.add_argument("--no-progress", action="store_true",
+                   help="no progress bars (shown only on a terminal; a redirected log never has them)")
     _add_common(p)
     p.add_argument("overrides", nargs="*", help="config overrides key=value, e.g. train.epochs=5")
     p.set_defaults(func=cmd_train)
@@ -234,16 +302,76 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--subject", default="S1")
     p.set_defaults(func=cmd_show_poses)
 
-    p = sub.add_parser("prepare", help="convert datasets into dhaug's npz files")
-    p.add_argument("dataset", choices=["h36m"])
-    p.add_argument("--from-archive", required=True, help="h36m.zip (or its extracted folder)")
-    p.add_argument("--out-dir", required=True, help="where to write data_3d_h36m.npz etc.")
+    p = sub.add_parser("lift", help="lift a 2D detector's keypoints (COCO/MMPose JSON, OpenPose folder, npz) to 3D")
+    p.add_argument("--checkpoint", required=True, help="a trained run's checkpoint.pt")
+    p.add_argument("--keypoints", required=True, metavar="FILE_OR_DIR",
+                   help="COCO results or MMPose JSON, a folder of OpenPose *_keypoints.json (or MMPose) files, "
+                        "or a .npz/.npy array (T, 17|25|16, 2|3)")
+    p.add_argument("--format", default="auto", choices=["auto", "coco", "openpose", "npz"],
+                   help="input format (default: guessed from the path)")
+    p.add_argument("--image-size", type=float, nargs=2, metavar=("W", "H"),
+                   help="image width and height in pixels (required unless an npz carries image_size)")
+    p.add_argument("--fps", type=float, help="frame rate of the input: sets the smoothing window and a multi-frame "
+                                             "model's window step (default: 30 fps assumed for smoothing, step 1)")
+    p.add_argument("--smooth", action="store_true", help="Savitzky-Golay smoothing of the 2D (about 0.2 s windows)")
+    p.add_argument("--min-score", type=float, default=0.3,
+                   help="joints scored below this are filled in time from other frames (default 0.3)")
+    p.add_argument("--out", required=True, help="output folder (lifted.npz, lifted.json, lifted.png, lifted.gif)")
+    p.add_argument("--force", action="store_true", help="replace an existing lifted.npz in --out")
+    p.add_argument("--no-progress", action="store_true", help="no progress bars")
+    p.add_argument("--device", help="auto | cpu | cuda | cuda:N (default auto: CUDA when present)")
+    p.set_defaults(func=cmd_lift)
+
+    p = sub.add_parser("generate", help="write generated 2D-3D pairs (or sequences) with their cameras: a VideoPose3D "
+                                        "folder or a cross-dataset npz (for other toolkits, or data.train_file)")
+    src = p.add_mutually_exclusive_group(required=True)
+    src.add_argument("--checkpoint", help="a run trained with --augment dhaug or dhaug-video: its generator's poses "
+                                          "(a video generator: sequences of its own length)")
+    src.add_argument("--random", action="store_true", help="random DH poses (--frames T > 1: smooth random sequences)")
+    p.add_argument("--n", type=int, required=True, help="poses to write (sequences, with --frames T > 1)")
+    p.add_argument("--frames", type=int, help="frames per sequence (default 1: single poses; a checkpoint: its own)")
+    p.add_argument("--body-model", choices=["paper", "clavicle"], help="--random: the DH body model (default paper)")
+    p.add_argument("--limits", choices=["normal", "gan", "h36m"], help="--random: the angle limits (default normal)")
+    p.add_argument("--seed", type=int, default=0, help="the same seed gives the same file, whatever --chunk")
+    p.add_argument("--format", default="videopose3d", choices=["videopose3d", "cross"],
+                   help="videopose3d: a folder (data_3d_h36m.npz, data_2d_h36m_gt.npz, cameras.json); cross: one npz "
+                        "in the cmu_test.npz format (default videopose3d)")
+    p.add_argument("--chunk", type=int, default=100_000, help="frames held in memory before a write (default 100000)")
+    p.add_argument("--out", required=True, help="the folder (videopose3d) or .npz file (cross) to write")
+    p.add_argument("--force", action="store_true", help="replace an existing --out")
+    p.add_argument("--device", help="--checkpoint: auto | cpu | cuda | cuda:N (default auto)")
+    p.add_argument("--no-progress", action="store_true", help="no progress bar; a plain line at each quarter")
+    p.set_defaults(func=cmd_generate)
+
+    p = sub.add_parser("prepare", help="convert datasets into dhaug's npz files: h36m (h36m.zip), 3dhp (SPIN's "
+                                       "mpi_inf_3dhp_valid.npz or P-STMO's data_test_3dhp.npz -> test_3dhp.npz), "
+                                       "3dpw (sequenceFiles/test -> test_3dpw.npz), hrnet (EvoSkeleton's "
+                                       "twoDPose_HRN_*.npy -> data_2d_h36m_hr.npz)")
+    p.add_argument("dataset", choices=["h36m", "3dhp", "3dpw", "hrnet"])
+    p.add_argument("--from", dest="sources", nargs="+", metavar="PATH",
+                   help="input file(s) or folder: h36m.zip | mpi_inf_3dhp_valid.npz or data_test_3dhp.npz | "
+                        "sequenceFiles/test (or .pkl files) | twoDPose_HRN_train.npy twoDPose_HRN_test.npy")
+    p.add_argument("--from-archive", help="h36m only: same as --from h36m.zip (or its extracted folder)")
+    p.add_argument("--out-dir", required=True, help="where to write the output (data_3d_h36m.npz, test_3dhp.npz, "
+                                                    "test_3dpw.npz, data_2d_h36m_hr.npz)")
+    p.add_argument("--force", action="store_true", help="3dhp/3dpw/hrnet: replace an existing output file")
+    p.add_argument("--any-length", action="store_true",
+                   help="3dhp: convert a file that is not the standard 2,929-frame test set (a subset)")
     p.set_defaults(func=cmd_prepare)
     return parser
 
 
+def _live_stdout() -> None:
+    """Line-buffer stdout, so a log redirected to a file shows each line as it is printed."""
+    try:
+        sys.stdout.reconfigure(line_buffering=True)
+    except (AttributeError, ValueError, OSError):  # not a TextIOWrapper (a test's capture), or closed
+        pass
+
+
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    _live_stdout()
     t0 = time.time()
     try:
         args.func(args)

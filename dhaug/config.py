@@ -23,7 +23,7 @@ class DataConfig:
     dataset: str = "h36m"
     #: Folder holding ``data_3d_h36m.npz`` and ``data_2d_h36m_<source>.npz``.
     data_dir: Optional[str] = None
-    #: 2D input source: ``gt`` (projected ground truth), ``sh``, ``cpn``, ``det`` or a file suffix.
+    #: 2D input source: ``gt`` (projected ground truth), ``sh``, ``cpn``, ``det``, ``hr`` or a file suffix.
     keypoints: str = "gt"
     train_subjects: list[str] = field(default_factory=lambda: ["S1", "S5", "S6", "S7", "S8"])
     test_subjects: list[str] = field(default_factory=lambda: ["S9", "S11"])
@@ -37,11 +37,16 @@ class DataConfig:
     cross_sets: list[str] = field(default_factory=list)
     #: Test-time flip averaging on the cross-dataset sets (the 3DHP protocol of method.md §9).
     cross_flip_test: bool = True
+    #: Train on generated data instead of the ``train_subjects`` (``dhaug generate`` output: a ``--format cross``
+    #: npz, or any cross-dataset file, or a ``--format videopose3d`` folder); ``dataset`` / ``data_dir`` still
+    #: give the test sets. Needs ``downsample`` 1 and ``augment.method`` none. None = the dataset's own subjects.
+    train_file: Optional[str] = None
 
 
 @dataclass
 class ModelConfig:
-    #: ``videopose`` (VideoPose3D), ``mlp`` (SimpleBaseline), ``semgcn`` or ``poseformer``.
+    #: ``videopose`` (VideoPose3D), ``mlp`` (SimpleBaseline), ``semgcn``, ``stgcn`` (single-frame ST-GCN) or
+    #: ``poseformer``.
     name: str = "videopose"
     #: Input frames per prediction (the centre frame is predicted). 1 = single-frame; videopose needs
     #: a power of 3 (9 = architecture 3,3; 27 = 3,3,3; 81 = 3,3,3,3) unless ``architecture`` is given.
@@ -51,6 +56,8 @@ class ModelConfig:
     channels: int = 1024
     stages: int = 4
     dropout: float = 0.25
+    #: SemGCN's width; ST-GCN's joint-level widths are (h, h, 2h) and its part-level width 4h (h = 128:
+    #: PoseAug's single-frame ST-GCN).
     gcn_hidden: int = 128
     gcn_blocks: int = 4
     # PoseFormer (method.md §8)
@@ -110,7 +117,9 @@ class TrainConfig:
 class AugmentConfig:
     #: ``none``, ``random`` (random DH poses, the paper's "normal" mode, method.md §7; with
     #: model.frames > 1 smooth random DH sequences, the video baseline), ``dhaug``
-    #: (the DH-AUG GAN, method.md §3-§5) or ``dhaug-video`` (its video mode, §6; needs model.frames > 1).
+    #: (the DH-AUG GAN, method.md §3-§5), ``dhaug-video`` (its video mode, §6; needs model.frames > 1) or
+    #: ``poseaug`` (PoseAug, Gong et al. CVPR 2021: a learned augmentor of the real poses; single frames;
+    #: dhaug/augment/poseaug.py documents every choice).
     method: str = "none"
     #: FK body model: ``paper`` (faithful) or ``clavicle`` (2 clavicle DOFs per side).
     body_model: str = "paper"
@@ -168,6 +177,55 @@ class AugmentConfig:
     #: Frames of each sequence the single-frame critics see per step: 0 = all T (paper); k > 0 = k
     #: frames drawn at random per sequence (ours: cuts the GAN's cost by ~T/k on CPU).
     critic_frames: int = 0
+    # --- PoseAug (method "poseaug"; dhaug/augment/poseaug.py). Also used: warmup (its GAN epochs without
+    # feedback: PoseAug's 2), gan_lr (Adam, all its nets), gan_batch_size, min_depth, monitor_every. ---
+    #: Pose-net epochs on real data alone before the first augmented pairs, within train.epochs +
+    #: train.tail_epochs (-1 = half of them: PoseAug's 50 pre-training + 50 PoseAug epochs); the
+    #: ``warmup`` GAN epochs overlap the last of them.
+    poseaug_pretrain_epochs: int = -1
+    #: Augmentor MLP width and noise size per head; 3D discriminator (KCS path) and 2D discriminator widths.
+    poseaug_width: int = 256
+    poseaug_noise_dim: int = 48
+    poseaug_d3_width: int = 256
+    poseaug_d2_width: int = 100
+    #: BA: the mean over the bones of (1 - cos) of their direction changes is kept in m +- w (0.04..0.37:
+    #: 1 - cos of 16..51 degrees).
+    poseaug_ba_range_m: float = 0.205
+    poseaug_ba_range_w: float = 0.165
+    #: BA keeps the pelvis->spine->thorax bones' directions (the released code; false: the paper's BA).
+    poseaug_fix_backbone: bool = True
+    #: BL: length ratios limited to +- blr_tanhlimit by tanh, penalised beyond +- blr_limit.
+    poseaug_blr_tanhlimit: float = 0.2
+    poseaug_blr_limit: float = 0.1
+    #: RT: the new pelvis depth range (metres) and the central screen fraction it projects into.
+    poseaug_depth_range: list[float] = field(default_factory=lambda: [2.5, 8.0])
+    poseaug_screen_margin: float = 0.7
+    #: Augmentor loss weights: 3D and 2D adversarial, range difference (BA range + BL limit), BL limit
+    #: inside it, and the feedback of the BA pair and of the final pair.
+    poseaug_w_d3d: float = 6.0
+    poseaug_w_d2d: float = 1.0
+    poseaug_w_diff: float = 3.0
+    poseaug_w_blr: float = 1.0
+    poseaug_w_feedback_ba: float = 0.1
+    poseaug_w_feedback_rt: float = 0.01
+    #: Feedback: ``range`` (released code: the hardness = pose-net error ratio augmented / original
+    #: within mu +- std) or ``paper`` (|1 - exp(e_aug - mu e_orig)|).
+    poseaug_feedback: str = "range"
+    #: Hardness target mu [start, end] (linear over the GAN epochs) and its accepted spread, for the BA
+    #: pair and the final (BA+BL+RT) pair: BA 3 -> 5 +- 2, RT 17 +- 15.
+    poseaug_hardratio_ba: list[float] = field(default_factory=lambda: [3.0, 5.0])
+    poseaug_hardratio_std_ba: float = 2.0
+    poseaug_hardratio_rt: list[float] = field(default_factory=lambda: [17.0, 17.0])
+    poseaug_hardratio_std_rt: float = 15.0
+    #: Discriminator step every this many augmentor steps; pool of past fakes (0 = none).
+    poseaug_d_every: int = 2
+    poseaug_pool_size: int = 4096
+    #: Each epoch, the real poses the augmentor and the discriminators see get a random training
+    #: subject's bone lengths (the release's bone swap).
+    poseaug_swap_bones: bool = True
+    #: 0: the pose net keeps the harness's LR schedule (as every method); > 0: PoseAug's choice — from
+    #: the first GAN epoch this LR (its VideoPose/SimpleBaseline value: 1e-4), decayed linearly.
+    poseaug_pose_lr: float = 0.0
 
 
 @dataclass
@@ -220,7 +278,7 @@ def load_config(path: str | Path | dict | None = None, overrides: list[str] | No
 
 
 #: The backbones of :func:`dhaug.models.build_model`.
-MODEL_NAMES = ("videopose", "mlp", "semgcn", "poseformer")
+MODEL_NAMES = ("videopose", "mlp", "semgcn", "stgcn", "poseformer")
 
 
 #: Fields added after configs were first saved in checkpoints, with the value that reproduces how
@@ -262,6 +320,12 @@ def validate(cfg: ExperimentConfig) -> None:
     checks = [
         (cfg.data.dataset in ("h36m", "synthetic"), "data.dataset must be 'h36m' or 'synthetic'"),
         (cfg.data.downsample >= 1, "data.downsample must be >= 1"),
+        (cfg.data.train_file is None or cfg.data.downsample == 1,
+         f"data.downsample = {cfg.data.downsample} subsamples the dataset's training sequences; with data.train_file "
+         "it must be 1 (generate fewer poses instead)"),
+        (cfg.data.train_file is None or cfg.augment.method == "none",
+         f"augment.method = {cfg.augment.method!r} draws on the dataset's training subjects; with data.train_file "
+         "(already generated data) it must be 'none'"),
         (cfg.data.test_downsample >= 1, "data.test_downsample must be >= 1"),
         (len(cfg.data.train_subjects) > 0, "data.train_subjects is empty"),
         (cfg.model.name in MODELS, f"model.name must be one of {', '.join(MODELS)}"),
@@ -276,8 +340,8 @@ def validate(cfg: ExperimentConfig) -> None:
         (cfg.train.optimizer in ("adam", "amsgrad"), f"train.optimizer must be 'adam' or 'amsgrad', got {cfg.train.optimizer!r}"),
         (cfg.train.curve_every >= 1, "train.curve_every must be >= 1"),
         (cfg.train.loss in ("auto", "mse", "mpjpe"), f"train.loss must be 'auto', 'mse' or 'mpjpe', got {cfg.train.loss!r}"),
-        (cfg.augment.method in ("none", "random", "dhaug", "dhaug-video"),
-         "augment.method must be 'none', 'random', 'dhaug' or 'dhaug-video'"),
+        (cfg.augment.method in ("none", "random", "dhaug", "dhaug-video", "poseaug"),
+         "augment.method must be 'none', 'random', 'dhaug', 'dhaug-video' or 'poseaug'"),
         (cfg.augment.body_model in ("paper", "clavicle"), "augment.body_model must be 'paper' or 'clavicle'"),
         (cfg.augment.limits in ("auto", "normal", "gan", "h36m", "data"),
          "augment.limits must be 'auto', 'normal', 'gan', 'h36m' or 'data'"),
@@ -293,6 +357,22 @@ def validate(cfg: ExperimentConfig) -> None:
         (not (frames == 1 and method == "dhaug-video"), "augment.method = 'dhaug-video' makes sequences: set model.frames "
          "(e.g. 9) or use augment.method = dhaug for single frames"),
     ]
+    if method == "poseaug":
+        a, E = cfg.augment, cfg.train.epochs + cfg.train.tail_epochs
+        checks += [
+            (frames == 1, f"augment.method = 'poseaug' augments single frames; model.frames = {frames} needs 1"),
+            (-1 <= a.poseaug_pretrain_epochs < E, f"augment.poseaug_pretrain_epochs = {a.poseaug_pretrain_epochs}: "
+             f"must be -1 (auto) or 0..{E - 1} (train.epochs + train.tail_epochs = {E}; PoseAug needs a joint epoch)"),
+            (a.warmup >= 0, f"augment.warmup must be >= 0, got {a.warmup}"),
+            (a.poseaug_feedback in ("range", "paper"), f"augment.poseaug_feedback must be 'range' or 'paper', "
+             f"got {a.poseaug_feedback!r}"),
+            (a.poseaug_d_every >= 1 and a.poseaug_pool_size >= 0,
+             "augment.poseaug_d_every must be >= 1 and augment.poseaug_pool_size >= 0"),
+            (len(a.poseaug_depth_range) == 2 and 0 < a.poseaug_depth_range[0] <= a.poseaug_depth_range[1],
+             f"augment.poseaug_depth_range must be [near, far] with 0 < near <= far, got {a.poseaug_depth_range}"),
+            (len(a.poseaug_hardratio_ba) == 2 and len(a.poseaug_hardratio_rt) == 2,
+             "augment.poseaug_hardratio_ba and _rt must be [start, end]"),
+        ]
     for ok, msg in checks:
         if not ok:
             raise ConfigError(msg)

@@ -110,8 +110,9 @@ def plot_examples(pose2d: np.ndarray, gt: np.ndarray, pred: np.ndarray, path: st
 
 
 def plot_pose_grid(world: np.ndarray, pose2d: np.ndarray, path: str | Path, title: str = "", cols: int = 4,
-                   skeleton: Skeleton = H36M16) -> None:
-    """A grid of generated poses: each cell a 3D skeleton (world frame, Z up) above its 2D projection."""
+                   skeleton: Skeleton = H36M16, labels: list[str] | None = None) -> None:
+    """A grid of generated poses: each cell a 3D skeleton (world frame, Z up) above its 2D projection.
+    ``labels``: one 3D title per cell (default ``#i 3D (world, Z up)``)."""
     n = len(world)
     rows = (n + cols - 1) // cols
     fig = Figure(figsize=(3.2 * cols, 6.0 * rows))
@@ -123,7 +124,7 @@ def plot_pose_grid(world: np.ndarray, pose2d: np.ndarray, path: str | Path, titl
         _equal_3d(ax, p)
         ax.view_init(elev=15, azim=-70)
         ax.set_xticklabels([]); ax.set_yticklabels([]); ax.set_zticklabels([])
-        ax.set_title(f"#{i} 3D (world, Z up)", fontsize=8)
+        ax.set_title(labels[i] if labels else f"#{i} 3D (world, Z up)", fontsize=8)
         ax2 = fig.add_subplot(2 * rows, cols, (2 * r + 1) * cols + c + 1)
         draw_skeleton_2d(ax2, pose2d[i], skeleton)
         ax2.set_xlim(-1, 1); ax2.set_ylim(1, -1)
@@ -154,39 +155,73 @@ def plot_smoothness(rows: list[tuple[int, float, float]], path: str | Path) -> N
     fig.savefig(path, dpi=90)
 
 
+def _sequence_points(world: np.ndarray, pose2d: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(S, T, J, 3) sequences around each one's mean pelvis (travel stays visible) and (S, T, J, 2)."""
+    world, pose2d = np.asarray(world), np.asarray(pose2d)
+    if world.ndim == 3:
+        world, pose2d = world[None], pose2d[None]
+    return world - world[:, :, :1].mean(1, keepdims=True), pose2d
+
+
+def _draw_sequence_frame(fig: Figure, pts: np.ndarray, pose2d: np.ndarray, t: int, caption: str,
+                         skeleton: Skeleton) -> None:
+    """Frame ``t`` of every sequence into ``fig``: 3D (axes fixed over the sequence) above 2D."""
+    n_seq = len(pts)
+    for k in range(n_seq):
+        ax = fig.add_subplot(2, n_seq, k + 1, projection="3d")
+        draw_skeleton_3d(ax, pts[k, t], skeleton, camera_frame=False)
+        _equal_3d(ax, pts[k].reshape(-1, 3))
+        ax.view_init(elev=15, azim=-70)
+        ax.set_xticklabels([]); ax.set_yticklabels([]); ax.set_zticklabels([])
+        ax.set_title(f"#{k}", fontsize=8)
+        ax2 = fig.add_subplot(2, n_seq, n_seq + k + 1)
+        draw_skeleton_2d(ax2, pose2d[k, t], skeleton)
+        ax2.set_xlim(-1, 1); ax2.set_ylim(1, -1)
+        ax2.set_aspect("equal")
+        ax2.tick_params(labelsize=5)
+    fig.suptitle(caption, fontsize=9)
+
+
+def _frame_caption(title: str, t: int, n_frames: int, frame_labels: list[str] | None) -> str:
+    return f"{title}  {frame_labels[t] if frame_labels else f'frame {t + 1}/{n_frames}'}"
+
+
 def save_sequence_gif(world: np.ndarray, pose2d: np.ndarray, path: str | Path, fps: float = 5.0, title: str = "",
-                      skeleton: Skeleton = H36M16) -> None:
+                      skeleton: Skeleton = H36M16, frame_labels: list[str] | None = None) -> None:
     """An animated GIF of one or several sequences played together: per sequence, 3D (world frame,
-    Z up, axes fixed over the sequence) above its 2D. world (T,16,3) or (S,T,16,3); pose2d likewise (..,16,2)."""
+    Z up, axes fixed over the sequence) above its 2D. world (T,16,3) or (S,T,16,3); pose2d likewise (..,16,2).
+    ``frame_labels``: one caption per frame (default ``frame t/T``)."""
     import io
 
     from PIL import Image
 
-    world, pose2d = np.asarray(world), np.asarray(pose2d)
-    if world.ndim == 3:
-        world, pose2d = world[None], pose2d[None]
-    n_seq, n_frames = world.shape[:2]
-    pts = world - world[:, :, :1].mean(1, keepdims=True)  # each sequence around its mean pelvis: travel stays visible
+    pts, pose2d = _sequence_points(world, pose2d)
+    n_seq, n_frames = pts.shape[:2]
     frames = []
     for t in range(n_frames):
         fig = Figure(figsize=(2.6 * n_seq + 0.6, 5.4))
-        for k in range(n_seq):
-            ax = fig.add_subplot(2, n_seq, k + 1, projection="3d")
-            draw_skeleton_3d(ax, pts[k, t], skeleton, camera_frame=False)
-            _equal_3d(ax, pts[k].reshape(-1, 3))
-            ax.view_init(elev=15, azim=-70)
-            ax.set_xticklabels([]); ax.set_yticklabels([]); ax.set_zticklabels([])
-            ax.set_title(f"#{k}", fontsize=8)
-            ax2 = fig.add_subplot(2, n_seq, n_seq + k + 1)
-            draw_skeleton_2d(ax2, pose2d[k, t], skeleton)
-            ax2.set_xlim(-1, 1); ax2.set_ylim(1, -1)
-            ax2.set_aspect("equal")
-            ax2.tick_params(labelsize=5)
-        fig.suptitle(f"{title}  frame {t + 1}/{n_frames}", fontsize=9)
+        _draw_sequence_frame(fig, pts, pose2d, t, _frame_caption(title, t, n_frames, frame_labels), skeleton)
         buf = io.BytesIO()
         fig.savefig(buf, format="png", dpi=70)
         frames.append(Image.open(io.BytesIO(buf.getvalue())).convert("P", palette=Image.ADAPTIVE))
     frames[0].save(path, save_all=True, append_images=frames[1:], duration=int(1000 / fps), loop=0)
+
+
+def save_sequence_video(world: np.ndarray, pose2d: np.ndarray, path: str | Path, fps: float = 5.0, title: str = "",
+                        skeleton: Skeleton = H36M16, frame_labels: list[str] | None = None) -> None:
+    """The same frames as :func:`save_sequence_gif` as an MP4 (H.264), through matplotlib's ffmpeg writer;
+    needs ``ffmpeg`` on the PATH (check ``shutil.which("ffmpeg")`` first)."""
+    from matplotlib.animation import FFMpegWriter
+
+    pts, pose2d = _sequence_points(world, pose2d)
+    n_seq, n_frames = pts.shape[:2]
+    fig = Figure(figsize=(2.6 * n_seq + 0.6, 5.4))
+    writer = FFMpegWriter(fps=fps, codec="libx264", extra_args=["-pix_fmt", "yuv420p"])
+    with writer.saving(fig, str(path), dpi=70):
+        for t in range(n_frames):
+            fig.clear()
+            _draw_sequence_frame(fig, pts, pose2d, t, _frame_caption(title, t, n_frames, frame_labels), skeleton)
+            writer.grab_frame()
 
 
 def plot_dof_histograms(model, dofs: torch.Tensor, rotation: torch.Tensor, path: str | Path,

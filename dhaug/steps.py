@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import torch
 from torch import nn
-from tqdm.auto import tqdm
 
 from .precision import autocast
+from .progress import progress_bar
 from .skeleton import mirror_pose
 
 
@@ -78,7 +78,7 @@ def run_pass(model: nn.Module, opt: torch.optim.Optimizer, x: torch.Tensor, y: t
         norms.append(norm)
         return loss
 
-    for i in tqdm(starts, desc=f"epoch {epoch + 1} {what}", leave=False, disable=not progress):
+    for i in progress_bar(starts, desc=f"epoch {epoch + 1} {what}", unit="batch", enabled=progress):
         idx = perm[i:i + tc.batch_size]
         xb, yb = x[idx], y[idx]
         losses.append(step(xb, yb))

@@ -70,6 +70,8 @@ def train(cfg: ExperimentConfig, resume: bool = False, data: ExperimentData | No
     if n < 2:
         raise DataError(f"the training set {data.train.name!r} has {n} pairs; need at least 2")
     model = build_model(cfg.model).to(device)
+    if hasattr(augmenter, "attach"):  # a source that reads the pose net (PoseAug's feedback loss) gets it here
+        augmenter.attach(model)
     opt = make_optimizer(model, tc)
     precision = resolve_precision(tc.precision, device)
     if precision == "bf16":
@@ -99,9 +101,9 @@ def train(cfg: ExperimentConfig, resume: bool = False, data: ExperimentData | No
             augmenter.load_state_dict(state["augmenter"])
         checkpoint.set_rng_state(state["rng"])
         start_epoch, history = state["epoch"], state["history"]
-        print(f"resumed from {ckpt_path} after epoch {start_epoch}/{loop_epochs}")
+        print(f"resumed from {ckpt_path} after epoch {start_epoch}/{loop_epochs}", flush=True)
     elif resume:
-        print(f"--resume: no checkpoint at {ckpt_path}; starting from scratch")
+        print(f"--resume: no checkpoint at {ckpt_path}; starting from scratch", flush=True)
     save_config(cfg, out / "config.yaml")
 
     from torch.utils.tensorboard import SummaryWriter  # imported late: it is slow to import
@@ -109,7 +111,7 @@ def train(cfg: ExperimentConfig, resume: bool = False, data: ExperimentData | No
     print(f"training {cfg.model.name} on {n} pairs ({data.train.name}) for {total_epochs} epochs on {device}"
           + (f" after {warm} GAN-only warm-up epochs" if warm else "") + ", "
           f"augmentation: {cfg.augment.method}; precision {precision}; "
-          f"{sum(p.numel() for p in model.parameters()) / 1e6:.2f} M parameters")
+          f"{sum(p.numel() for p in model.parameters()) / 1e6:.2f} M parameters", flush=True)
 
     global_step = {"grad_norm": 0, "loss": 0}
     for h in history:  # a resumed run continues the step axis
@@ -119,6 +121,8 @@ def train(cfg: ExperimentConfig, resume: bool = False, data: ExperimentData | No
         t0 = time.time()
         train_pose_net = epoch >= warm
         lr = learning_rate(epoch - warm, tc) if train_pose_net else 0.0
+        if train_pose_net and hasattr(augmenter, "pose_lr"):  # a source's own pose-net LR (PoseAug's, if chosen)
+            lr = augmenter.pose_lr(epoch - warm, lr)
         for group in opt.param_groups:
             group["lr"] = lr
         model.train()
@@ -168,7 +172,8 @@ def train(cfg: ExperimentConfig, resume: bool = False, data: ExperimentData | No
                 f"({record['fake_pairs']} pairs)  " if augmenter else "")) if train_pose_net else \
             f"GAN warm-up, no pose-net step ({record.get('fake_pairs', 0)} generated pairs)  "
         print(f"epoch {epoch + 1}/{loop_epochs}  " + pose + "".join(f"{k} {v:.3f}  " for k, v in record.items() if k.startswith("gan/")) +
-              f"{record['seconds']:.0f}s" + "".join(f"  {k} {v:.1f}" for k, v in record.items() if k.startswith("eval/")))
+              f"{record['seconds']:.0f}s" + "".join(f"  {k} {v:.1f}" for k, v in record.items() if k.startswith("eval/")),
+              flush=True)  # a redirected log is live
     writer.close()
 
     results = evaluate_experiment(model, data.tests, data.cross, cfg, device, data.train.fps / max(1, cfg.data.downsample),
@@ -177,5 +182,5 @@ def train(cfg: ExperimentConfig, resume: bool = False, data: ExperimentData | No
            extra={"config": cfg.to_dict(), "epochs_trained": total_epochs, "data": data.description,
                   "train_pairs": n, "history": history, "precision": precision,
                   "device": str(device)})
-    print(summary_line(results))
+    print(summary_line(results), flush=True)
     return results

@@ -75,3 +75,26 @@ def test_semgcn_layer_matches_dense_formula():
     ref = (A * I) @ (x @ layer.W[0]) + (A * (1 - I)) @ (x @ layer.W[1]) + layer.bias
     torch.testing.assert_close(layer(x), ref, rtol=1e-5, atol=1e-6)
     torch.testing.assert_close(A.sum(1), torch.ones(16))
+
+
+def test_stgcn_partitions_and_receptive_field():
+    from dhaug.models.stgcn import STGCN, partitioned_adjacency
+    from dhaug.skeleton import H36M16
+    A = partitioned_adjacency(16, H36M16.bones, tuple(zip(H36M16.left, H36M16.right)))
+    assert A.shape == (4, 16, 16)
+    torch.testing.assert_close(A.sum(dim=(0, 1)), torch.ones(16))  # every node averages over its neighbourhood
+    assert A[1, 1, 2] > 0 and A[2, 1, 2] == 0  # RHip -> RKnee: the sender is closer to the pelvis
+    assert A[2, 2, 1] > 0 and A[1, 2, 1] == 0  # RKnee -> RHip: the sender is farther
+    assert A[3, 2, 5] > 0 and A[3, 5, 2] > 0 and A[3, 2, 3] == 0  # knees linked symmetrically, nothing else
+    assert int((A[3] > 0).sum()) == 12 and torch.equal(torch.diagonal(A[0]) > 0, torch.ones(16, dtype=torch.bool))
+    torch.manual_seed(0)
+    net = STGCN(channels=(8, 8, 16), part_channels=16, dropout=0.0).eval()
+    x = torch.randn(4, 16, 2)
+    assert net(x).shape == (4, 16, 3) and torch.all(net(x)[:, 0] == 0)
+    with pytest.raises(ValueError, match=r"\(B, J, 2\)"):
+        net(torch.randn(4, 16, 3))
+
+
+def test_stgcn_size_is_poseaugs():
+    n = sum(p.numel() for p in build_model(ModelConfig(name="stgcn")).parameters())
+    assert 2.5e6 < n < 4.5e6, n

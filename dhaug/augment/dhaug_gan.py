@@ -23,12 +23,12 @@ import copy
 
 import numpy as np
 import torch
-from tqdm.auto import tqdm
 
 from ..camera import Camera, project, random_focals, with_focal
 from ..config import AugmentConfig
 from ..kinematics import BodyModel, PAPER
 from ..kinematics.limits import LimitTable, paper_table
+from ..progress import progress_bar
 from ..skeleton import bone_lengths, mirror_pose
 from .basis import temporal_basis
 from .gan import Discriminator2D, Discriminator3D, Generator, critic_loss, scale_bones, swap_bones
@@ -179,7 +179,7 @@ class DHAugmenter:
         perm2d = torch.randperm(n, generator=self.rng).to(dev)
         buf, acc = [], []
         logs = {k: [] for k in ("d3", "d2", "g") + (("md3", "md2") if T > 1 else ())}
-        for it in tqdm(range(n // B), desc=desc, leave=False, disable=not progress):
+        for it in progress_bar(range(n // B), desc=desc, unit="batch", enabled=progress):
             idx = perm[it * B:(it + 1) * B]
             real_w, bones = world[idx], bones_all[idx]
             cam = self._randint(len(self.cams.R), 1).expand(B)  # one camera for the whole batch
@@ -246,6 +246,6 @@ class DHAugmenter:
         for k in self.nets:
             getattr(self, k).load_state_dict(state[k])
             getattr(self, f"opt_{k}").load_state_dict(state[f"opt_{k}"])
-        self.rng.set_state(state["rng"])
+        self.rng.set_state(state["rng"].cpu())  # a checkpoint loaded with map_location="cuda"
         self.iteration = state["iteration"]
         self.epoch = state.get("epoch", 0)  # single-frame states written before the epoch was kept

@@ -45,6 +45,20 @@ def kinematic_features(pose: torch.Tensor) -> torch.Tensor:
     return torch.cat(bone_cosines(pose, with_lengths=True), -1)
 
 
+def root_in_camera(code: torch.Tensor, K: torch.Tensor, aspect: torch.Tensor, depth_range: tuple[float, float],
+                   screen_margin: float) -> torch.Tensor:
+    """Camera-frame pelvis (B, 3) from a root code (B, 3) in [-1, 1]^2 x [0, 1]: depth in ``depth_range``,
+    image position within the central ``screen_margin`` of the (normalised) screen; K (B, 9) normalised
+    intrinsics, aspect (B,) h/w. People placed so are in front of the camera and near the image centre."""
+    d0, d1 = depth_range
+    depth = d0 + (d1 - d0) * code[:, 2]
+    sx = screen_margin * code[:, 0]
+    sy = screen_margin * code[:, 1] * aspect
+    x = (sx - K[:, 2]) / K[:, 0] * depth
+    y = (sy - K[:, 3]) / K[:, 1] * depth
+    return torch.stack([x, y, depth], -1)
+
+
 class _Res(nn.Module):
     def __init__(self, w: int) -> None:
         super().__init__()
@@ -84,15 +98,8 @@ class Generator(nn.Module):
         return angles[:, :nd], angles[:, nd:], root
 
     def root_in_camera(self, code: torch.Tensor, K: torch.Tensor, aspect: torch.Tensor) -> torch.Tensor:
-        """Camera-frame pelvis from the root code: depth in ``depth_range``, image position within the
-        central ``screen_margin`` of the (normalised) screen. K (B, 9) normalised intrinsics."""
-        d0, d1 = self.depth_range
-        depth = d0 + (d1 - d0) * code[:, 2]
-        sx = self.screen_margin * code[:, 0]
-        sy = self.screen_margin * code[:, 1] * aspect
-        x = (sx - K[:, 2]) / K[:, 0] * depth
-        y = (sy - K[:, 3]) / K[:, 1] * depth
-        return torch.stack([x, y, depth], -1)
+        """Camera-frame pelvis from the root code (:func:`root_in_camera` with this generator's ranges)."""
+        return root_in_camera(code, K, aspect, self.depth_range, self.screen_margin)
 
     def generate(self, z: torch.Tensor, bones: torch.Tensor, R: torch.Tensor, T: torch.Tensor, K: torch.Tensor,
                  aspect: torch.Tensor) -> dict[str, torch.Tensor]:
@@ -180,4 +187,4 @@ def swap_bones(pose: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
 
 
 __all__ = ["BONE_PAIRS", "Discriminator2D", "Discriminator3D", "Generator", "bone_cosines", "bone_lengths", "bone_vectors",
-           "critic_loss", "gradient_penalty", "kinematic_features", "scale_bones", "swap_bones"]
+           "critic_loss", "gradient_penalty", "kinematic_features", "root_in_camera", "scale_bones", "swap_bones"]

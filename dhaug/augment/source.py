@@ -2,8 +2,11 @@
 
 ``build_source(cfg, data, device)`` turns ``cfg.augment`` into an object with
 ``epoch_pairs(epoch, progress) -> (logs, pose2d, pose3d)``, ``pose_start`` (the first pose-net epoch)
-and ``state_dict``/``load_state_dict``: :class:`RandomSource` (random DH poses or sequences, method.md §7)
-or :class:`GANSource` (one DH-AUG GAN pass per epoch, method.md §5-§6, with its pictures).
+and ``state_dict``/``load_state_dict``: :class:`RandomSource` (random DH poses or sequences, method.md §7),
+:class:`GANSource` (one DH-AUG GAN pass per epoch, method.md §5-§6, with its pictures) or
+:class:`PoseAugSource` (PoseAug's augmentor of the real pairs). A source may also have
+``attach(model)`` (the training loop hands it the pose net: PoseAug's feedback loss reads its error)
+and ``pose_lr(epoch, lr)`` (it may replace the pose net's LR of pose-net epoch ``epoch``).
 """
 from __future__ import annotations
 
@@ -107,6 +110,56 @@ class GANSource:
         self.aug.load_state_dict(state)
 
 
+class PoseAugSource:
+    """PoseAug (:mod:`.poseaug`): in its GAN epochs (:class:`~.poseaug.Schedule`) one pass of the augmentor
+    and discriminators over the real training pairs — with the attached pose net's feedback in joint
+    epochs, whose augmented pairs are returned for the synthetic pass —, and a picture of real vs
+    augmented poses in ``OUT/poseaug``."""
+
+    def __init__(self, aug, real3d: torch.Tensor, root: torch.Tensor, cam_index: torch.Tensor, schedule,
+                 out_dir: Path, monitor_every: int = 1) -> None:
+        self.aug, self.schedule = aug, schedule
+        self.real3d, self.root, self.cam_index = real3d, root, cam_index
+        self.pose_start = schedule.pose_start
+        self.out_dir, self.monitor_every = out_dir / "poseaug", monitor_every
+
+    def attach(self, model: torch.nn.Module) -> None:
+        self.aug.attach(model)
+
+    def pose_lr(self, epoch: int, lr: float) -> float:
+        return self.schedule.pose_lr(epoch + self.pose_start, lr, self.aug.s.poseaug_pose_lr)
+
+    def epoch_pairs(self, epoch: int, progress: bool) -> tuple[dict, torch.Tensor, torch.Tensor]:
+        phase = self.schedule.phase(epoch)
+        none = torch.zeros(0, 16, 2), torch.zeros(0, 16, 3)
+        if phase == "pretrain":
+            return {}, *none
+        t0 = time.time()
+        out = self.aug.fit_epoch(self.real3d, self.root, self.cam_index, feedback=phase == "joint",
+                                 fraction=self.schedule.fraction(epoch),
+                                 lr=self.schedule.decayed(epoch, self.aug.s.gan_lr),
+                                 progress=progress, desc=f"epoch {epoch + 1} PoseAug ({phase})")
+        logs = {f"gan/{k}": v for k, v in out["logs"].items()}
+        logs["gan/seconds"] = time.time() - t0
+        if self.monitor_every > 0 and (epoch + 1) % self.monitor_every == 0:
+            from ..plots import plot_pose_grid
+            from .poseaug import example_grid
+
+            self.out_dir.mkdir(parents=True, exist_ok=True)
+            world, pose2d = example_grid(out["examples"], self.aug.cams.R)
+            plot_pose_grid(world.cpu().numpy(), pose2d.cpu().numpy(), self.out_dir / f"poses_epoch{epoch + 1:03d}.png",
+                           cols=len(out["examples"]["cam"]),
+                           title=f"PoseAug after epoch {epoch + 1} ({phase}): rows real, BA, BA+BL, BA+BL+RT (the "
+                                 "training pair); each 3D (world, Z up) above its 2D")
+        return (logs, out["pose2d"], out["pose3d"]) if phase == "joint" else (logs, *none)
+
+    def state_dict(self) -> dict:
+        return self.aug.state_dict()
+
+    def load_state_dict(self, state: dict) -> None:
+        self.aug.load_state_dict(state)
+
+
 def resolve_limits(ac, model, world: torch.Tensor):
     """The limit table named by ``augment.limits`` (``auto``: random -> ``normal``, dhaug -> ``data``)."""
     from ..kinematics.data_limits import table_from_poses
@@ -143,6 +196,17 @@ def build_source(cfg: ExperimentConfig, data, device: torch.device):
     if data.mocap is None:
         raise ConfigError(f"augment.method = {ac.method!r} needs the world-frame 3D of the training subjects")
     cams = [c for s in data.train_subjects for c in data.mocap.cameras[s]]
+    tr = data.train
+    first = camera_offsets(data)
+    cam_index = torch.as_tensor(np.array([first[n] for n in tr.subject_names])[tr.subject] + tr.camera)
+    if ac.method == "poseaug":
+        from .poseaug import PoseAugmenter, Schedule
+
+        templates = torch.as_tensor(data.mocap.bone_template(list(data.train_subjects)), dtype=torch.float32)
+        aug = PoseAugmenter(cams, templates, replace(ac, gan_batch_size=ac.gan_batch_size or cfg.train.batch_size),
+                            device=device, seed=cfg.train.seed)
+        return PoseAugSource(aug, torch.as_tensor(tr.pose3d), torch.as_tensor(tr.root), cam_index,
+                             Schedule.from_config(ac, cfg.train), Path(cfg.out_dir), ac.monitor_every)
     model = get_body_model(ac.body_model)
     world = np.concatenate([p for s in data.train_subjects for p in data.mocap.positions[s].values()])
     world = torch.as_tensor(world[:: max(1, len(world) // 50_000)], dtype=torch.float32)  # plenty of samples
@@ -160,9 +224,6 @@ def build_source(cfg: ExperimentConfig, data, device: torch.device):
     settings = replace(ac, gan_batch_size=ac.gan_batch_size or cfg.train.batch_size)
     templates = torch.as_tensor(data.mocap.bone_template(list(data.train_subjects)), dtype=torch.float32)
     aug = DHAugmenter(cams, templates, model, limits, settings, device=device, seed=cfg.train.seed, frames=gan_frames)
-    tr = data.train
-    first = camera_offsets(data)
-    cam_index = torch.as_tensor(np.array([first[n] for n in tr.subject_names])[tr.subject] + tr.camera)
     real3d, root, seq = torch.as_tensor(tr.pose3d), torch.as_tensor(tr.root), None
     if gan_frames > 1:  # real windows: one camera and one sequence id per window
         rows = torch.as_tensor(window_rows(tr.seq, gan_frames, 1, name=tr.name))
@@ -180,9 +241,10 @@ def generator_from_checkpoint(state: dict, name: str = "checkpoint"):
     from .gan import Generator
     from .video_gan import VideoGenerator
 
-    if "augmenter" not in state or "G" not in state["augmenter"]:
-        raise ConfigError(f"{name} holds no DH-AUG generator (trained with augment.method="
-                          f"{state.get('config', {}).get('augment', {}).get('method')!r}, not 'dhaug' or 'dhaug-video')")
+    method = state.get("config", {}).get("augment", {}).get("method")
+    if "augmenter" not in state or "G" not in state["augmenter"] or method not in ("dhaug", "dhaug-video"):
+        raise ConfigError(f"{name} holds no DH-AUG generator (trained with augment.method={method!r}, "
+                          "not 'dhaug' or 'dhaug-video')")
     cfg = load_config(state["config"])
     body = get_body_model(cfg.augment.body_model)
     weights = state["augmenter"]["G"]
@@ -195,5 +257,5 @@ def generator_from_checkpoint(state: dict, name: str = "checkpoint"):
     return G.eval(), cfg
 
 
-__all__ = ["GANSource", "RandomSource", "build_source", "camera_offsets", "generator_from_checkpoint",
+__all__ = ["GANSource", "PoseAugSource", "RandomSource", "build_source", "camera_offsets", "generator_from_checkpoint",
            "resolve_limits", "temporal_basis"]

@@ -57,7 +57,13 @@ def load_experiment_data(cfg, full_rate_tests: bool = False) -> ExperimentData:
         data = load_h36m(cfg.data_dir, cfg.keypoints)
         desc = f"Human3.6M from {cfg.data_dir}, 2D source {cfg.keypoints!r}"
         domain = "h36m"
-    train = data.split(cfg.train_subjects, cfg.downsample, cfg.actions, name=f"{domain} train {','.join(cfg.train_subjects)}")
+    if cfg.train_file:  # generated data (dhaug generate) instead of the training subjects
+        from ..generate import load_generated
+
+        train = load_generated(cfg.train_file, windows=full_rate_tests)
+        desc += f"; trained on generated data from {cfg.train_file}"
+    else:
+        train = data.split(cfg.train_subjects, cfg.downsample, cfg.actions, name=f"{domain} train {','.join(cfg.train_subjects)}")
     test = data.split(cfg.test_subjects, 1 if full_rate_tests else cfg.test_downsample, cfg.actions, name=f"{domain} {','.join(cfg.test_subjects)}")
     tests = {domain: test}
     cross = []

@@ -373,11 +373,11 @@ def _index(src: _Source, warnings: list[str]) -> tuple[dict[tuple[str, str], _Se
 def _read(src: _Source, seqs: dict[tuple[str, str], _Seq], cameras: dict, cam_member: str, warnings: list[str],
           progress: bool) -> tuple[dict, dict]:
     """Every sequence's 3D (T, 32, 3) metres and, where all its cameras have one, its hourglass 2D."""
-    from tqdm.auto import tqdm
+    from ..progress import progress_bar
 
     order = sorted(seqs.values(), key=lambda s: (_subject_key(s.subject), s.action))
     total = len(order) + sum(len(s.sh) for s in order)
-    bar = tqdm(total=total, desc="h36m archive", unit="file", disable=not progress)
+    bar = progress_bar(total=total, desc="h36m archive", unit="file", enabled=progress, leave=True)
     pos3d: dict[str, dict[str, np.ndarray]] = {}
     pos2d: dict[str, dict[str, list[np.ndarray]]] = {}
     try:

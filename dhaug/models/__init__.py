@@ -8,6 +8,7 @@ from ..config import MODEL_NAMES as MODELS
 from ..errors import ConfigError
 from .semgcn import SemGCN
 from .simple_baseline import SimpleBaseline
+from .stgcn import STGCN
 from .poseformer import PoseFormer
 from .videopose import TemporalConvNet, VideoPoseSingleFrame, VideoPoseTemporal, widths_for_frames
 
@@ -15,7 +16,7 @@ from .videopose import TemporalConvNet, VideoPoseSingleFrame, VideoPoseTemporal,
 
 def build_model(cfg) -> nn.Module:
     """Build the backbone named ``cfg.name`` with the sizes in ``cfg`` (method.md §8)."""
-    if cfg.frames > 1 and cfg.name in ("mlp", "semgcn"):
+    if cfg.frames > 1 and cfg.name in ("mlp", "semgcn", "stgcn"):
         raise ConfigError(f"model.name = {cfg.name!r} is a single-frame backbone; model.frames must be 1 "
                           f"(got {cfg.frames}); use videopose or poseformer for windows")
     if cfg.name == "videopose" and (cfg.frames > 1 or cfg.architecture):
@@ -37,8 +38,11 @@ def build_model(cfg) -> nn.Module:
         return SimpleBaseline(width=cfg.channels, stages=cfg.stages, dropout=cfg.dropout)
     if cfg.name == "semgcn":
         return SemGCN(hidden=cfg.gcn_hidden, blocks=cfg.gcn_blocks, dropout=cfg.dropout)
+    if cfg.name == "stgcn":
+        h = cfg.gcn_hidden
+        return STGCN(channels=(h, h, 2 * h), part_channels=4 * h, dropout=cfg.dropout)
     raise ConfigError(f"model.name = {cfg.name!r} is not a backbone; choose one of {', '.join(MODELS)}")
 
 
-__all__ = ["MODELS", "build_model", "PoseFormer", "SemGCN", "SimpleBaseline", "TemporalConvNet", "VideoPoseSingleFrame",
+__all__ = ["MODELS", "build_model", "PoseFormer", "SemGCN", "SimpleBaseline", "STGCN", "TemporalConvNet", "VideoPoseSingleFrame",
            "VideoPoseTemporal", "widths_for_frames"]
