@@ -45,7 +45,7 @@ def time_it(fn, device, min_seconds=3.0, max_iters=200):
     return (time.perf_counter() - t0) / n
 
 
-def bench_device(device: torch.device, pairs: int, batch: int) -> list[dict]:
+def bench_device(device: torch.device, pairs: int, batch: int, models=MODELS) -> list[dict]:
     x = torch.randn(pairs, 16, 2, device=device)
     y = torch.randn(pairs, 16, 3, device=device)
     perm = torch.randperm(pairs, device=device)
@@ -74,7 +74,7 @@ def bench_device(device: torch.device, pairs: int, batch: int) -> list[dict]:
         rows.append({"device": str(device), "what": "torch DataLoader, per-sample (for comparison)",
                      "samples_per_s": batch / time_it(dataloader_step, device, 2.0, 20)})
 
-    for name in MODELS:
+    for name in models:
         for prec in precisions(device):
             model = build_model(ModelConfig(name=name)).to(device).train()
             opt = torch.optim.Adam(model.parameters(), lr=1e-4)
@@ -155,10 +155,14 @@ if __name__ == "__main__":
     ap.add_argument("--batch", type=int, default=1024)
     ap.add_argument("--frames", type=int, nargs="*", default=[9, 27], help="window lengths of the multi-frame rows")
     ap.add_argument("--window-batch", type=int, default=256)
+    ap.add_argument("--models", nargs="+", default=list(MODELS), help="backbones of the single-frame rows")
+    ap.add_argument("--no-gan", action="store_true", help="skip the GAN pass rows")
+    ap.add_argument("--stem", default="throughput", help="results file name under benchmarks/results/ (a partial "
+                                                          "run: give another stem, so the full table is kept)")
     a = ap.parse_args()
     devices = [torch.device("cpu")] + ([torch.device("cuda")] if torch.cuda.is_available() else [])
-    rows = [r for d in devices for r in bench_device(d, a.pairs, a.batch) + bench_gan(d, a.batch)
-            + bench_windows(d, a.frames, a.window_batch)]
+    rows = [r for d in devices for r in bench_device(d, a.pairs, a.batch, a.models)
+            + ([] if a.no_gan else bench_gan(d, a.batch)) + bench_windows(d, a.frames, a.window_batch)]
     md = ["# Data pipeline vs model throughput", "",
           f"{a.pairs} random pairs held as device tensors, batch {a.batch}. A training step with flip augmentation "
           "does two model steps per loaded batch; a window batch does four (mirrored, time-reversed, both).", "",
@@ -166,5 +170,5 @@ if __name__ == "__main__":
     md += [f"| {r['device']} | {r['what']} | {r.get('precision', '')} | {r['samples_per_s']:,.0f} | "
            f"{format(r['ms_per_step'], '.1f') if 'ms_per_step' in r else ''} |" for r in rows]
     md += ["", f"Machine: {machine()}"]
-    write("throughput", {"machine": machine(), "pairs": a.pairs, "batch": a.batch, "window_batch": a.window_batch,
+    write(a.stem, {"machine": machine(), "pairs": a.pairs, "batch": a.batch, "window_batch": a.window_batch,
                          "rows": rows}, "\n".join(md) + "\n")
