@@ -21,3 +21,14 @@ def shared_file(*parts: str) -> Path:
 def _isolated_cache(tmp_path_factory, monkeypatch):
     """Keep the GT-2D cache of tests out of the user's home."""
     monkeypatch.setenv("DHAUG_CACHE_DIR", str(tmp_path_factory.getbasetemp() / "cache"))
+
+
+def tiny_dhaug_config(out):
+    """A 2-epoch DH-AUG run on a sliver of the synthetic data with tiny networks (seconds): for resume tests."""
+    from dhaug.config import load_config
+    return load_config(None, [f"out_dir={out}", "data.dataset=synthetic", "data.train_subjects=[S1]",
+                              "data.downsample=20", "data.test_downsample=20", "model.name=mlp", "model.channels=16",
+                              "model.stages=1", "train.epochs=2", "train.tail_epochs=0", "train.batch_size=128",
+                              "augment.method=dhaug", "augment.warmup=0", "augment.gen_width=16",
+                              "augment.d3_width=16", "augment.d2_width=16", "augment.n_critic=2",
+                              "augment.monitor_every=0"])

@@ -131,13 +131,7 @@ def test_damaged_and_foreign_files_are_data_errors(tmp_path):
 def test_dhaug_run_written_in_the_old_format_resumes_exactly(tmp_path, monkeypatch):
     from dhaug.train import train
 
-    def cfg(out):
-        return load_config(None, [f"out_dir={out}", "data.dataset=synthetic", "data.train_subjects=[S1]",
-                                  "data.downsample=20", "data.test_downsample=20", "model.name=mlp", "model.channels=16",
-                                  "model.stages=1", "train.epochs=2", "train.tail_epochs=0", "train.batch_size=128",
-                                  "augment.method=dhaug", "augment.warmup=0", "augment.gen_width=16",
-                                  "augment.d3_width=16", "augment.d2_width=16", "augment.n_critic=2",
-                                  "augment.monitor_every=0"])
+    from tests.conftest import tiny_dhaug_config as cfg
 
     train(cfg(tmp_path / "straight"), progress=False)
     real_save = checkpoint.save_atomic

@@ -10,7 +10,7 @@ from dhaug.augment.gan import (BONE_PAIRS, Discriminator2D, Discriminator3D, Gen
                                kinematic_features, swap_bones)
 from dhaug.camera import load_cameras
 from dhaug.kinematics import CLAVICLE, PAPER, forward_kinematics, paper_table
-from dhaug.skeleton import bone_lengths, mirror_pose
+from dhaug.skeleton import bone_lengths
 from dhaug.skeleton import S1_BONE_LENGTHS
 
 S1 = torch.tensor(S1_BONE_LENGTHS)
@@ -150,16 +150,9 @@ def test_zoom_spreads_the_image_scale():
 def test_dhaug_training_resumes_exactly_after_a_kill(tmp_path, monkeypatch):
     import pytest
     from dhaug import checkpoint
-    from dhaug.config import load_config
     from dhaug.train import train
 
-    def cfg(out):
-        return load_config(None, [f"out_dir={out}", "data.dataset=synthetic", "data.train_subjects=[S1]",
-                                  "data.downsample=20", "data.test_downsample=20", "model.name=mlp", "model.channels=16",
-                                  "model.stages=1", "train.epochs=2", "train.tail_epochs=0", "train.batch_size=128",
-                                  "augment.method=dhaug", "augment.warmup=0", "augment.gen_width=16",
-                                  "augment.d3_width=16", "augment.d2_width=16", "augment.n_critic=2",
-                                  "augment.monitor_every=0"])
+    from tests.conftest import tiny_dhaug_config as cfg
 
     train(cfg(tmp_path / "straight"), progress=False)
     real_save = checkpoint.save_atomic
