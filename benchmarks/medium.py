@@ -74,8 +74,12 @@ def cmu_parts(cmu: Path, folder: Path) -> list[Path]:
 
 
 def commit() -> str:
-    r = subprocess.run(["git", "describe", "--always", "--dirty"], capture_output=True, text=True, cwd=REPO)
-    return r.stdout.strip()
+    """The checked-out commit, ``-dirty`` when tracked code differs from it (this benchmark's own result files
+    under benchmarks/results/ do not count: the table it rebuilds after every run would mark the next row)."""
+    head = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True, cwd=REPO).stdout.strip()
+    changed = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no", "--", ".", ":!benchmarks/results"],
+                             capture_output=True, text=True, cwd=REPO).stdout.strip()
+    return head + ("-dirty" if changed else "")
 
 
 def summarise(run_dir: Path, label: str, variant: str, wall_s: float, code: str) -> dict:
