@@ -340,7 +340,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", required=True, help="the folder (videopose3d) or .npz file (cross) to write")
     p.add_argument("--force", action="store_true", help="replace an existing --out")
     p.add_argument("--device", help="--checkpoint: auto | cpu | cuda | cuda:N (default auto)")
-    p.add_argument("--no-progress", action="store_true", help="no progress bar; a plain line at each quarter")
+    p.add_argument("--no-progress", action="store_true",
+                   help="no progress display (a bar on a terminal; in a log, a plain line per quarter of a long run)")
     p.set_defaults(func=cmd_generate)
 
     p = sub.add_parser("prepare", help="convert datasets into dhaug's npz files: h36m (h36m.zip), 3dhp (SPIN's "

@@ -65,7 +65,6 @@ import json
 import os
 import pickle
 import shutil
-import sys
 import tempfile
 import time
 import zipfile
@@ -449,12 +448,11 @@ class _VideoPose3DLayout:
 
 
 def _progress(total: int, unit: str, desc: str, progress: bool):
-    """A bar on a terminal (plain quarter lines in a log); ``progress`` False: plain quarter lines on stdout."""
-    from .progress import PlainProgress, progress_bar
+    """The shared progress display (:func:`dhaug.progress.progress_bar`): a bar on a terminal, plain quarter
+    lines in a log for long runs, nothing when ``progress`` is off — as every other command."""
+    from .progress import progress_bar
 
-    if progress:
-        return progress_bar(total=total, desc=desc, unit=unit)
-    return PlainProgress(total=total, desc=desc, unit=unit, stream=sys.stdout, quiet_s=0.0)
+    return progress_bar(total=total, desc=desc, unit=unit, enabled=progress)
 
 
 def valid_chunks(source, n: int, seed: int, per_chunk: int, fields=("world", "camera", "pose3d_mm", "uv", "px"),
