@@ -187,6 +187,25 @@ def test_fake_pool_fills_then_mixes_old_fakes_in():
     assert torch.equal(other.items, pool.items) and torch.equal(FakePool(0)(b, rng), b)
 
 
+def test_fake_pool_slot_drawn_twice_keeps_the_later_fake_on_every_run():
+    # 256 fakes into 32 slots: many slots are drawn more than once; an index_put with repeated indices
+    # stores any of them (a thread race), so the pool picks the later one itself
+    b = 100 + torch.arange(256 * 48.0).reshape(256, 16, 3)
+    runs = []
+    for _ in range(200):
+        pool, rng = FakePool(32), torch.Generator().manual_seed(1)
+        pool(torch.zeros(32, 16, 3), rng)
+        state = rng.get_state()
+        pool(b, rng)
+        runs.append(pool.items.clone())
+    rng = torch.Generator().set_state(state)  # the same draws, stored one by one in order
+    swap, slot = torch.rand(256, generator=rng) < 0.5, torch.randint(32, (256,), generator=rng)
+    expect = torch.zeros(32, 16, 3)
+    for i in torch.nonzero(swap)[:, 0]:
+        expect[slot[i]] = b[i]
+    assert all(torch.equal(r, expect) for r in runs)
+
+
 def test_schedule_phases_inside_the_pose_net_budget():
     class T:
         epochs, tail_epochs = 6, 0

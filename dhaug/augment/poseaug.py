@@ -379,8 +379,14 @@ class FakePool:
             slot = torch.randint(self.size, (rest,), generator=rng).to(x.device)
             rows = fill + torch.nonzero(swap)[:, 0]
             slot = slot[swap]
-            out[rows] = self.items[slot]
-            self.items[slot] = x[rows]
+            out[rows] = self.items[slot]  # every swapped fake reads the pool as it was before this batch
+            # two fakes drawn to one slot: the later one is stored (an index_put with repeated indices
+            # writes in no fixed order across threads, which broke exact resume)
+            order = torch.arange(len(slot), device=slot.device)
+            last = torch.full((self.size,), -1, dtype=order.dtype, device=slot.device)
+            last = last.scatter_reduce(0, slot, order, reduce="amax")
+            keep = last[slot] == order
+            self.items[slot[keep]] = x[rows[keep]]
         return out
 
     def state_dict(self) -> dict:
