@@ -45,7 +45,7 @@ def time_it(fn, device, min_seconds=3.0, max_iters=200):
     return (time.perf_counter() - t0) / n
 
 
-def bench_device(device: torch.device, pairs: int, batch: int, models=MODELS) -> list[dict]:
+def bench_device(device: torch.device, pairs: int, batch: int, models=MODELS, emulated: bool = False) -> list[dict]:
     x = torch.randn(pairs, 16, 2, device=device)
     y = torch.randn(pairs, 16, 3, device=device)
     perm = torch.randperm(pairs, device=device)
@@ -75,22 +75,27 @@ def bench_device(device: torch.device, pairs: int, batch: int, models=MODELS) ->
                      "samples_per_s": batch / time_it(dataloader_step, device, 2.0, 20)})
 
     for name in models:
-        for prec in precisions(device):
+        for prec in precisions(device, emulated):
             model = build_model(ModelConfig(name=name)).to(device).train()
             opt = torch.optim.Adam(model.parameters(), lr=1e-4)
             xb, yb = x[:batch], y[:batch]
             dt = time_it(lambda: train_step(model, opt, xb, yb, 1.0, "mse", prec), device, 3.0, 50)
-            rows.append({"device": str(device), "what": f"{name} train step (batch {batch})", "precision": prec,
+            rows.append({"device": str(device), "what": f"{name} train step (batch {batch})", "precision": precision_label(prec, device),
                          "samples_per_s": batch / dt, "ms_per_step": 1e3 * dt})
     return rows
 
 
-def precisions(device: torch.device) -> list[str]:
-    """fp32, and bf16 where ``train.precision=auto`` would pick it (native bf16)."""
-    return ["fp32"] + (["bf16"] if resolve_precision("auto", device) == "bf16" else [])
+def precisions(device: torch.device, emulated: bool = False) -> list[str]:
+    """fp32, and bf16 where ``train.precision=auto`` would pick it (native bf16) or, with ``emulated``,
+    everywhere (to show what a forced ``train.precision=bf16`` costs without it)."""
+    return ["fp32"] + (["bf16"] if emulated or resolve_precision("auto", device) == "bf16" else [])
 
 
-def bench_gan(device: torch.device, batch: int, iterations: int = 10) -> list[dict]:
+def precision_label(prec: str, device: torch.device) -> str:
+    return prec + (" (emulated)" if prec == "bf16" and resolve_precision("auto", device) != "bf16" else "")
+
+
+def bench_gan(device: torch.device, batch: int, iterations: int = 10, emulated: bool = False) -> list[dict]:
     """One DH-AUG GAN pass (critic steps with gradient penalty, mirrored, generator steps, FK) over
     ``iterations`` batches, in fp32 and with *everything* under bf16 autocast (the upper bound of
     what bf16 could give the GAN)."""
@@ -111,12 +116,12 @@ def bench_gan(device: torch.device, batch: int, iterations: int = 10) -> list[di
     R = torch.stack([torch.as_tensor(c.R, dtype=torch.float32) for c in cams])[ci]
     real3d, root = world @ R.transpose(-1, -2), torch.tensor([0.0, 0.0, 5.0]).expand(n, 3).clone()
     rows = []
-    for prec in precisions(device):
+    for prec in precisions(device, emulated):
         aug = DHAugmenter(cams, bones[None], PAPER, settings=AugmentConfig(gan_batch_size=batch), device=device, seed=0)
         with autocast(prec, device):
             dt = time_it(lambda: aug.fit_epoch(real3d, root, ci, progress=False), device, 3.0, 5)
         rows.append({"device": str(device), "what": f"DH-AUG GAN pass, {iterations} iterations (batch {batch})",
-                     "precision": prec, "samples_per_s": n / dt, "ms_per_step": 1e3 * dt / iterations})
+                     "precision": precision_label(prec, device), "samples_per_s": n / dt, "ms_per_step": 1e3 * dt / iterations})
     return rows
 
 
@@ -131,7 +136,7 @@ class _ConvForm(nn.Module):
         return self.model.net._forward_conv(x, strided=True)[:, 0]
 
 
-def bench_windows(device: torch.device, frames_list: list[int], batch: int) -> list[dict]:
+def bench_windows(device: torch.device, frames_list: list[int], batch: int, emulated: bool = False) -> list[dict]:
     rows = []
     for frames in frames_list:
         x = torch.randn(batch, frames, 16, 2, device=device)
@@ -141,11 +146,11 @@ def bench_windows(device: torch.device, frames_list: list[int], batch: int) -> l
         if frames <= 27:
             variants.append(("poseformer", build_model(ModelConfig(name="poseformer", frames=frames)).to(device).train()))
         for label, model in variants:
-            for prec in precisions(device):
+            for prec in precisions(device, emulated):
                 opt = torch.optim.Adam(model.parameters(), lr=1e-4)
                 dt = time_it(lambda: train_step(model, opt, x, y, 1.0, "mpjpe", prec), device, 3.0, 30)
                 rows.append({"device": str(device), "what": f"{label}, {frames}-frame windows, train step (batch {batch})",
-                             "precision": prec, "samples_per_s": batch / dt, "ms_per_step": 1e3 * dt})
+                             "precision": precision_label(prec, device), "samples_per_s": batch / dt, "ms_per_step": 1e3 * dt})
     return rows
 
 
@@ -159,10 +164,14 @@ if __name__ == "__main__":
     ap.add_argument("--no-gan", action="store_true", help="skip the GAN pass rows")
     ap.add_argument("--stem", default="throughput", help="results file name under benchmarks/results/ (a partial "
                                                           "run: give another stem, so the full table is kept)")
+    ap.add_argument("--emulated-bf16", action="store_true",
+                    help="also time bf16 where the CPU has no native bf16 (rows marked 'emulated': what a forced "
+                         "train.precision=bf16 costs there)")
     a = ap.parse_args()
     devices = [torch.device("cpu")] + ([torch.device("cuda")] if torch.cuda.is_available() else [])
-    rows = [r for d in devices for r in bench_device(d, a.pairs, a.batch, a.models)
-            + ([] if a.no_gan else bench_gan(d, a.batch)) + bench_windows(d, a.frames, a.window_batch)]
+    em = a.emulated_bf16
+    rows = [r for d in devices for r in bench_device(d, a.pairs, a.batch, a.models, em)
+            + ([] if a.no_gan else bench_gan(d, a.batch, emulated=em)) + bench_windows(d, a.frames, a.window_batch, em)]
     md = ["# Data pipeline vs model throughput", "",
           f"{a.pairs} random pairs held as device tensors, batch {a.batch}. A training step with flip augmentation "
           "does two model steps per loaded batch; a window batch does four (mirrored, time-reversed, both).", "",

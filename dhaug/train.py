@@ -21,7 +21,7 @@ from .data import ExperimentData, load_experiment_data
 from .errors import ConfigError, DataError
 from .evaluate import evaluate_experiment, evaluate_set, report, summary_line
 from .models import build_model
-from .precision import enable_tf32, resolve_precision
+from .precision import enable_tf32, precision_note, resolve_precision
 from .steps import learning_rate, loss_kind, make_optimizer, pose_loss, run_pass, train_step  # noqa: F401
 
 
@@ -76,6 +76,8 @@ def train(cfg: ExperimentConfig, resume: bool = False, data: ExperimentData | No
     precision = resolve_precision(tc.precision, device)
     if precision == "bf16":
         enable_tf32(device)
+    if note := precision_note(precision, device):
+        print(f"warning: {note}", flush=True)
     if tc.deterministic and device.type == "cuda":  # torch's process-wide switches, set by this entry point only
         torch.backends.cudnn.deterministic = True
         torch.backends.cudnn.benchmark = False
