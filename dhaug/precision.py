@@ -41,7 +41,7 @@ def resolve_precision(setting: str, device: torch.device) -> str:
 
 def precision_note(precision: str, device: torch.device) -> str | None:
     """A warning when ``precision`` (resolved) is bf16 on a CPU without native bf16, where autocast
-    emulates it (measured on a 2-core AVX2 EPYC: a VideoPose-1f train step ~28x slower than fp32,
+    emulates it (measured on a 2-core AVX2 EPYC: a VideoPose-1f train step 25x slower than fp32,
     benchmarks/results/throughput_avx2.md); None otherwise."""
     if precision == "bf16" and device.type == "cpu" and not cpu_has_native_bf16():
         return ("train.precision = 'bf16' on a CPU without native bf16 (no AVX-512 BF16 or AMX): autocast emulates "
