@@ -10,15 +10,29 @@ from pathlib import Path
 
 import torch
 
+from dhaug.precision import cpu_has_native_bf16
+
 RESULTS = Path(__file__).resolve().parent / "results"
 SHARED = Path(__file__).resolve().parents[2] / "shared" / "data"
+
+
+def cpu_model() -> str | None:
+    """The CPU's model name (Linux /proc/cpuinfo; ``platform.processor()`` elsewhere, None if neither says):
+    results from different CPUs differ several-fold in speed, and bf16 only pays off where it is native."""
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or None
 
 
 def machine() -> dict:
     info = {"python": platform.python_version(), "torch": torch.__version__, "cpu_count": os.cpu_count(),
             "torch_threads": torch.get_num_threads(), "platform": platform.platform(),
             "cuda": torch.cuda.get_device_name(0) if torch.cuda.is_available() else None,
-            "date": time.strftime("%Y-%m-%d %H:%M:%S")}
+            "date": time.strftime("%Y-%m-%d %H:%M:%S"), "cpu": cpu_model(), "cpu_native_bf16": cpu_has_native_bf16()}
     try:
         info["git_commit"] = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True,
                                             cwd=Path(__file__).parent).stdout.strip()

@@ -129,14 +129,14 @@ def table() -> None:
         md.append(f"| {model}{'' if frames == 1 else f' {frames}f'} | {variant} | {','.join(str(r['seed']) for r in rs)} | "
                   + " | ".join(cells) + f" | {np.mean([r['wall_s'] for r in rs]) / 60:.0f} |")
     md += ["", "## Every run", "", "| run | test set | " + " | ".join(m for _, m in METRICS) +
-           " | action-mean MPJPE | epochs | precision | commit | train (min) | wall (min) |",
-           "|---|---|" + "---|" * (len(METRICS) + 6)]
+           " | action-mean MPJPE | epochs | precision | commit | CPU | train (min) | wall (min) |",
+           "|---|---|" + "---|" * (len(METRICS) + 7)]
     for r in runs:
         for s, v in r["results"].items():
             fm = v["frame_mean"]
             md.append(f"| {r['label']} | {s}{' (flip)' if v['flip_test'] else ''} | " + " | ".join(f"{fm[k]:.2f}" for k, _ in METRICS)
                       + f" | {v['action_mean']['mpjpe']:.2f} | {r['config']['train']['epochs'] + r['config']['train']['tail_epochs']} | "
-                      f"{r['precision']} | {r['commit']} | {r['train_s'] / 60:.1f} | "
+                      f"{r['precision']} | {r['commit']} | {r['machine'].get('cpu') or 'not recorded'} | {r['train_s'] / 60:.1f} | "
                       f"{r['wall_s'] / 60:.1f} |")
     md += ["", "## Convergence (H36M MPJPE on every 10th test frame after each epoch, mm)", "",
            "Curves: `medium_curves.png`. *Last 20 %*: the largest change of the curve over the last fifth of the "

@@ -173,7 +173,7 @@ def train(cfg: ExperimentConfig, resume: bool = False, data: ExperimentData | No
         pose = (f"lr {lr:.2e}  loss {train_loss:.5f}  |grad| max {record['grad_norm_max']:.2f}  " + (f"synthetic loss {record.get('fake_loss', float('nan')):.5f} "
                 f"({record['fake_pairs']} pairs)  " if augmenter else "")) if train_pose_net else \
             f"GAN warm-up, no pose-net step ({record.get('fake_pairs', 0)} generated pairs)  "
-        print(f"epoch {epoch + 1}/{loop_epochs}  " + pose + "".join(f"{k} {v:.3f}  " for k, v in record.items() if k.startswith("gan/")) +
+        print(f"epoch {epoch + 1}/{loop_epochs}  " + pose + "".join(f"{k} {v:.4g}  " for k, v in record.items() if k.startswith("gan/")) +
               f"{record['seconds']:.0f}s" + "".join(f"  {k} {v:.1f}" for k, v in record.items() if k.startswith("eval/")),
               flush=True)  # a redirected log is live
     writer.close()
