@@ -23,13 +23,15 @@ nothing made earlier is overwritten. The table ``benchmarks/results/medium.md`` 
 is rebuilt from all summaries after every run, or alone with ``--table``.
 
 Run from the repository root:
-    python benchmarks/medium.py --models videopose --variants none dhaug --seeds 0 1 [--no-progress] [key=value ...]
+    python benchmarks/medium.py --models videopose --variants none dhaug --seeds 0 1 [--no-progress]
+    python benchmarks/medium.py --variants dhaug --tag gb256 augment.gan_batch_size=256   # other settings: own rows
     python benchmarks/medium.py --table
 """
 from __future__ import annotations
 
 import argparse
 import json
+import re
 import subprocess
 import sys
 import time
@@ -194,8 +196,15 @@ def main() -> None:
     ap.add_argument("--cmu", help="cmu_test.npz (default ../shared/data/cmu/cmu_test.npz)")
     ap.add_argument("--no-progress", action="store_true", help="plain lines instead of progress bars")
     ap.add_argument("--table", action="store_true", help="only rebuild the table from finished runs")
+    ap.add_argument("--tag", help="a name for the settings the overrides make: rows are labelled "
+                                  "<model>_<variant>-<tag>_s<seed> (required with overrides)")
     ap.add_argument("overrides", nargs="*", help="config overrides for every run, key=value")
     a = ap.parse_args()
+    if a.tag is not None and not re.fullmatch(r"[A-Za-z0-9.]+", a.tag):
+        ap.error(f"--tag {a.tag!r}: letters, digits and dots only (it becomes part of file names)")
+    if a.overrides and not a.tag:
+        ap.error(f"overrides {a.overrides} change the protocol's settings: name them with --tag, so their rows are "
+                 "not filed (or skipped) as the protocol's own variants")
     if a.table:
         table()
         return
@@ -212,7 +221,8 @@ def main() -> None:
     for model in a.models:
         for variant in a.variants:
             for seed in a.seeds:
-                label = f"{model}_{variant}_s{seed}"
+                name = f"{variant}-{a.tag}" if a.tag else variant
+                label = f"{model}_{name}_s{seed}"
                 summary = RUNS / f"{label}.json"
                 if summary.is_file():
                     print(f"{label}: done already ({summary}); skipped")
@@ -227,7 +237,9 @@ def main() -> None:
                 t0, code = time.time(), commit()  # the code this run starts from, not what is checked out at its end
                 train(cfg, resume=True, data=data, progress=not a.no_progress and sys.stderr.isatty())
                 RUNS.mkdir(parents=True, exist_ok=True)
-                row = json.dumps(summarise(run_dir, label, variant, time.time() - t0, code), indent=1)
+                row = summarise(run_dir, label, name, time.time() - t0, code)
+                row["overrides"] = a.overrides
+                row = json.dumps(row, indent=1)
                 atomic_write(summary, lambda fh: fh.write(row.encode()))
                 table()
 
