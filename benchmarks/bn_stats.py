@@ -1,0 +1,100 @@
+"""Does a trained lifter's error depend on which data its BatchNorm statistics came from?
+
+Training runs a synthetic pass and then a real pass each epoch, and every batch holds one kind only, so
+BatchNorm normalises synthetic batches with synthetic statistics and real ones with real statistics;
+the running statistics the evaluation uses are those of the last (real) pass. This probe evaluates a
+finished run (``dhaug train`` folder with checkpoint.pt and config.yaml, e.g. a ``benchmarks/medium.py``
+run) as trained, then with the running statistics re-estimated (cumulative average over 150 batches of
+1024 and their mirror images, weights unchanged) on the real training pairs, on epoch 0's synthetic
+pairs of the run's augmentation, and on both mixed. In-domain test: every 10th frame; cross-dataset
+sets with flip test.
+
+    python benchmarks/bn_stats.py runs/medium/videopose_random_s0 [--stem bn_stats_random_s0]
+"""
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+import torch
+from torch import nn
+
+from dhaug import checkpoint
+from dhaug.augment.source import build_source
+from dhaug.config import load_config
+from dhaug.data import load_experiment_data
+from dhaug.evaluate import evaluate_set
+from dhaug.models import build_model
+from dhaug.skeleton import mirror_pose
+
+from common import machine, write
+
+
+def score(model: nn.Module, tests: dict) -> dict[str, float]:
+    first = next(iter(tests))
+    return {name: evaluate_set(model, ps, "cpu", flip_test=name != first)["frame_mean"]["mpjpe"] for name, ps in tests.items()}
+
+
+def reestimate(model: nn.Module, x: torch.Tensor, batches: int = 150, batch: int = 1024, seed: int = 0) -> None:
+    """Reset every BatchNorm's running statistics and average them over ``batches`` random batches of ``x``
+    (N, 16, 2) and its mirror image; only the BatchNorm layers in training mode (no dropout)."""
+    x = torch.cat([x, mirror_pose(x)])  # the training steps saw mirrored batches too
+    bns = [m for m in model.modules() if isinstance(m, nn.modules.batchnorm._BatchNorm)]
+    if not bns:
+        raise SystemExit("the model has no BatchNorm layers: nothing to re-estimate")
+    momentum = [m.momentum for m in bns]
+    for m in bns:
+        m.reset_running_stats()
+        m.momentum = None
+    model.eval()
+    for m in bns:
+        m.train()
+    g = torch.Generator().manual_seed(seed)
+    with torch.no_grad():
+        for _ in range(batches):
+            model(x[torch.randint(len(x), (batch,), generator=g)])
+    for m, mo in zip(bns, momentum):
+        m.momentum = mo
+    model.eval()
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("run", help="a finished dhaug train folder (checkpoint.pt, config.yaml)")
+    ap.add_argument("--stem", help="results file name (default bn_stats_<run folder>)")
+    a = ap.parse_args()
+    run = Path(a.run)
+    cfg = load_config(str(run / "config.yaml"))
+    cfg.data.test_downsample = 10
+    data = load_experiment_data(cfg.data)
+    state = checkpoint.load(run / "checkpoint.pt")
+    model = build_model(cfg.model)
+    model.load_state_dict(state["model"])
+    source = build_source(cfg, data, torch.device("cpu"))
+    if source is None:
+        raise SystemExit(f"{run}: trained without augmentation; no synthetic pairs to compare with")
+    _, synthetic, _ = source.epoch_pairs(0, False)
+    real, _ = data.train.tensors()
+    trained = {k: v.clone() for k, v in model.state_dict().items()}
+    rows = [("as trained (running statistics of the last, real, pass)", score(model, data.tests))]
+    for label, x in [("re-estimated on the real training pairs", real),
+                     (f"re-estimated on {cfg.augment.method} synthetic pairs", synthetic),
+                     ("re-estimated on real + synthetic pairs", torch.cat([real, synthetic]))]:
+        model.load_state_dict(trained)
+        reestimate(model, x)
+        rows.append((label, score(model, data.tests)))
+        print(label, rows[-1][1], flush=True)
+    sets = list(data.tests)
+    md = [f"# BatchNorm statistics of {run} (epoch {state['epoch']}, augment {cfg.augment.method})", "",
+          f"Real training pairs: {len(real)}; synthetic pairs (epoch 0 of the run's source): {len(synthetic)}. "
+          "Weights unchanged; MPJPE in mm (in-domain: every 10th frame; cross-dataset sets: flip test).", "",
+          "| BatchNorm running statistics | " + " | ".join(sets) + " |", "|---|" + "---|" * len(sets)]
+    md += [f"| {label} | " + " | ".join(f"{r[s]:.1f}" for s in sets) + " |" for label, r in rows]
+    md += ["", f"Machine: {machine()}", ""]
+    write(a.stem or f"bn_stats_{run.name}", {"run": str(run), "epoch": state["epoch"], "method": cfg.augment.method,
+                                             "rows": [{"statistics": lab, **r} for lab, r in rows], "machine": machine()},
+          "\n".join(md))
+
+
+if __name__ == "__main__":
+    main()
