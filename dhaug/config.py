@@ -111,6 +111,12 @@ class TrainConfig:
     #: statistics, a 13x loss and a 30x gradient in one step, and Adam turned that into a spike of the
     #: test error (issue 11); ``false``: every pair every epoch, as before.
     drop_last: bool = True
+    #: Synthetic pairs in training: ``separate`` (the paper, method.md §5/§7): each epoch a pass over
+    #: them, then one over the real pairs, every batch of one kind; ``mixed``: one pass over both shuffled
+    #: together, so BatchNorm sees one input distribution (single-frame models). Separate passes left a
+    #: random-augmented VideoPose with real-pass statistics that doubled its cross-dataset error
+    #: (benchmarks/results/bn_stats_videopose_random_s0.md).
+    synthetic_batches: str = "separate"
 
 
 @dataclass
@@ -319,6 +325,10 @@ def validate(cfg: ExperimentConfig) -> None:
 
     checks = [
         (cfg.data.dataset in ("h36m", "synthetic"), "data.dataset must be 'h36m' or 'synthetic'"),
+        (cfg.train.synthetic_batches in ("separate", "mixed"),
+         f"train.synthetic_batches must be 'separate' or 'mixed', got {cfg.train.synthetic_batches!r}"),
+        (cfg.train.synthetic_batches == "separate" or cfg.model.frames == 1,
+         "train.synthetic_batches = 'mixed' is for single-frame models (model.frames = 1) for now"),
         (cfg.data.downsample >= 1, "data.downsample must be >= 1"),
         (cfg.data.train_file is None or cfg.data.downsample == 1,
          f"data.downsample = {cfg.data.downsample} subsamples the dataset's training sequences; with data.train_file "

@@ -129,6 +129,7 @@ def train(cfg: ExperimentConfig, resume: bool = False, data: ExperimentData | No
             group["lr"] = lr
         model.train()
         record = {"epoch": epoch + 1, "lr": lr}
+        mix = None
         if augmenter is not None:  # a pass over this epoch's synthetic pairs, then the real pass (method.md §5, §7)
             logs, x_fake, y_fake = augmenter.epoch_pairs(epoch, progress)
             record.update(logs)
@@ -137,14 +138,17 @@ def train(cfg: ExperimentConfig, resume: bool = False, data: ExperimentData | No
             if bad:
                 raise DivergenceError(f"GAN losses {', '.join(bad)} are not finite in epoch {epoch + 1}; stopped, "
                                       f"the last good checkpoint ({ckpt_path}) was kept")
-            if train_pose_net and len(x_fake) >= 2:
+            if train_pose_net and len(x_fake) >= 2 and tc.synthetic_batches == "mixed":
+                mix = (x_fake.to(device), y_fake.to(device))  # shuffled into the real pass below
+            elif train_pose_net and len(x_fake) >= 2:
                 fake = run_pass(model, opt, x_fake.to(device), y_fake.to(device), tc, epoch - warm, "synthetic",
                                 progress, time_reverse=tc.time_reverse_synthetic, precision=precision)
                 record["fake_loss"] = fake["loss"]
                 record.update({f"synthetic_{k}": v for k, v in fake.items() if k not in ("loss", "steps")})
         train_loss = float("nan")
-        if train_pose_net:
-            real = run_pass(model, opt, x_train, y_train, tc, epoch - warm, "real", progress, precision=precision)
+        if train_pose_net:  # with mixed synthetic batches: one pass over real + synthetic (its loss: both)
+            xs, ys = (x_train, y_train) if mix is None else (torch.cat([x_train, mix[0]]), torch.cat([y_train, mix[1]]))
+            real = run_pass(model, opt, xs, ys, tc, epoch - warm, "real", progress, precision=precision)
             train_loss = real["loss"]
             record.update({k: v for k, v in real.items() if k not in ("loss", "steps")})
             record["real_steps"] = len(real["steps"]["loss"])

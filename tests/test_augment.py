@@ -96,6 +96,25 @@ def test_training_with_random_augmentation(tmp_path):
     assert set(res) == {"synthetic", "synthetic_other"}
 
 
+def test_mixed_synthetic_batches_put_real_and_synthetic_pairs_into_one_pass(tmp_path):
+    import json
+
+    from dhaug.errors import ConfigError
+    from dhaug.train import train
+    base = [f"out_dir={tmp_path}", "data.dataset=synthetic", "data.train_subjects=[S1]", "data.downsample=10",
+            "data.test_downsample=10", "model.name=mlp", "model.channels=64", "model.stages=1", "train.epochs=1",
+            "train.tail_epochs=0", "augment.method=random", "augment.num_poses=300", "train.batch_size=64"]
+    train(load_config(None, base + ["train.synthetic_batches=mixed"]), progress=False)
+    h = json.loads((tmp_path / "results.json").read_text())["history"][0]
+    n_real = json.loads((tmp_path / "results.json").read_text())["train_pairs"]
+    assert h["fake_pairs"] > 0 and "fake_loss" not in h  # no separate synthetic pass
+    assert h["real_steps"] == (n_real + h["fake_pairs"]) // 64  # one pass over both (short last batch skipped)
+    with pytest.raises(ConfigError, match="synthetic_batches"):
+        load_config(None, base + ["train.synthetic_batches=both"])
+    with pytest.raises(ConfigError, match="single-frame"):
+        load_config(None, base + ["train.synthetic_batches=mixed", "model.name=videopose", "model.frames=9"])
+
+
 def test_random_sequences_are_smooth_windows_within_the_limits():
     from dhaug.augment.video_gan import joint_acceleration
     cams = load_cameras()["S1"]
