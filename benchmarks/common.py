@@ -8,6 +8,7 @@ import subprocess
 import time
 from pathlib import Path
 
+import numpy as np
 import torch
 
 from dhaug.precision import cpu_has_native_bf16
@@ -26,6 +27,20 @@ def cpu_model() -> str | None:
     except OSError:
         pass
     return platform.processor() or None
+
+
+def world_poses(positions, subjects: list[str], every: int) -> torch.Tensor:
+    """(N, 16, 3) world poses (Z up, metres) of ``subjects`` (``load_positions_3d`` output), every ``every``-th frame."""
+    return torch.as_tensor(np.concatenate([p[::every] for s in subjects for p in positions[s].values()]),
+                           dtype=torch.float32)
+
+
+def run_labels(runs: list[str], labels: list[str] | None) -> list[str]:
+    """A label per run folder: ``labels`` when given (one each), else the folders themselves."""
+    labels = labels or [str(r) for r in runs]
+    if len(labels) != len(runs):
+        raise SystemExit(f"--labels: {len(labels)} labels for {len(runs)} runs")
+    return labels
 
 
 def machine() -> dict:

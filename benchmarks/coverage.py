@@ -25,27 +25,20 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from dhaug import checkpoint
-from dhaug.augment import CameraSet, RandomDHAugmenter
+from dhaug.augment import RandomDHAugmenter
 from dhaug.augment.realism import nearest_real_angle
-from dhaug.augment.source import generator_from_checkpoint
 from dhaug.camera import load_cameras
 from dhaug.data.h36m import load_positions_3d
 from dhaug.kinematics import get_body_model
 from dhaug.kinematics.data_limits import limit_table
 from dhaug.skeleton import bone_lengths
 
-from common import SHARED, machine, require, write
+from common import SHARED, machine, require, run_labels, world_poses, write
+from realism import generated
 
 TRAIN, TEST = ["S1", "S5", "S6", "S7", "S8"], ["S9", "S11"]
 #: CMU world (Y up) -> a Z-up frame (x, -z, y); a rotation, so left and right stay as they are.
 Y_UP_TO_Z_UP = np.array([[1.0, 0.0, 0.0], [0.0, 0.0, -1.0], [0.0, 1.0, 0.0]])
-
-
-def h36m_world(positions, subjects: list[str], every: int) -> torch.Tensor:
-    """(N, 16, 3) world poses (Z up, metres) of ``subjects``, every ``every``-th frame."""
-    return torch.as_tensor(np.concatenate([p[::every] for s in subjects for p in positions[s].values()]),
-                           dtype=torch.float32)
 
 
 def cmu_world(path: Path, source: str = "amc") -> torch.Tensor:
@@ -65,16 +58,6 @@ def cmu_world(path: Path, source: str = "amc") -> torch.Tensor:
     return torch.as_tensor(world @ Y_UP_TO_Z_UP.T / 1000.0, dtype=torch.float32)
 
 
-def generated(run: Path, n: int, seed: int, bones: torch.Tensor) -> tuple[torch.Tensor, str]:
-    """(>= n, 16, 3) world poses of a run's generator (noise of ``seed``) and what the run was."""
-    state = checkpoint.load(run / "checkpoint.pt")
-    G, cfg = generator_from_checkpoint(state, str(run))
-    frames = getattr(G, "frames", 1)
-    fake = G.draw(-(-n // frames), CameraSet.from_cameras(load_cameras()["S1"]), bones, seed=seed)
-    world = fake["world"].flatten(0, -3)[:n]
-    return world, f"{cfg.augment.method}, epoch {state['epoch']}, seed {cfg.train.seed}"
-
-
 def stats(a: torch.Tensor) -> dict:
     x = a.numpy()
     return {"mean_deg": float(x.mean()), "median_deg": float(np.median(x)), "p90_deg": float(np.percentile(x, 90))}
@@ -90,15 +73,13 @@ def main() -> None:
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--stem", default="coverage")
     args = ap.parse_args()
-    labels = args.labels or [str(r) for r in args.runs]
-    if len(labels) != len(args.runs):
-        raise SystemExit(f"--labels: {len(labels)} labels for {len(args.runs)} runs")
+    labels = run_labels(args.runs, args.labels)
 
     positions = load_positions_3d(require(SHARED / "h36m" / "data_3d_h36m.npz"))
-    train = h36m_world(positions, TRAIN, 1)
-    reference = h36m_world(positions, TRAIN, 10)  # realism reference: the medium protocol's training frames
+    train = world_poses(positions, TRAIN, 1)
+    reference = world_poses(positions, TRAIN, 10)  # realism reference: the medium protocol's training frames
     target = (cmu_world(require(SHARED / "cmu" / "cmu_test.npz")) if args.target == "cmu_val"
-              else h36m_world(positions, TEST, 10))
+              else world_poses(positions, TEST, 10))
     g = torch.Generator().manual_seed(args.seed)
     bones = bone_lengths(train[torch.randint(len(train), (256,), generator=g)])
     paper = get_body_model("paper")
@@ -107,8 +88,8 @@ def main() -> None:
     sources = [("H36M training poses (S1,S5-S8)", train[torch.randperm(len(train), generator=g)[:args.poses]], "real"),
                ("random DH ('normal' limits)", rand.sample_world(args.poses, g), "RandomDHAugmenter")]
     for run, label in zip(args.runs, labels):
-        world, info = generated(Path(run), args.poses, args.seed, bones)
-        sources.append((label, world, info))
+        world, info = generated(Path(run), args.poses, args.seed, bones)  # (n * T, 16, 3) for a video generator
+        sources.append((label, world[:args.poses], f"{info['method']}, epoch {info['epoch']}, seed {info['seed']}"))
 
     rows = []
     for label, poses, info in sources:

@@ -35,14 +35,9 @@ from dhaug.kinematics.ik import inverse_kinematics
 from dhaug.kinematics.data_limits import limit_table
 from dhaug.skeleton import H36M16, bone_lengths
 
-from common import RESULTS, SHARED, machine, require, write
+from common import RESULTS, SHARED, machine, require, run_labels, world_poses, write
 
 UNSEEN = ["S5", "S6", "S7", "S8"]
-
-
-def world_poses(positions, subjects, every):
-    return torch.as_tensor(np.concatenate([p[::every] for s in subjects for p in positions[s].values()]),
-                           dtype=torch.float32)
 
 
 def generated(run: Path, n: int, seed: int, bones: torch.Tensor) -> tuple[torch.Tensor, dict]:
@@ -125,9 +120,7 @@ def main() -> None:
     ap.add_argument("--worst", type=int, default=6, help="least real-looking poses drawn per run")
     ap.add_argument("--stem", default="realism")
     args = ap.parse_args()
-    labels = args.labels or [str(r) for r in args.runs]
-    if len(labels) != len(args.runs):
-        raise SystemExit(f"--labels: {len(labels)} labels for {len(args.runs)} runs")
+    labels = run_labels(args.runs, args.labels)
 
     positions = load_positions_3d(require(SHARED / "h36m" / "data_3d_h36m.npz"))
     reference = world_poses(positions, ["S1"], 5)

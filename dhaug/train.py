@@ -139,7 +139,7 @@ def train(cfg: ExperimentConfig, resume: bool = False, data: ExperimentData | No
                 raise DivergenceError(f"GAN losses {', '.join(bad)} are not finite in epoch {epoch + 1}; stopped, "
                                       f"the last good checkpoint ({ckpt_path}) was kept")
             if train_pose_net and len(x_fake) >= 2 and tc.synthetic_batches == "mixed":
-                mix = (x_fake.to(device), y_fake.to(device))  # shuffled into the real pass below
+                mix = (x_fake.to(device), y_fake.to(device))  # no pass of their own: shuffled into the real pass
             elif train_pose_net and len(x_fake) >= 2:
                 fake = run_pass(model, opt, x_fake.to(device), y_fake.to(device), tc, epoch - warm, "synthetic",
                                 progress, time_reverse=tc.time_reverse_synthetic, precision=precision)
@@ -174,8 +174,10 @@ def train(cfg: ExperimentConfig, resume: bool = False, data: ExperimentData | No
         if augmenter is not None:
             state["augmenter"] = augmenter.state_dict()
         checkpoint.save_atomic(state, ckpt_path)
-        pose = (f"lr {lr:.2e}  loss {train_loss:.5f}  |grad| max {record['grad_norm_max']:.2f}  " + (f"synthetic loss {record.get('fake_loss', float('nan')):.5f} "
-                f"({record['fake_pairs']} pairs)  " if augmenter else "")) if train_pose_net else \
+        synth = "" if augmenter is None else ("mixed into the real batches " if mix is not None else
+                                              f"synthetic loss {record.get('fake_loss', float('nan')):.5f} ") + \
+            f"({record['fake_pairs']} pairs)  "
+        pose = (f"lr {lr:.2e}  loss {train_loss:.5f}  |grad| max {record['grad_norm_max']:.2f}  " + synth) if train_pose_net else \
             f"GAN warm-up, no pose-net step ({record.get('fake_pairs', 0)} generated pairs)  "
         print(f"epoch {epoch + 1}/{loop_epochs}  " + pose + "".join(f"{k} {v:.4g}  " for k, v in record.items() if k.startswith("gan/")) +
               f"{record['seconds']:.0f}s" + "".join(f"  {k} {v:.1f}" for k, v in record.items() if k.startswith("eval/")),
