@@ -1,7 +1,8 @@
 """The training loop (method.md §5-§7), to be read top to bottom: set-up (config checks, data, the
 synthetic-pair source of ``augment.method``, model, optimiser, precision), resume, then per epoch
-the synthetic pass (GAN or random poses; after the GAN-only warm-up), the real pass, the checkpoint
-and the optional test curves; finally the evaluation of the *last* epoch. The whole training set lives
+the synthetic pass (GAN or random poses; after the GAN-only warm-up), the real pass — or, with
+``train.synthetic_batches = mixed``, one pass over real and synthetic pairs shuffled together —, the
+checkpoint and the optional test curves; finally the evaluation of the *last* epoch. The whole training set lives
 on the device as tensors; batches are index slices (:mod:`dhaug.steps`), with no per-sample Python work.
 """
 from __future__ import annotations
@@ -130,7 +131,7 @@ def train(cfg: ExperimentConfig, resume: bool = False, data: ExperimentData | No
         model.train()
         record = {"epoch": epoch + 1, "lr": lr}
         mix = None
-        if augmenter is not None:  # a pass over this epoch's synthetic pairs, then the real pass (method.md §5, §7)
+        if augmenter is not None:  # this epoch's synthetic pairs: a pass of their own (method.md §5, §7) or mixed in
             logs, x_fake, y_fake = augmenter.epoch_pairs(epoch, progress)
             record.update(logs)
             record["fake_pairs"] = len(x_fake)
