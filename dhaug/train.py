@@ -139,13 +139,14 @@ def train(cfg: ExperimentConfig, resume: bool = False, data: ExperimentData | No
             if bad:
                 raise DivergenceError(f"GAN losses {', '.join(bad)} are not finite in epoch {epoch + 1}; stopped, "
                                       f"the last good checkpoint ({ckpt_path}) was kept")
-            if train_pose_net and len(x_fake) >= 2 and tc.synthetic_batches == "mixed":
-                mix = (x_fake.to(device), y_fake.to(device))  # no pass of their own: shuffled into the real pass
-            elif train_pose_net and len(x_fake) >= 2:
-                fake = run_pass(model, opt, x_fake.to(device), y_fake.to(device), tc, epoch - warm, "synthetic",
-                                progress, time_reverse=tc.time_reverse_synthetic, precision=precision)
-                record["fake_loss"] = fake["loss"]
-                record.update({f"synthetic_{k}": v for k, v in fake.items() if k not in ("loss", "steps")})
+            if train_pose_net and len(x_fake) >= 2:
+                if tc.synthetic_batches == "mixed":  # no pass of their own: shuffled into the real pass
+                    mix = (x_fake.to(device), y_fake.to(device))
+                else:
+                    fake = run_pass(model, opt, x_fake.to(device), y_fake.to(device), tc, epoch - warm, "synthetic",
+                                    progress, time_reverse=tc.time_reverse_synthetic, precision=precision)
+                    record["fake_loss"] = fake["loss"]
+                    record.update({f"synthetic_{k}": v for k, v in fake.items() if k not in ("loss", "steps")})
         train_loss = float("nan")
         if train_pose_net:  # with mixed synthetic batches: one pass over real + synthetic (its loss: both)
             xs, ys = (x_train, y_train) if mix is None else (torch.cat([x_train, mix[0]]), torch.cat([y_train, mix[1]]))
@@ -175,9 +176,11 @@ def train(cfg: ExperimentConfig, resume: bool = False, data: ExperimentData | No
         if augmenter is not None:
             state["augmenter"] = augmenter.state_dict()
         checkpoint.save_atomic(state, ckpt_path)
-        synth = "" if augmenter is None else ("mixed into the real batches " if mix is not None else
-                                              f"synthetic loss {record.get('fake_loss', float('nan')):.5f} ") + \
-            f"({record['fake_pairs']} pairs)  "
+        synth = ""
+        if augmenter is not None:
+            how = "mixed into the real batches" if mix is not None else \
+                f"synthetic loss {record.get('fake_loss', float('nan')):.5f}"
+            synth = f"{how} ({record['fake_pairs']} pairs)  "
         pose = (f"lr {lr:.2e}  loss {train_loss:.5f}  |grad| max {record['grad_norm_max']:.2f}  " + synth) if train_pose_net else \
             f"GAN warm-up, no pose-net step ({record.get('fake_pairs', 0)} generated pairs)  "
         print(f"epoch {epoch + 1}/{loop_epochs}  " + pose + "".join(f"{k} {v:.4g}  " for k, v in record.items() if k.startswith("gan/")) +

@@ -105,8 +105,8 @@ def test_mixed_synthetic_batches_put_real_and_synthetic_pairs_into_one_pass(tmp_
             "data.test_downsample=10", "model.name=mlp", "model.channels=64", "model.stages=1", "train.epochs=1",
             "train.tail_epochs=0", "augment.method=random", "augment.num_poses=300", "train.batch_size=64"]
     train(load_config(None, base + ["train.synthetic_batches=mixed"]), progress=False)
-    h = json.loads((tmp_path / "results.json").read_text())["history"][0]
-    n_real = json.loads((tmp_path / "results.json").read_text())["train_pairs"]
+    results = json.loads((tmp_path / "results.json").read_text())
+    h, n_real = results["history"][0], results["train_pairs"]
     assert h["fake_pairs"] > 0 and "fake_loss" not in h  # no separate synthetic pass
     assert h["real_steps"] == (n_real + h["fake_pairs"]) // 64  # one pass over both (short last batch skipped)
     with pytest.raises(ConfigError, match="synthetic_batches"):
