@@ -14,7 +14,8 @@ accumulated into one table over as many sittings as it takes.
 Variants (``--variants``): ``none``; ``random`` (random DH poses, the paper's "normal" limits, our zoom
 30-100 deg); ``random-paper`` (the same with the training cameras, the paper's "normal" mode);
 ``dhaug`` (our defaults: zoom, data-driven limits); ``dhaug-paper`` (training cameras, the paper's GAN
-limits); ``random-video`` / ``dhaug-video`` for multi-frame configs.
+limits); ``dhaug-video`` for multi-frame configs, where ``random`` draws smooth random DH sequences
+(the video baseline).
 
 Each run trains into ``--out/<model>_<variant>_s<seed>`` (``--resume`` continues a killed run exactly)
 and, when done, leaves its summary in ``benchmarks/results/medium_runs/<model>_<variant>_s<seed>.json``

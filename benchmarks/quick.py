@@ -33,8 +33,10 @@ if __name__ == "__main__":
         notes = ("Train S1 (GT 2D, every 10th frame -> 9-frame windows of 5 fps frames), 6 epochs, lr 1e-3 linear "
                  f"decay, batch 256, steps on the window, its mirror, its time reversal and both; seed(s) {a.seeds}. "
                  f"Augmentation: {a.augment} (dhaug-video = the DH-AUG video GAN: 4 GAN-only epochs, motion critics "
-                 "from GAN epoch 2, each epoch's generated 9-frame sequences as a synthetic pass before the real "
-                 "pass, fields of view 30-100 deg). Overrides: " + (" ".join(a.overrides) or "none") + ". "
+                 "from GAN epoch 2, each epoch's generated 9-frame sequences; random = smooth random DH sequences, "
+                 "10,000 per epoch into every training camera, each DOF its draw plus 3 slow cosines, the pelvis on "
+                 "a real window's path; both: a synthetic pass before the real pass, fields of view 30-100 deg). "
+                 "Overrides: " + (" ".join(a.overrides) or "none") + ". "
                  "Test: S9+S11 every 8th frame as window centre — NAME = windows of consecutive frames (the "
                  "paper's protocol: 50 fps on H36M, 24 fps on cmu_test), NAME_train_rate = windows at the training "
                  "frame rate (5 fps; step 10 on H36M, 5 on cmu_test); cmu_test every frame, flip test.")
