@@ -1,8 +1,9 @@
 """Does a trained lifter's error depend on which data its BatchNorm statistics came from?
 
-Training runs a synthetic pass and then a real pass each epoch, and every batch holds one kind only, so
-BatchNorm normalises synthetic batches with synthetic statistics and real ones with real statistics;
-the running statistics the evaluation uses are those of the last (real) pass. This probe evaluates a
+With ``train.synthetic_batches=separate`` training runs a synthetic pass and then a real pass each epoch,
+and every batch holds one kind only, so BatchNorm normalises synthetic batches with synthetic statistics
+and real ones with real statistics; the running statistics the evaluation uses are those of the last
+(real) pass (``mixed``, the single-frame default: of the mixed pass). This probe evaluates a
 finished run (``dhaug train`` folder with checkpoint.pt and config.yaml, e.g. a ``benchmarks/medium.py``
 run) as trained, then with the running statistics re-estimated (cumulative average over 150 batches of
 1024 and their mirror images, weights unchanged) on the real training pairs, on epoch 0's synthetic
@@ -30,16 +31,16 @@ from dhaug.skeleton import mirror_pose
 from common import machine, write
 
 
-def score(model: nn.Module, tests: dict) -> dict[str, float]:
-    first = next(iter(tests))
-    return {name: evaluate_set(model, ps, "cpu", flip_test=name != first)["frame_mean"]["mpjpe"] for name, ps in tests.items()}
+def score(model: nn.Module, tests: dict, cross: set[str]) -> dict[str, float]:
+    """Frame-mean MPJPE on every test set; the cross-dataset ones (names in ``cross``) with flip test."""
+    return {name: evaluate_set(model, ps, "cpu", flip_test=name in cross)["frame_mean"]["mpjpe"] for name, ps in tests.items()}
 
 
 def reestimate(model: nn.Module, x: torch.Tensor, batches: int = 150, batch: int = 1024, seed: int = 0) -> None:
     """Reset every BatchNorm's running statistics and average them over ``batches`` random batches of ``x``
     (N, 16, 2) and its mirror image; only the BatchNorm layers in training mode (no dropout)."""
     x = torch.cat([x, mirror_pose(x)])  # the training steps saw mirrored batches too
-    bns = [m for m in model.modules() if isinstance(m, nn.modules.batchnorm._BatchNorm)]
+    bns = [m for m in model.modules() if isinstance(m, (nn.BatchNorm1d, nn.BatchNorm2d, nn.BatchNorm3d))]
     if not bns:
         raise SystemExit("the model has no BatchNorm layers: nothing to re-estimate")
     momentum = [m.momentum for m in bns]
@@ -76,13 +77,14 @@ def main() -> None:
     _, synthetic, _ = source.epoch_pairs(0, False)
     real, _ = data.train.tensors()
     trained = {k: v.clone() for k, v in model.state_dict().items()}
-    rows = [("as trained (running statistics of the last, real, pass)", score(model, data.tests))]
+    last = "mixed real + synthetic" if cfg.train.mixed_batches(cfg.model.frames) else "real"
+    rows = [(f"as trained (running statistics of the last, {last}, pass)", score(model, data.tests, set(data.cross)))]
     for label, x in [("re-estimated on the real training pairs", real),
                      (f"re-estimated on {cfg.augment.method} synthetic pairs", synthetic),
                      ("re-estimated on real + synthetic pairs", torch.cat([real, synthetic]))]:
         model.load_state_dict(trained)
         reestimate(model, x)
-        rows.append((label, score(model, data.tests)))
+        rows.append((label, score(model, data.tests, set(data.cross))))
         print(label, rows[-1][1], flush=True)
     sets = list(data.tests)
     md = [f"# BatchNorm statistics of {run} (epoch {state['epoch']}, augment {cfg.augment.method})", "",

@@ -12,10 +12,12 @@ accumulated into one table over as many sittings as it takes.
   choice; and ``cmu_test`` — the whole file, for comparison with earlier tables.
 
 Variants (``--variants``): ``none``; ``random`` (random DH poses, the paper's "normal" limits, our zoom
-30-100 deg); ``random-paper`` (the same with the training cameras, the paper's "normal" mode);
-``dhaug`` (our defaults: zoom, data-driven limits); ``dhaug-paper`` (training cameras, the paper's GAN
-limits); ``dhaug-video`` for multi-frame configs, where ``random`` draws smooth random DH sequences
-(the video baseline).
+30-100 deg, mixed into the real batches); ``random-paper`` (the paper's "normal" mode: the training
+cameras, a synthetic pass of its own each epoch); ``dhaug`` (our defaults: zoom, data-driven limits,
+mixed batches); ``dhaug-paper`` (the paper's: training cameras, its GAN limits, separate passes);
+``poseaug``; ``dhaug-video`` for multi-frame configs, where ``random`` draws smooth random DH sequences
+(the video baseline). Other settings get their own rows with ``--tag``, e.g. the separate passes of the
+paper with our other defaults: ``--variants dhaug --tag separate train.synthetic_batches=separate``.
 
 Each run trains into ``--out/<model>_<variant>_s<seed>`` (``--resume`` continues a killed run exactly)
 and, when done, leaves its summary in ``benchmarks/results/medium_runs/<model>_<variant>_s<seed>.json``
@@ -49,9 +51,10 @@ REPO = Path(__file__).resolve().parents[1]
 VARIANTS = {
     "none": ["augment.method=none"],
     "random": ["augment.method=random"],
-    "random-paper": ["augment.method=random", "augment.fov_range_deg=null"],
+    "random-paper": ["augment.method=random", "augment.fov_range_deg=null", "train.synthetic_batches=separate"],
     "dhaug": ["augment.method=dhaug"],
-    "dhaug-paper": ["augment.method=dhaug", "augment.fov_range_deg=null", "augment.limits=gan"],
+    "dhaug-paper": ["augment.method=dhaug", "augment.fov_range_deg=null", "augment.limits=gan",
+                    "train.synthetic_batches=separate"],
     "dhaug-video": ["augment.method=dhaug-video"],
     "poseaug": ["augment.method=poseaug"],
 }
@@ -91,7 +94,8 @@ def summarise(run_dir: Path, label: str, variant: str, wall_s: float, code: str)
     hist = res.get("history", [])
     return {"label": label, "variant": variant, "model": res["config"]["model"]["name"],
             "frames": res["config"]["model"]["frames"], "seed": res["config"]["train"]["seed"],
-            "precision": res.get("precision"), "commit": code, "machine": machine(),
+            "precision": res.get("precision"), "synthetic_batches": res.get("synthetic_batches"),
+            "commit": code, "machine": machine(),
             "wall_s": wall_s, "train_s": sum(h["seconds"] for h in hist), "train_pairs": res.get("train_pairs"),
             "results": {k: {"frame_mean": v["frame_mean"], "action_mean": v["action_mean"],
                             "sequence_mean": v.get("sequence_mean"), "flip_test": v["flip_test"], "count": v.get("count")}

@@ -41,13 +41,16 @@ if __name__ == "__main__":
                  "paper's protocol: 50 fps on H36M, 24 fps on cmu_test), NAME_train_rate = windows at the training "
                  "frame rate (5 fps; step 10 on H36M, 5 on cmu_test); cmu_test every frame, flip test.")
     else:
+        separate = "train.synthetic_batches=separate" in a.overrides
         notes = ("Train S1 (GT 2D, every 8th frame), 6 epochs, lr 1e-3 linear decay, batch 256, flip, seed(s) "
                  f"{a.seeds}. Augmentation: {a.augment} (random = the paper's 'normal' random DH mode, 10,000 poses "
                  "per epoch into every training camera; dhaug = the DH-AUG GAN, 3 GAN-only warm-up epochs, then "
-                 "each epoch's generated pairs; both: a synthetic pass before each real pass, fields of view "
+                 "each epoch's generated pairs; both: " + ("a synthetic pass before each real pass" if separate else
+                 "mixed into the real batches") + ", fields of view "
                  "30-100 deg unless overridden; poseaug = PoseAug's augmentor of the real pairs: 3 real-only "
                  "epochs, its 2 GAN warm-up epochs overlapping the last two, then 3 joint epochs with its "
-                 "pairs as a synthetic pass, the training cameras' own fields of view). Overrides: " + (" ".join(a.overrides) or "none") + ". "
+                 "pairs " + ("as a synthetic pass" if separate else "mixed in") + ", the training cameras' own fields of "
+                 "view). Overrides: " + (" ".join(a.overrides) or "none") + ". "
                  "Test: every 8th frame of S9+S11 (all cameras); cmu_test.npz all frames with flip test.")
     cross = cross_label(a.cross)
     run_protocol(a.stem, runs, a.overrides, a.out, f"quick protocol (CPU): S1 -> S9+S11 and {cross}, GT 2D", notes,

@@ -24,7 +24,7 @@ from dhaug.config import ModelConfig
 from dhaug.models import MODELS, build_model
 from dhaug.skeleton import mirror_pose
 from dhaug.precision import autocast, resolve_precision
-from dhaug.train import train_step
+from dhaug.steps import train_step
 
 from common import machine, write
 

@@ -111,12 +111,18 @@ class TrainConfig:
     #: statistics, a 13x loss and a 30x gradient in one step, and Adam turned that into a spike of the
     #: test error (issue 11); ``false``: every pair every epoch, as before.
     drop_last: bool = True
-    #: Synthetic pairs in training: ``separate`` (the paper, method.md §5/§7): each epoch a pass over
-    #: them, then one over the real pairs, every batch of one kind; ``mixed``: one pass over both shuffled
-    #: together, so BatchNorm sees one input distribution (single-frame models). Separate passes left a
+    #: Synthetic pairs in training: ``mixed``: one pass over real and synthetic pairs shuffled together,
+    #: so BatchNorm sees one input distribution (single-frame models); ``separate`` (the paper, method.md
+    #: §5/§7): each epoch a pass over them, then one over the real pairs, every batch of one kind;
+    #: ``auto``: mixed for single-frame models, separate for multi-frame ones. Separate passes left a
     #: random-augmented VideoPose with real-pass statistics that doubled its cross-dataset error
-    #: (benchmarks/results/bn_stats_videopose_random_s0.md).
-    synthetic_batches: str = "separate"
+    #: (benchmarks/results/bn_stats_videopose_random_s0.md); mixed was better on the validation split
+    #: for random and DH-AUG poses alike (benchmarks/results/medium.md).
+    synthetic_batches: str = "auto"
+
+    def mixed_batches(self, frames: int) -> bool:
+        """Whether synthetic pairs are shuffled into the real pass for a ``frames``-frame model."""
+        return self.synthetic_batches == "mixed" or (self.synthetic_batches == "auto" and frames == 1)
 
 
 @dataclass
@@ -325,9 +331,9 @@ def validate(cfg: ExperimentConfig) -> None:
 
     checks = [
         (cfg.data.dataset in ("h36m", "synthetic"), "data.dataset must be 'h36m' or 'synthetic'"),
-        (cfg.train.synthetic_batches in ("separate", "mixed"),
-         f"train.synthetic_batches must be 'separate' or 'mixed', got {cfg.train.synthetic_batches!r}"),
-        (cfg.train.synthetic_batches == "separate" or cfg.model.frames == 1,
+        (cfg.train.synthetic_batches in ("auto", "separate", "mixed"),
+         f"train.synthetic_batches must be 'auto', 'separate' or 'mixed', got {cfg.train.synthetic_batches!r}"),
+        (cfg.train.synthetic_batches != "mixed" or cfg.model.frames == 1,
          "train.synthetic_batches = 'mixed' is for single-frame models (model.frames = 1) for now"),
         (cfg.data.downsample >= 1, "data.downsample must be >= 1"),
         (cfg.data.train_file is None or cfg.data.downsample == 1,

@@ -1,7 +1,7 @@
 """The training loop (method.md §5-§7), to be read top to bottom: set-up (config checks, data, the
 synthetic-pair source of ``augment.method``, model, optimiser, precision), resume, then per epoch
-the synthetic pass (GAN or random poses; after the GAN-only warm-up), the real pass — or, with
-``train.synthetic_batches = mixed``, one pass over real and synthetic pairs shuffled together —, the
+the synthetic pairs (GAN or random poses; after the GAN-only warm-up) shuffled into the real pass
+(``train.synthetic_batches`` mixed: the single-frame default) or in a pass of their own before it, the
 checkpoint and the optional test curves; finally the evaluation of the *last* epoch. The whole training set lives
 on the device as tensors; batches are index slices (:mod:`dhaug.steps`), with no per-sample Python work.
 """
@@ -23,7 +23,7 @@ from .errors import ConfigError, DataError
 from .evaluate import evaluate_experiment, evaluate_set, report, summary_line
 from .models import build_model
 from .precision import enable_tf32, precision_note, resolve_precision
-from .steps import learning_rate, loss_kind, make_optimizer, pose_loss, run_pass, train_step  # noqa: F401
+from .steps import learning_rate, make_optimizer, run_pass
 
 
 class DivergenceError(RuntimeError):
@@ -111,9 +111,11 @@ def train(cfg: ExperimentConfig, resume: bool = False, data: ExperimentData | No
 
     from torch.utils.tensorboard import SummaryWriter  # imported late: it is slow to import
     writer = SummaryWriter(str(out / "tensorboard"))
+    batches = "" if augmenter is None else \
+        (" mixed into the real batches" if tc.mixed_batches(frames) else " in a pass of their own")
     print(f"training {cfg.model.name} on {n} pairs ({data.train.name}) for {total_epochs} epochs on {device}"
           + (f" after {warm} GAN-only warm-up epochs" if warm else "") + ", "
-          f"augmentation: {cfg.augment.method}; precision {precision}; "
+          f"augmentation: {cfg.augment.method}{batches}; precision {precision}; "
           f"{sum(p.numel() for p in model.parameters()) / 1e6:.2f} M parameters", flush=True)
 
     global_step = {"grad_norm": 0, "loss": 0}
@@ -140,7 +142,7 @@ def train(cfg: ExperimentConfig, resume: bool = False, data: ExperimentData | No
                 raise DivergenceError(f"GAN losses {', '.join(bad)} are not finite in epoch {epoch + 1}; stopped, "
                                       f"the last good checkpoint ({ckpt_path}) was kept")
             if train_pose_net and len(x_fake) >= 2:
-                if tc.synthetic_batches == "mixed":  # no pass of their own: shuffled into the real pass
+                if tc.mixed_batches(frames):  # no pass of their own: shuffled into the real pass
                     mix = (x_fake.to(device), y_fake.to(device))
                 else:
                     fake = run_pass(model, opt, x_fake.to(device), y_fake.to(device), tc, epoch - warm, "synthetic",
@@ -193,6 +195,7 @@ def train(cfg: ExperimentConfig, resume: bool = False, data: ExperimentData | No
     report(model, data.tests, results, history, out, device, title=f"{cfg.name}: {cfg.model.name}, last epoch ({total_epochs})",
            extra={"config": cfg.to_dict(), "epochs_trained": total_epochs, "data": data.description,
                   "train_pairs": n, "history": history, "precision": precision,
+                  "synthetic_batches": "mixed" if tc.mixed_batches(frames) else "separate",
                   "device": str(device)})
     print(summary_line(results), flush=True)
     return results

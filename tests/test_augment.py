@@ -88,11 +88,13 @@ def test_training_with_random_augmentation(tmp_path):
     cfg = load_config(None, [f"out_dir={tmp_path}", "data.dataset=synthetic", "data.train_subjects=[S1]",
                              "data.downsample=10", "data.test_downsample=10", "model.name=mlp", "model.channels=64",
                              "model.stages=1", "train.epochs=1", "train.tail_epochs=0", "augment.method=random",
-                             "augment.num_poses=300"])
+                             "augment.num_poses=300", "train.synthetic_batches=separate"])
     res = train(cfg, progress=False)
     import json
-    hist = json.loads((tmp_path / "results.json").read_text())["history"]
-    assert hist[0]["fake_pairs"] > 0 and np.isfinite(hist[0]["fake_loss"])
+    results = json.loads((tmp_path / "results.json").read_text())
+    hist = results["history"]
+    assert hist[0]["fake_pairs"] > 0 and np.isfinite(hist[0]["fake_loss"])  # a synthetic pass of their own
+    assert results["synthetic_batches"] == "separate"
     assert set(res) == {"synthetic", "synthetic_other"}
 
 
@@ -104,11 +106,15 @@ def test_mixed_synthetic_batches_put_real_and_synthetic_pairs_into_one_pass(tmp_
     base = [f"out_dir={tmp_path}", "data.dataset=synthetic", "data.train_subjects=[S1]", "data.downsample=10",
             "data.test_downsample=10", "model.name=mlp", "model.channels=64", "model.stages=1", "train.epochs=1",
             "train.tail_epochs=0", "augment.method=random", "augment.num_poses=300", "train.batch_size=64"]
-    train(load_config(None, base + ["train.synthetic_batches=mixed"]), progress=False)
-    results = json.loads((tmp_path / "results.json").read_text())
-    h, n_real = results["history"][0], results["train_pairs"]
-    assert h["fake_pairs"] > 0 and "fake_loss" not in h  # no separate synthetic pass
-    assert h["real_steps"] == (n_real + h["fake_pairs"]) // 64  # one pass over both (short last batch skipped)
+    for mode in ("mixed", "auto"):  # auto: mixed for a single-frame model (the default)
+        train(load_config(None, base + [f"train.synthetic_batches={mode}", f"out_dir={tmp_path / mode}"]), progress=False)
+        results = json.loads((tmp_path / mode / "results.json").read_text())
+        h, n_real = results["history"][0], results["train_pairs"]
+        assert h["fake_pairs"] > 0 and "fake_loss" not in h  # no separate synthetic pass
+        assert h["real_steps"] == (n_real + h["fake_pairs"]) // 64  # one pass over both (short last batch skipped)
+        assert results["synthetic_batches"] == "mixed"
+    assert load_config(None, base).train.synthetic_batches == "auto"
+    assert not load_config(None, base + ["model.name=videopose", "model.frames=9"]).train.mixed_batches(9)
     with pytest.raises(ConfigError, match="synthetic_batches"):
         load_config(None, base + ["train.synthetic_batches=both"])
     with pytest.raises(ConfigError, match="single-frame"):

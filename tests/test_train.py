@@ -9,7 +9,8 @@ from dhaug import checkpoint
 from dhaug.cli import main
 from dhaug.config import load_config
 from dhaug.data import ExperimentData, PoseSet
-from dhaug.train import DivergenceError, learning_rate, train
+from dhaug.steps import learning_rate
+from dhaug.train import DivergenceError, train
 
 
 def tiny_set(n, seed, name):

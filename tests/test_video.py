@@ -281,7 +281,7 @@ def test_window_passes_step_on_mirrored_and_reversed_windows(monkeypatch):
 def test_pose_net_loss_is_the_papers_by_default():
     from dhaug.config import load_config
     from dhaug.errors import ConfigError
-    from dhaug.train import loss_kind, pose_loss
+    from dhaug.steps import loss_kind, pose_loss
 
     single, windows = torch.zeros(2, 16, 2), torch.zeros(2, 9, 16, 2)
     assert (loss_kind("auto", single), loss_kind("auto", windows), loss_kind("mse", windows)) == ("mse", "mpjpe", "mse")
