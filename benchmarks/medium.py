@@ -176,11 +176,16 @@ def plot_curves(runs: list[dict], path: Path) -> None:
     from matplotlib.figure import Figure
     names = [k for k in ("eval/h36m", "eval/cmu_val", "eval/cmu_heldout") if any(k in h for r in runs for h in r["curves"])]
     fig = Figure(figsize=(5 * len(names), 4))
+    # one colour per model + variant, one line style per seed: runs of a row read as one family
+    families = sorted({(r["model"], r["variant"]) for r in runs})
+    colour = {f: f"C{j % 10}" if j < 10 else ("k", "0.5", "m", "y", "c")[(j - 10) % 5] for j, f in enumerate(families)}
+    styles = ("o-", "s--", "^:", "d-.")
     for i, k in enumerate(names):
         ax = fig.add_subplot(1, len(names), i + 1)
         for r in runs:
             c = [h for h in pose_epochs(r) if k in h]
-            ax.plot(np.arange(1, len(c) + 1), [h[k] for h in c], "o-", ms=3, label=r["label"])
+            ax.plot(np.arange(1, len(c) + 1), [h[k] for h in c], styles[r["seed"] % len(styles)], ms=3,
+                    color=colour[(r["model"], r["variant"])], label=r["label"])
         ax.set_title(k.split("/")[1] + " (every 10th frame)")
         ax.set_xlabel("pose-net epoch")
         ax.set_ylabel("MPJPE (mm)")

@@ -179,7 +179,9 @@ def train(cfg: ExperimentConfig, resume: bool = False, data: ExperimentData | No
             state["augmenter"] = augmenter.state_dict()
         checkpoint.save_atomic(state, ckpt_path)
         synth = ""
-        if augmenter is not None:
+        if augmenter is not None and not record["fake_pairs"]:
+            synth = "real pairs only  "  # e.g. PoseAug's pre-training epochs
+        elif augmenter is not None:
             how = "mixed into the real batches" if mix is not None else \
                 f"synthetic loss {record.get('fake_loss', float('nan')):.5f}"
             synth = f"{how} ({record['fake_pairs']} pairs)  "
