@@ -178,7 +178,8 @@ def plot_curves(runs: list[dict], path: Path) -> None:
     fig = Figure(figsize=(5 * len(names), 4))
     # one colour per model + variant, one line style per seed: runs of a row read as one family
     families = sorted({(r["model"], r["variant"]) for r in runs})
-    colour = {f: f"C{j % 10}" if j < 10 else ("k", "0.5", "m", "y", "c")[(j - 10) % 5] for j, f in enumerate(families)}
+    palette = [f"C{j}" for j in range(10)] + ["k", "0.5", "m", "y", "c"]
+    colour = {f: palette[j % len(palette)] for j, f in enumerate(families)}
     styles = ("o-", "s--", "^:", "d-.")
     for i, k in enumerate(names):
         ax = fig.add_subplot(1, len(names), i + 1)

@@ -179,12 +179,11 @@ def train(cfg: ExperimentConfig, resume: bool = False, data: ExperimentData | No
             state["augmenter"] = augmenter.state_dict()
         checkpoint.save_atomic(state, ckpt_path)
         synth = ""
-        if augmenter is not None and not record["fake_pairs"]:
-            synth = "real pairs only  "  # e.g. PoseAug's pre-training epochs
-        elif augmenter is not None:
+        if augmenter is not None:
             how = "mixed into the real batches" if mix is not None else \
                 f"synthetic loss {record.get('fake_loss', float('nan')):.5f}"
-            synth = f"{how} ({record['fake_pairs']} pairs)  "
+            # no pairs (e.g. PoseAug's pre-training epochs): nothing synthetic to report
+            synth = f"{how} ({record['fake_pairs']} pairs)  " if record["fake_pairs"] else "real pairs only  "
         pose = (f"lr {lr:.2e}  loss {train_loss:.5f}  |grad| max {record['grad_norm_max']:.2f}  " + synth) if train_pose_net else \
             f"GAN warm-up, no pose-net step ({record.get('fake_pairs', 0)} generated pairs)  "
         print(f"epoch {epoch + 1}/{loop_epochs}  " + pose + "".join(f"{k} {v:.4g}  " for k, v in record.items() if k.startswith("gan/")) +

@@ -239,7 +239,7 @@ def tiny(out, *extra):
             "augment.poseaug_pool_size=64", "augment.monitor_every=0", *extra]
 
 
-def test_poseaug_training_end_to_end_and_exact_resume(tmp_path, monkeypatch):
+def test_poseaug_training_end_to_end_and_exact_resume(tmp_path, monkeypatch, capsys):
     from dhaug import checkpoint
     from dhaug.cli import main
     from dhaug.data import load_experiment_data
@@ -249,6 +249,9 @@ def test_poseaug_training_end_to_end_and_exact_resume(tmp_path, monkeypatch):
     assert main(["train", "--augment", "poseaug", "--no-progress", *tiny(straight, "augment.monitor_every=2")]) == 0
     res = json.loads((straight / "results.json").read_text())
     hist = res["history"]
+    epochs = [line for line in capsys.readouterr().out.splitlines() if line.startswith("epoch ")]
+    assert "real pairs only" in epochs[0] and "nan" not in epochs[0]  # pre-training: no synthetic report
+    assert f"mixed into the real batches ({hist[1]['fake_pairs']} pairs)" in epochs[1]
     assert len(hist) == 2 and hist[0]["fake_pairs"] == 0 and hist[1]["fake_pairs"] > 100  # pre-training, joint
     assert "gan/hard_ba" not in hist[0] and np.isfinite(hist[1]["gan/hard_ba"]) and np.isfinite(hist[1]["train_loss"])
     batch = load_config(None, tiny(straight)).train.batch_size  # joint epoch: its pairs mixed into the real pass
