@@ -85,6 +85,68 @@ def bench_device(device: torch.device, pairs: int, batch: int, models=MODELS, em
     return rows
 
 
+_MATMULS = ("mm.default", "addmm.default", "bmm.default")
+
+
+def step_matmuls(model: nn.Module, x: torch.Tensor, y: torch.Tensor) -> list[tuple[str, tuple]]:
+    """The matrix products of one training step (forward and backward) of ``model``: (op, operand shapes)."""
+    from torch.utils._python_dispatch import TorchDispatchMode
+
+    log: list[tuple[str, tuple]] = []
+
+    class Log(TorchDispatchMode):
+        def __torch_dispatch__(self, func, types, args=(), kwargs=None):
+            name = func.__name__ if hasattr(func, "__name__") else str(func)
+            if name in _MATMULS:
+                mats = [a for a in args if isinstance(a, torch.Tensor) and a.ndim >= 2][-2:]
+                log.append((name.split(".")[0], tuple(tuple(m.shape) for m in mats)))
+            return func(*args, **(kwargs or {}))
+
+    opt = torch.optim.Adam(model.parameters(), lr=1e-4)
+    with Log():
+        train_step(model, opt, x, y, 1.0, "mse", "fp32")
+    return log
+
+
+def matmul_flops(log: list[tuple[str, tuple]]) -> float:
+    total = 0.0
+    for op, (a, b) in log:
+        batch = a[0] if op == "bmm" else 1
+        total += 2.0 * batch * a[-2] * a[-1] * b[-1]
+    return total
+
+
+def ceiling(log: list[tuple[str, tuple]], device: torch.device, prec: str) -> float:
+    """FLOP/s of the step's own matrix products run back to back, nothing else (the ceiling a train step
+    of that model could reach on this device in ``prec``: fp32, or bf16 operands)."""
+    dtype = torch.bfloat16 if prec == "bf16" else torch.float32
+    mats = [(op, torch.randn(a, device=device, dtype=dtype), torch.randn(b, device=device, dtype=dtype)) for op, (a, b) in log]
+
+    def run():
+        for op, a, b in mats:
+            torch.bmm(a, b) if op == "bmm" else torch.mm(a, b)
+
+    return matmul_flops(log) / time_it(run, device, 3.0, 50)
+
+
+def bench_ceiling(device: torch.device, batch: int, models, emulated: bool = False) -> list[dict]:
+    """Per backbone and precision: the matmul ceiling of its layer shapes and its train step as a share of it."""
+    rows = []
+    x, y = torch.randn(batch, 16, 2, device=device), torch.randn(batch, 16, 3, device=device)
+    for name in models:
+        log = step_matmuls(build_model(ModelConfig(name=name)).to(device).train(), x, y)
+        flops = matmul_flops(log)
+        for prec in precisions(device, emulated):
+            model = build_model(ModelConfig(name=name)).to(device).train()
+            opt = torch.optim.Adam(model.parameters(), lr=1e-4)
+            step = time_it(lambda: train_step(model, opt, x, y, 1.0, "mse", prec), device, 3.0, 50)
+            top = ceiling(log, device, prec)
+            rows.append({"device": str(device), "model": name, "precision": precision_label(prec, device),
+                         "step_gflop": flops / 1e9, "ceiling_gflops": top / 1e9, "step_gflops": flops / step / 1e9,
+                         "share": flops / step / top, "samples_per_s": batch / step})
+    return rows
+
+
 def precisions(device: torch.device, emulated: bool = False) -> list[str]:
     """fp32, and bf16 where ``train.precision=auto`` would pick it (native bf16) or, with ``emulated``,
     everywhere (to show what a forced ``train.precision=bf16`` costs without it)."""
@@ -178,6 +240,15 @@ if __name__ == "__main__":
           "| device | what | precision | samples/s | ms per step |", "|---|---|---|---|---|"]
     md += [f"| {r['device']} | {r['what']} | {r.get('precision', '')} | {r['samples_per_s']:,.0f} | "
            f"{format(r['ms_per_step'], '.1f') if 'ms_per_step' in r else ''} |" for r in rows]
+    limit = [r for d in devices for r in bench_ceiling(d, a.batch, a.models, em)]
+    md += ["", "## Train step against the limit", "",
+           f"The limit: the step's own matrix products (forward and backward, logged from one step; batch {a.batch}) "
+           "run back to back with nothing else, in the same precision. The share is the step's matmul FLOPs per "
+           "second of a whole training step (loss, BatchNorm, dropout, optimiser and all) over that limit.", "",
+           "| device | model | precision | GFLOP per step (matmuls) | limit GFLOP/s | step GFLOP/s | share of the limit | samples/s |",
+           "|---|---|---|---|---|---|---|---|"]
+    md += [f"| {r['device']} | {r['model']} | {r['precision']} | {r['step_gflop']:.1f} | {r['ceiling_gflops']:.0f} | "
+           f"{r['step_gflops']:.0f} | {100 * r['share']:.0f} % | {r['samples_per_s']:,.0f} |" for r in limit]
     md += ["", f"Machine: {machine()}"]
     write(a.stem, {"machine": machine(), "pairs": a.pairs, "batch": a.batch, "window_batch": a.window_batch,
-                         "rows": rows}, "\n".join(md) + "\n")
+                   "rows": rows, "limit": limit}, "\n".join(md) + "\n")

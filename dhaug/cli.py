@@ -15,6 +15,7 @@ Bad input ends with one ``error:`` line naming the file/key/value at fault (exit
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import time
 from pathlib import Path
@@ -73,7 +74,7 @@ def cmd_evaluate(args) -> None:
     from .data import load_cross_sets, load_experiment_data
     from .evaluate import evaluate_experiment, report, summary_line
     from .models import build_model
-    from .train import resolve_device
+    from .device import resolve_device
 
     state = checkpoint.load(args.checkpoint)
     updates = _updates(args)
@@ -382,7 +383,8 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("interrupted; the last completed epoch's checkpoint is kept (use --resume)", file=sys.stderr)
         return 130
-    print(f"done in {time.time() - t0:.0f} s")
+    if os.environ.get("RANK", "0") == "0":  # under torchrun: once
+        print(f"done in {time.time() - t0:.0f} s")
     return 0
 
 

@@ -189,6 +189,11 @@ class AugmentConfig:
     #: Frames of each sequence the single-frame critics see per step: 0 = all T (paper); k > 0 = k
     #: frames drawn at random per sequence (ours: cuts the GAN's cost by ~T/k on CPU).
     critic_frames: int = 0
+    #: Forward passes of the GAN's and PoseAug's networks (and PoseAug's pose-net feedback): ``fp32``
+    #: (default: every reported row), ``bf16`` (autocast; the pass ran 1.96x faster on a CPU with native bf16,
+    #: benchmarks/results/throughput.md; its effect on accuracy is not yet measured at the medium protocol)
+    #: or ``auto`` (bf16 on CUDA and CPUs with native bf16, else fp32).
+    gan_precision: str = "fp32"
     # --- PoseAug (method "poseaug"; dhaug/augment/poseaug.py). Also used: warmup (its GAN epochs without
     # feedback: PoseAug's 2), gan_lr (Adam, all its nets), gan_batch_size, min_depth, monitor_every. ---
     #: Pose-net epochs on real data alone before the first augmented pairs, within train.epochs +
@@ -353,6 +358,8 @@ def validate(cfg: ExperimentConfig) -> None:
         (cfg.train.batch_size > 0, "train.batch_size must be > 0"),
         (cfg.train.precision in ("auto", "fp32", "bf16"),
          f"train.precision must be 'auto', 'fp32' or 'bf16', got {cfg.train.precision!r}"),
+        (cfg.augment.gan_precision in ("auto", "fp32", "bf16"),
+         f"augment.gan_precision must be 'auto', 'fp32' or 'bf16', got {cfg.augment.gan_precision!r}"),
         (cfg.train.optimizer in ("adam", "amsgrad"), f"train.optimizer must be 'adam' or 'amsgrad', got {cfg.train.optimizer!r}"),
         (cfg.train.curve_every >= 1, "train.curve_every must be >= 1"),
         (cfg.train.loss in ("auto", "mse", "mpjpe"), f"train.loss must be 'auto', 'mse' or 'mpjpe', got {cfg.train.loss!r}"),

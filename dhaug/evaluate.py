@@ -9,7 +9,7 @@ import torch
 from torch import nn
 
 from .data.poseset import PoseSet
-from .metrics import pose_metrics, summarize
+from .metrics import METRICS, pose_metrics, summarize
 from .skeleton import mirror_pose
 
 METRIC_LABELS = {"mpjpe": "MPJPE (mm)", "p_mpjpe": "P-MPJPE (mm)", "pck": "PCK@150 (%)", "auc": "AUC (%)"}
@@ -35,13 +35,13 @@ def predict(model: nn.Module, pose2d: torch.Tensor, batch_size: int = 8192, flip
 
 
 def evaluate_set(model: nn.Module, data: PoseSet, device, batch_size: int = 8192, flip_test: bool = False,
-                 frames: int = 1, step: int = 1, every: int = 1) -> dict:
+                 frames: int = 1, step: int = 1, every: int = 1, metrics: tuple[str, ...] = METRICS) -> dict:
     """Metrics of ``model`` on one set: per action, frame-weighted and action-averaged means.
 
     Multi-frame models (``frames`` > 1) see windows of ``frames`` frames, ``step`` frames apart, around
     each evaluated row (edge-replicated inside its sequence; a frame missing from a sequence is
     replaced by its nearest kept frame); ``every``: evaluate only rows whose frame index is a multiple
-    of it (the windows still read the neighbouring frames)."""
+    of it (the windows still read the neighbouring frames); ``metrics``: which of :data:`~dhaug.metrics.METRICS`."""
     from .data.windows import centre_rows, window_rows
 
     x, y = data.tensors(device)
@@ -55,7 +55,7 @@ def evaluate_set(model: nn.Module, data: PoseSet, device, batch_size: int = 8192
     pred = predict(model, x, batch_size, flip_test, windows)
     per_pose = {}
     for i in range(0, len(pred), 65536):  # chunks keep the SVDs' memory small
-        m = pose_metrics(pred[i:i + 65536], y[i:i + 65536])
+        m = pose_metrics(pred[i:i + 65536], y[i:i + 65536], metrics)
         for k, v in m.items():
             per_pose.setdefault(k, []).append(v.cpu().numpy())
     per_pose = {k: np.concatenate(v) for k, v in per_pose.items()}

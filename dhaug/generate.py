@@ -236,7 +236,7 @@ def source_from_checkpoint(path: str | Path, frames: int | None = None, body_mod
     generator's (a video generator makes sequences of its own length)."""
     from . import checkpoint
     from .augment.source import generator_from_checkpoint
-    from .train import resolve_device
+    from .device import resolve_device
 
     state = checkpoint.load(path)
     G, cfg = generator_from_checkpoint(state, str(path))

@@ -136,7 +136,7 @@ def load_lifter(checkpoint_path: str | Path, device: str | torch.device | None =
     from . import checkpoint
     from .config import load_config
     from .models import build_model
-    from .train import resolve_device
+    from .device import resolve_device
 
     state = checkpoint.load(checkpoint_path)
     cfg = load_config(state["config"])

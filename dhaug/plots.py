@@ -243,11 +243,13 @@ def plot_dof_histograms(model, dofs: torch.Tensor, rotation: torch.Tensor, path:
     cols = 6
     rows = (len(names) + cols - 1) // cols
     fig = Figure(figsize=(3.0 * cols, 2.2 * rows))
+    edges = np.linspace(-180, 180, 91)
     for i, n in enumerate(names):
         ax = fig.add_subplot(rows, cols, i + 1)
-        ax.hist(values[:, i], bins=90, range=(-180, 180), color="0.5", density=True)
+        # one filled step outline per histogram (ax.hist would draw 90 bar patches each: several times slower)
+        ax.stairs(np.histogram(values[:, i], edges, density=True)[0], edges, color="0.5", fill=True)
         if ref is not None:
-            ax.hist(ref[:, i], bins=90, range=(-180, 180), histtype="step", color="tab:orange", density=True)
+            ax.stairs(np.histogram(ref[:, i], edges, density=True)[0], edges, color="tab:orange")
         for table, color, style in ((gan, "tab:red", "-"), (normal, "tab:green", "-")):
             for x in table[n]:
                 ax.axvline(x, color=color, ls=style, lw=1)

@@ -8,6 +8,7 @@ from torch import nn
 from .precision import autocast
 from .progress import progress_bar
 from .skeleton import mirror_pose
+from .timing import section
 
 
 def learning_rate(epoch: int, cfg) -> float:
@@ -35,17 +36,19 @@ def train_step(model: nn.Module, opt: torch.optim.Optimizer, x: torch.Tensor, y:
     """One optimiser step on the ``loss`` (mse | mpjpe) of root-relative 3D, the forward pass under
     ``precision`` (fp32 | bf16 autocast; the loss in float32); returns the detached loss and the
     gradient norm before clipping (device tensors: no host synchronisation)."""
-    opt.zero_grad(set_to_none=True)
-    with autocast(precision, x.device):
-        pred = model(x)
-    loss = pose_loss(pred.float(), y, loss)
-    loss.backward()
-    params = [p for p in model.parameters() if p.grad is not None]
-    if clip > 0:
-        norm = nn.utils.clip_grad_norm_(params, clip)
-    else:
-        norm = torch.linalg.vector_norm(torch.stack([torch.linalg.vector_norm(p.grad) for p in params]))
-    opt.step()
+    with section("pose/forward_backward"):
+        opt.zero_grad(set_to_none=True)
+        with autocast(precision, x.device):
+            pred = model(x)
+        loss = pose_loss(pred.float(), y, loss)
+        loss.backward()
+    with section("pose/optimizer"):
+        params = [p for p in model.parameters() if p.grad is not None]
+        if clip > 0:
+            norm = nn.utils.clip_grad_norm_(params, clip)
+        else:
+            norm = torch.linalg.vector_norm(torch.stack([torch.linalg.vector_norm(p.grad) for p in params]))
+        opt.step()
     return loss.detach(), norm.detach()
 
 
@@ -56,20 +59,24 @@ def make_optimizer(model: nn.Module, tc) -> torch.optim.Optimizer:
 
 
 def run_pass(model: nn.Module, opt: torch.optim.Optimizer, x: torch.Tensor, y: torch.Tensor, tc, epoch: int,
-             what: str, progress: bool, time_reverse: bool = True, precision: str = "fp32") -> dict:
+             what: str, progress: bool, time_reverse: bool = True, precision: str = "fp32",
+             batch_size: int | None = None, steps: int | None = None, rank: int = 0) -> dict:
     """One shuffled pass over (x, y), with a second step on the mirrored batch (and, for windows with
     ``time_reverse`` and ``tc.time_reverse``, on the reversed ones). Returns ``loss`` (mean over the
     batches' first steps), and over all steps ``grad_norm_mean``, ``grad_norm_max`` (before clipping) and
-    ``clipped`` (fraction of steps whose gradient norm exceeded ``tc.grad_clip``) — read back once per pass."""
+    ``clipped`` (fraction of steps whose gradient norm exceeded ``tc.grad_clip``) — read back once per pass.
+    Data-parallel ranks give their share of the batch (``batch_size``, default ``tc.batch_size``), the
+    common number of ``steps`` (at most) and their ``rank`` (it salts the shuffle)."""
     n = len(x)
-    # the shuffle depends only on (seed, epoch, what): a resumed run sees the same batches
-    salt = 0 if what == "real" else 7919
+    # the shuffle depends only on (seed, epoch, what, rank): a resumed run sees the same batches
+    salt = (0 if what == "real" else 7919) + 104_729 * rank
     perm = torch.randperm(n, generator=torch.Generator().manual_seed(tc.seed * 1_000_003 + epoch + salt)).to(x.device)
-    B = tc.batch_size
+    B = batch_size or tc.batch_size
     if tc.drop_last and n >= B:  # a short trailing batch destabilises BatchNorm + Adam (issue 11): skipped
         starts = list(range(0, n - B + 1, B))
     else:
         starts = [i for i in range(0, n, B) if n - i >= 2]  # BatchNorm needs >= 2 samples
+    starts = starts[:steps]
     kind = loss_kind(tc.loss, x)
     losses, norms = [], []
 
@@ -79,15 +86,22 @@ def run_pass(model: nn.Module, opt: torch.optim.Optimizer, x: torch.Tensor, y: t
         return loss
 
     for i in progress_bar(starts, desc=f"epoch {epoch + 1} {what}", unit="batch", enabled=progress):
-        idx = perm[i:i + tc.batch_size]
-        xb, yb = x[idx], y[idx]
+        with section("pose/batch"):
+            idx = perm[i:i + B]
+            xb, yb = x[idx], y[idx]
         losses.append(step(xb, yb))
         if tc.flip:
-            step(mirror_pose(xb), mirror_pose(yb))
+            with section("pose/batch"):
+                xm, ym = mirror_pose(xb), mirror_pose(yb)
+            step(xm, ym)
         if xb.ndim == 4 and tc.time_reverse and time_reverse:  # windows: the time-reversed input has the same centre frame
-            step(xb.flip(1), yb)
+            with section("pose/batch"):
+                xr = xb.flip(1)
+            step(xr, yb)
             if tc.flip:
-                step(mirror_pose(xb.flip(1)), mirror_pose(yb))
+                with section("pose/batch"):
+                    xm, ym = mirror_pose(xr), mirror_pose(yb)
+                step(xm, ym)
     if not losses:
         return {"loss": float("nan"), "grad_norm_mean": float("nan"), "grad_norm_max": float("nan"), "clipped": 0.0}
     n_ = torch.stack(norms).float()

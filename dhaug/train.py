@@ -1,41 +1,40 @@
-"""The training loop (method.md §5-§7), to be read top to bottom: set-up (config checks, data, the
-synthetic-pair source of ``augment.method``, model, optimiser, precision), resume, then per epoch
-the synthetic pairs (GAN or random poses; after the GAN-only warm-up) shuffled into the real pass
-(``train.synthetic_batches`` mixed: the single-frame default) or in a pass of their own before it, the
-checkpoint and the optional test curves; finally the evaluation of the *last* epoch. The whole training set lives
-on the device as tensors; batches are index slices (:mod:`dhaug.steps`), with no per-sample Python work.
+"""The training loop (method.md §5-§7), read top to bottom: set-up (data, the synthetic-pair source of
+``augment.method``, model, optimiser, precision), resume, then per epoch the synthetic pairs (after the
+source's pose-net-free warm-up) shuffled into the real pass (``train.synthetic_batches`` mixed) or in a
+pass of their own before it, the optional test curves and the checkpoint; finally the evaluation of the
+*last* epoch. The training set lives on the device as tensors; batches are index slices
+(:mod:`dhaug.steps`). Under torchrun each process trains on its shard (:mod:`dhaug.distributed`).
 """
 from __future__ import annotations
 
 import math
 import random
 import time
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
 import torch
+from torch import nn
 
-from . import checkpoint
+from . import checkpoint, distributed
 from .augment.source import build_source
 from .config import ExperimentConfig, load_config, save_config, validate
 from .data import ExperimentData, load_experiment_data
+from .device import keep_freed_memory, resolve_device
+from .distributed import Ranks
 from .errors import ConfigError, DataError
 from .evaluate import evaluate_experiment, evaluate_set, report, summary_line
 from .models import build_model
 from .precision import enable_tf32, precision_note, resolve_precision
 from .steps import learning_rate, make_optimizer, run_pass
+from .timing import section
+
+__all__ = ["DivergenceError", "resolve_device", "seed_everything", "train"]
 
 
 class DivergenceError(RuntimeError):
     """The loss became NaN or inf; the last good checkpoint is kept."""
-
-
-def resolve_device(name: str) -> torch.device:
-    if name == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    if name.startswith("cuda") and not torch.cuda.is_available():
-        raise ConfigError(f"train.device = {name!r} but CUDA is not available; use 'auto' or 'cpu'")
-    return torch.device(name)
 
 
 def seed_everything(seed: int) -> None:
@@ -44,159 +43,279 @@ def seed_everything(seed: int) -> None:
     torch.manual_seed(seed)
 
 
+@dataclass
+class _Run:
+    """What the epochs share: the pose net (``net``: the DDP-wrapped one when distributed), its optimiser,
+    the synthetic source, this rank's training tensors and the loop's bounds."""
+
+    model: nn.Module
+    net: nn.Module
+    opt: torch.optim.Optimizer
+    source: object
+    x: torch.Tensor
+    y: torch.Tensor
+    precision: str
+    warm: int
+    epochs: int
+    ranks: Ranks
+    device: torch.device
+
+
 def train(cfg: ExperimentConfig, resume: bool = False, data: ExperimentData | None = None,
           progress: bool = True) -> dict:
-    """Train ``cfg.model`` on ``cfg.data``; returns the final results (also written to ``cfg.out_dir``)."""
-    tc = cfg.train
-    frames = cfg.model.frames
+    """Train ``cfg.model`` on ``cfg.data``; returns the final results (also written to ``cfg.out_dir``;
+    under torchrun by rank 0, which alone returns them: the other ranks return ``{}``)."""
     validate(cfg)  # config errors first: before data loading and files
+    ranks, device = distributed.setup(cfg.train.device)
+    try:
+        return _train(cfg, resume, data, progress and ranks.main, ranks, device or resolve_device(cfg.train.device))
+    finally:
+        distributed.teardown(ranks)
+
+
+def _train(cfg: ExperimentConfig, resume: bool, data: ExperimentData | None, progress: bool, ranks: Ranks,
+           device: torch.device) -> dict:
+    tc, frames = cfg.train, cfg.model.frames
     out = Path(cfg.out_dir)
     ckpt_path = out / "checkpoint.pt"
     if tc.threads > 0:
         torch.set_num_threads(tc.threads)
-    device = resolve_device(tc.device)
+    if device.type == "cpu":
+        keep_freed_memory()
     seed_everything(tc.seed)
 
+    # --- set-up -------------------------------------------------------------------------------------------
     data = data or load_experiment_data(cfg.data, full_rate_tests=frames > 1)
     if frames > 1 and data.test_every is None:
         raise ConfigError("a multi-frame model needs whole test sequences: load the data with "
                           "load_experiment_data(cfg.data, full_rate_tests=True)")
-    out.mkdir(parents=True, exist_ok=True)
-    augmenter = build_source(cfg, data, device)
-    x_train, y_train = data.train.tensors(device)
+    if ranks.active:
+        if tc.batch_size % ranks.world:
+            raise ConfigError(f"train.batch_size = {tc.batch_size} must be divisible by the {ranks.world} processes")
+        data = replace(data, train=data.train.subset(distributed.shard_rows(len(data.train), ranks, tc.seed)))
+    if ranks.main:
+        out.mkdir(parents=True, exist_ok=True)
+    run = _build(cfg, data, ranks, device)
+    start_epoch, history = _resume(run, cfg, ckpt_path) if resume and ckpt_path.is_file() else (0, [])
+    if resume and not ckpt_path.is_file() and ranks.main:
+        print(f"--resume: no checkpoint at {ckpt_path}; starting from scratch", flush=True)
+    writer = None
+    if ranks.main:
+        save_config(cfg, out / "config.yaml")
+        from torch.utils.tensorboard import SummaryWriter  # late: slow to import
+        writer = SummaryWriter(str(out / "tensorboard"))
+        print(_opening_line(cfg, data, run), flush=True)
+
+    # --- the epochs -----------------------------------------------------------------------------------------
+    steps_done = {"grad_norm": 0, "loss": 0}  # TensorBoard's step axis; a resumed run continues it
+    per_batch = (2 if tc.flip else 1) * (2 if frames > 1 and tc.time_reverse else 1)
+    for h in history:
+        steps_done["loss"] += h.get("real_steps", 0)
+        steps_done["grad_norm"] += h.get("real_steps", 0) * per_batch
+    for epoch in range(start_epoch, run.epochs):
+        t0 = time.time()
+        record, step_logs = _epoch(run, cfg, epoch, progress, ckpt_path)
+        record["seconds"] = time.time() - t0
+        if tc.eval_every_epoch and epoch >= run.warm and ranks.main:  # warm-up: the pose net has not changed
+            with section("eval/curves"):
+                for name, s in data.tests.items():
+                    r = evaluate_set(run.model, s, device, tc.eval_batch_size, frames=frames, metrics=("mpjpe",),
+                                     every=(data.test_every or {}).get(name, 1) * tc.curve_every)
+                    record[f"eval/{name}"] = r["frame_mean"]["mpjpe"]
+        history.append(record)
+        if writer is not None:
+            with section("io/logging"):
+                for k, values in step_logs.items():  # every step of the real pass (k: grad_norm, loss)
+                    for j, v in enumerate(values):
+                        writer.add_scalar(f"step/{k}", v, steps_done[k] + j)
+                    steps_done[k] += len(values)
+                for k, v in record.items():
+                    if k not in ("epoch", "fake_pairs", "real_steps"):
+                        writer.add_scalar(k if "/" in k else f"train/{k}", v, epoch + 1)
+                print(_epoch_line(record, run, epoch, tc.mixed_batches(frames)), flush=True)  # a redirected log is live
+        _save(run, cfg, epoch, history, ckpt_path)
+    if writer is not None:
+        writer.close()
+
+    # --- the last epoch's evaluation (rank 0) ------------------------------------------------------------------
+    if not ranks.main:
+        return {}
+    total = tc.epochs + tc.tail_epochs
+    results = evaluate_experiment(run.model, data.tests, data.cross, cfg, device,
+                                  data.train.fps / max(1, cfg.data.downsample), data.test_every)
+    report(run.model, data.tests, results, history, out, device, title=f"{cfg.name}: {cfg.model.name}, last epoch ({total})",
+           extra={"config": cfg.to_dict(), "epochs_trained": total, "data": data.description,
+                  "train_pairs": len(run.x) * ranks.world, "history": history, "precision": run.precision,
+                  "synthetic_batches": "mixed" if tc.mixed_batches(frames) else "separate",
+                  "device": str(device), "processes": ranks.world})
+    print(summary_line(results), flush=True)
+    return results
+
+
+def _build(cfg: ExperimentConfig, data: ExperimentData, ranks: Ranks, device: torch.device) -> _Run:
+    """The pose net, its optimiser, the synthetic source (seeded and sized per rank) and the training tensors."""
+    tc, frames = cfg.train, cfg.model.frames
+    source_cfg = cfg
+    if ranks.active:  # each rank draws its own share of the synthetic pairs from its own seed
+        ac = cfg.augment
+        source_cfg = replace(cfg, augment=replace(ac, gan_batch_size=(ac.gan_batch_size or tc.batch_size) // ranks.world,
+                                                  num_poses=max(1, ac.num_poses // ranks.world)),
+                             train=replace(tc, seed=tc.seed + 1009 * ranks.rank))
+    source = build_source(source_cfg, data, device)
+    x, y = data.train.tensors(device)
     if frames > 1:  # windows of consecutive (subsampled) training frames, edge-replicated (method.md §6)
         from .data.windows import window_rows
-        x_train = x_train[torch.as_tensor(window_rows(data.train.seq, frames, 1, name=data.train.name), device=device)]
-    n = len(x_train)
-    if n < 2:
-        raise DataError(f"the training set {data.train.name!r} has {n} pairs; need at least 2")
+        x = x[torch.as_tensor(window_rows(data.train.seq, frames, 1, name=data.train.name), device=device)]
+    if len(x) < 2:
+        raise DataError(f"the training set {data.train.name!r} has {len(x)} pairs; need at least 2")
     model = build_model(cfg.model).to(device)
-    if hasattr(augmenter, "attach"):  # a source that reads the pose net (PoseAug's feedback loss) gets it here
-        augmenter.attach(model)
-    opt = make_optimizer(model, tc)
+    net = distributed.wrap_pose_net(model, ranks, device)
+    if source is not None:
+        distributed.sync_augmenter(getattr(source, "aug", source), ranks)
+    if hasattr(source, "attach"):  # a source that reads the pose net (PoseAug's feedback loss) gets it here
+        source.attach(model)
     precision = resolve_precision(tc.precision, device)
     if precision == "bf16":
         enable_tf32(device)
-    if note := precision_note(precision, device):
+    if (note := precision_note(precision, device)) and ranks.main:
         print(f"warning: {note}", flush=True)
     if tc.deterministic and device.type == "cuda":  # torch's process-wide switches, set by this entry point only
         torch.backends.cudnn.deterministic = True
         torch.backends.cudnn.benchmark = False
-    total_epochs = tc.epochs + tc.tail_epochs  # pose-net epochs, the same with and without augmentation
-    # GAN-only warm-up epochs come first and do not consume the pose net's LR schedule (the original
-    # stepped its scheduler through them, method.md §11)
-    warm = augmenter.pose_start if augmenter is not None else 0
-    loop_epochs = warm + total_epochs
-    start_epoch, history = 0, []
+    # source warm-up epochs come first and do not consume the pose net's LR schedule (method.md §11)
+    warm = source.pose_start if source is not None else 0
+    return _Run(model, net, make_optimizer(model, tc), source, x, y, precision, warm, warm + tc.epochs + tc.tail_epochs,
+                ranks, device)
 
-    if resume and ckpt_path.is_file():
-        state = checkpoint.load(ckpt_path, map_location=device)
-        saved = load_config(state["config"]).to_dict()  # migrated: fields added since get the old behaviour
-        diff = checkpoint.config_differences(saved, cfg.to_dict())
-        if diff:
-            raise ConfigError(f"--resume: the config differs from the one in {ckpt_path} ("
-                              + "; ".join(f"{k}: {a!r} there, {b!r} now" for k, a, b in diff[:5])
-                              + "); use the same config, e.g. " + " ".join(f"{k}={a}" for k, a, _ in diff[:5])
-                              + " (or a new out_dir to start afresh)")
-        model.load_state_dict(state["model"])
-        opt.load_state_dict(state["optimizer"])
-        if augmenter is not None and "augmenter" in state:
-            augmenter.load_state_dict(state["augmenter"])
-        checkpoint.set_rng_state(state["rng"])
-        start_epoch, history = state["epoch"], state["history"]
-        print(f"resumed from {ckpt_path} after epoch {start_epoch}/{loop_epochs}", flush=True)
-    elif resume:
-        print(f"--resume: no checkpoint at {ckpt_path}; starting from scratch", flush=True)
-    save_config(cfg, out / "config.yaml")
 
-    from torch.utils.tensorboard import SummaryWriter  # imported late: it is slow to import
-    writer = SummaryWriter(str(out / "tensorboard"))
-    batches = "" if augmenter is None else \
-        (" mixed into the real batches" if tc.mixed_batches(frames) else " in a pass of their own")
-    print(f"training {cfg.model.name} on {n} pairs ({data.train.name}) for {total_epochs} epochs on {device}"
-          + (f" after {warm} GAN-only warm-up epochs" if warm else "") + ", "
-          f"augmentation: {cfg.augment.method}{batches}; precision {precision}; "
-          f"{sum(p.numel() for p in model.parameters()) / 1e6:.2f} M parameters", flush=True)
+def _resume(run: _Run, cfg: ExperimentConfig, ckpt_path: Path) -> tuple[int, list]:
+    """Load the checkpoint into ``run``; returns (epochs done, history)."""
+    state = checkpoint.load(ckpt_path, map_location=run.device)
+    saved = load_config(state["config"]).to_dict()  # migrated: fields added since get the old behaviour
+    diff = checkpoint.config_differences(saved, cfg.to_dict())
+    if diff:
+        raise ConfigError(f"--resume: the config differs from the one in {ckpt_path} ("
+                          + "; ".join(f"{k}: {a!r} there, {b!r} now" for k, a, b in diff[:5])
+                          + "); use the same config, e.g. " + " ".join(f"{k}={a}" for k, a, _ in diff[:5])
+                          + " (or a new out_dir to start afresh)")
+    ranks = state.get("ranks", [])
+    if len(ranks) > 1 or run.ranks.active:
+        if len(ranks) != run.ranks.world:
+            raise ConfigError(f"--resume: {ckpt_path} was written by {max(1, len(ranks))} processes; resume it with "
+                              f"as many (now {run.ranks.world})")
+    run.model.load_state_dict(state["model"])
+    run.opt.load_state_dict(state["optimizer"])
+    own = ranks[run.ranks.rank] if ranks else {"rng": state["rng"]}
+    if run.source is not None and "augmenter" in state:
+        aug_state = state["augmenter"]
+        if "augmenter_rng" in own:
+            aug_state = {**aug_state, "rng": own["augmenter_rng"]}
+        run.source.load_state_dict(aug_state)
+    checkpoint.set_rng_state(own["rng"])
+    if run.ranks.main:
+        print(f"resumed from {ckpt_path} after epoch {state['epoch']}/{run.epochs}", flush=True)
+    return state["epoch"], state["history"]
 
-    global_step = {"grad_norm": 0, "loss": 0}
-    for h in history:  # a resumed run continues the step axis
-        global_step["loss"] += h.get("real_steps", 0)
-        global_step["grad_norm"] += h.get("real_steps", 0) * (2 if tc.flip else 1) * (2 if frames > 1 and tc.time_reverse else 1)
-    for epoch in range(start_epoch, loop_epochs):
-        t0 = time.time()
-        train_pose_net = epoch >= warm
-        lr = learning_rate(epoch - warm, tc) if train_pose_net else 0.0
-        if train_pose_net and hasattr(augmenter, "pose_lr"):  # a source's own pose-net LR (PoseAug's, if chosen)
-            lr = augmenter.pose_lr(epoch - warm, lr)
-        for group in opt.param_groups:
-            group["lr"] = lr
-        model.train()
-        record = {"epoch": epoch + 1, "lr": lr}
-        mix = None
-        if augmenter is not None:  # this epoch's synthetic pairs: a pass of their own (method.md §5, §7) or mixed in
-            logs, x_fake, y_fake = augmenter.epoch_pairs(epoch, progress)
-            record.update(logs)
-            record["fake_pairs"] = len(x_fake)
-            bad = [k for k, v in logs.items() if not math.isfinite(v)]
-            if bad:
-                raise DivergenceError(f"GAN losses {', '.join(bad)} are not finite in epoch {epoch + 1}; stopped, "
-                                      f"the last good checkpoint ({ckpt_path}) was kept")
-            if train_pose_net and len(x_fake) >= 2:
-                if tc.mixed_batches(frames):  # no pass of their own: shuffled into the real pass
-                    mix = (x_fake.to(device), y_fake.to(device))
-                else:
-                    fake = run_pass(model, opt, x_fake.to(device), y_fake.to(device), tc, epoch - warm, "synthetic",
-                                    progress, time_reverse=tc.time_reverse_synthetic, precision=precision)
-                    record["fake_loss"] = fake["loss"]
-                    record.update({f"synthetic_{k}": v for k, v in fake.items() if k not in ("loss", "steps")})
-        train_loss = float("nan")
-        if train_pose_net:  # with mixed synthetic batches: one pass over real + synthetic (its loss: both)
-            xs, ys = (x_train, y_train) if mix is None else (torch.cat([x_train, mix[0]]), torch.cat([y_train, mix[1]]))
-            real = run_pass(model, opt, xs, ys, tc, epoch - warm, "real", progress, precision=precision)
-            train_loss = real["loss"]
-            record.update({k: v for k, v in real.items() if k not in ("loss", "steps")})
-            record["real_steps"] = len(real["steps"]["loss"])
-            for k, values in real["steps"].items():  # every step of the real pass (k: grad_norm, loss)
-                for j, v in enumerate(values):
-                    writer.add_scalar(f"step/{k}", v, global_step[k] + j)
-                global_step[k] += len(values)
-        if train_pose_net and (not math.isfinite(train_loss) or not math.isfinite(record.get("fake_loss", 0.0))):
-            raise DivergenceError(f"training loss is {train_loss} (synthetic: {record.get('fake_loss')}) in epoch "
-                                  f"{epoch + 1}; stopped, the last good checkpoint ({ckpt_path}) was kept")
-        record.update(train_loss=train_loss, seconds=time.time() - t0)
-        if tc.eval_every_epoch:  # curves only (every curve_every-th test frame); the reported numbers come below
-            for name, s in data.tests.items():
-                r = evaluate_set(model, s, device, tc.eval_batch_size, frames=frames,
-                                 every=(data.test_every or {}).get(name, 1) * tc.curve_every)
-                record[f"eval/{name}"] = r["frame_mean"]["mpjpe"]
-        history.append(record)
-        for k, v in record.items():
-            if k not in ("epoch", "fake_pairs", "real_steps"):
-                writer.add_scalar(k if "/" in k else f"train/{k}", v, epoch + 1)
-        state = {"model": model.state_dict(), "optimizer": opt.state_dict(), "epoch": epoch + 1,
-                 "history": history, "rng": checkpoint.rng_state(), "config": cfg.to_dict()}
-        if augmenter is not None:
-            state["augmenter"] = augmenter.state_dict()
-        checkpoint.save_atomic(state, ckpt_path)
-        synth = ""
-        if augmenter is not None:
-            how = "mixed into the real batches" if mix is not None else \
-                f"synthetic loss {record.get('fake_loss', float('nan')):.5f}"
-            # no pairs (e.g. PoseAug's pre-training epochs): nothing synthetic to report
-            synth = f"{how} ({record['fake_pairs']} pairs)  " if record["fake_pairs"] else "real pairs only  "
-        pose = (f"lr {lr:.2e}  loss {train_loss:.5f}  |grad| max {record['grad_norm_max']:.2f}  " + synth) if train_pose_net else \
-            f"GAN warm-up, no pose-net step ({record.get('fake_pairs', 0)} generated pairs)  "
-        print(f"epoch {epoch + 1}/{loop_epochs}  " + pose + "".join(f"{k} {v:.4g}  " for k, v in record.items() if k.startswith("gan/")) +
-              f"{record['seconds']:.0f}s" + "".join(f"  {k} {v:.1f}" for k, v in record.items() if k.startswith("eval/")),
-              flush=True)  # a redirected log is live
-    writer.close()
 
-    results = evaluate_experiment(model, data.tests, data.cross, cfg, device, data.train.fps / max(1, cfg.data.downsample),
-                                  data.test_every)
-    report(model, data.tests, results, history, out, device, title=f"{cfg.name}: {cfg.model.name}, last epoch ({total_epochs})",
-           extra={"config": cfg.to_dict(), "epochs_trained": total_epochs, "data": data.description,
-                  "train_pairs": n, "history": history, "precision": precision,
-                  "synthetic_batches": "mixed" if tc.mixed_batches(frames) else "separate",
-                  "device": str(device)})
-    print(summary_line(results), flush=True)
-    return results
+def _epoch(run: _Run, cfg: ExperimentConfig, epoch: int, progress: bool, ckpt_path: Path) -> tuple[dict, dict]:
+    """One loop epoch: the source's synthetic pairs, then the pose net's pass(es). Returns the epoch's
+    record and the real pass's per-step values (for TensorBoard)."""
+    tc, frames = cfg.train, cfg.model.frames
+    pose_epoch = epoch - run.warm  # < 0: a warm-up epoch of the source, no pose-net step
+    lr = learning_rate(pose_epoch, tc) if pose_epoch >= 0 else 0.0
+    if pose_epoch >= 0 and hasattr(run.source, "pose_lr"):  # a source's own pose-net LR (PoseAug's, if chosen)
+        lr = run.source.pose_lr(pose_epoch, lr)
+    for group in run.opt.param_groups:
+        group["lr"] = lr
+    run.net.train()
+    record: dict = {"epoch": epoch + 1, "lr": lr}
+    xs, ys = run.x, run.y
+    if run.source is not None:  # this epoch's synthetic pairs (method.md §5, §7)
+        with section("synthetic/pairs"):
+            logs, x_fake, y_fake = run.source.epoch_pairs(epoch, progress)
+        record.update(logs, fake_pairs=len(x_fake) * run.ranks.world)
+        bad = [k for k, v in logs.items() if not math.isfinite(v)]
+        if bad:
+            raise DivergenceError(f"GAN losses {', '.join(bad)} are not finite in epoch {epoch + 1}; stopped, "
+                                  f"the last good checkpoint ({ckpt_path}) was kept")
+        if pose_epoch >= 0 and len(x_fake) >= 2:
+            x_fake, y_fake = x_fake.to(run.device), y_fake.to(run.device)
+            if tc.mixed_batches(frames):  # no pass of their own: shuffled into the real pass
+                with section("synthetic/mix"):
+                    xs, ys = torch.cat([xs, x_fake]), torch.cat([ys, y_fake])
+            else:
+                fake = _pass(run, tc, x_fake, y_fake, pose_epoch, "synthetic", progress, tc.time_reverse_synthetic)
+                record["fake_loss"] = fake["loss"]
+                record.update({f"synthetic_{k}": v for k, v in fake.items() if k not in ("loss", "steps")})
+    if pose_epoch < 0:
+        record["train_loss"] = float("nan")
+        return record, {}
+    real = _pass(run, tc, xs, ys, pose_epoch, "real", progress, True)  # with mixed batches: real + synthetic
+    record.update({k: v for k, v in real.items() if k not in ("loss", "steps")},
+                  train_loss=real["loss"], real_steps=len(real["steps"]["loss"]))
+    if not math.isfinite(real["loss"]) or not math.isfinite(record.get("fake_loss", 0.0)):
+        raise DivergenceError(f"training loss is {real['loss']} (synthetic: {record.get('fake_loss')}) in epoch "
+                              f"{epoch + 1}; stopped, the last good checkpoint ({ckpt_path}) was kept")
+    return record, real["steps"]
+
+
+def _pass(run: _Run, tc, x: torch.Tensor, y: torch.Tensor, pose_epoch: int, what: str, progress: bool,
+          time_reverse: bool) -> dict:
+    """One pose-net pass; data-parallel ranks take equal numbers of steps of their share of the batch."""
+    B = tc.batch_size // run.ranks.world
+    steps = None
+    if run.ranks.active:
+        steps = distributed.common_steps(len(x) // B if tc.drop_last else math.ceil(len(x) / B), run.ranks)
+    return run_pass(run.net, run.opt, x, y, tc, pose_epoch, what, progress, time_reverse=time_reverse,
+                    precision=run.precision, batch_size=B, steps=steps, rank=run.ranks.rank)
+
+
+def _save(run: _Run, cfg: ExperimentConfig, epoch: int, history: list, ckpt_path: Path) -> None:
+    """The atomic checkpoint after an epoch (rank 0 writes it; with every rank's random state)."""
+    with section("io/checkpoint"):
+        own = {"rng": checkpoint.rng_state()}
+        if run.source is not None and run.ranks.active:
+            own["augmenter_rng"] = run.source.state_dict().get("rng")
+        ranks = distributed.gather(own, run.ranks)
+        if run.ranks.main:
+            state = {"model": run.model.state_dict(), "optimizer": run.opt.state_dict(), "epoch": epoch + 1,
+                     "history": history, "rng": own["rng"], "config": cfg.to_dict()}
+            if run.ranks.active:
+                state["ranks"] = ranks
+            if run.source is not None:
+                state["augmenter"] = run.source.state_dict()
+            checkpoint.save_atomic(state, ckpt_path)
+        distributed.barrier(run.ranks)
+
+
+def _opening_line(cfg: ExperimentConfig, data: ExperimentData, run: _Run) -> str:
+    tc, warm = cfg.train, run.warm
+    batches = "" if run.source is None else \
+        (" mixed into the real batches" if tc.mixed_batches(cfg.model.frames) else " in a pass of their own")
+    procs = f" x {run.ranks.world} processes" if run.ranks.active else ""
+    return (f"training {cfg.model.name} on {len(run.x) * run.ranks.world} pairs ({data.train.name}) for "
+            f"{tc.epochs + tc.tail_epochs} epochs on {run.device}{procs}"
+            + (f" after {warm} GAN-only warm-up epochs" if warm else "") + ", "
+            f"augmentation: {cfg.augment.method}{batches}; precision {run.precision}; "
+            f"{sum(p.numel() for p in run.model.parameters()) / 1e6:.2f} M parameters")
+
+
+def _epoch_line(record: dict, run: _Run, epoch: int, mixed: bool) -> str:
+    """The one line printed per epoch."""
+    parts = [f"epoch {epoch + 1}/{run.epochs}"]
+    if epoch < run.warm:
+        parts.append(f"GAN warm-up, no pose-net step ({record.get('fake_pairs', 0)} generated pairs)")
+    else:
+        parts.append(f"lr {record['lr']:.2e}  loss {record['train_loss']:.5f}  |grad| max {record['grad_norm_max']:.2f}")
+        if run.source is not None:
+            n = record["fake_pairs"]
+            if not n:  # e.g. PoseAug's pre-training epochs
+                parts.append("real pairs only")
+            elif mixed and n >= 2:
+                parts.append(f"mixed into the real batches ({n} pairs)")
+            else:
+                parts.append(f"synthetic loss {record.get('fake_loss', float('nan')):.5f} ({n} pairs)")
+    parts += [f"{k} {v:.4g}" for k, v in record.items() if k.startswith("gan/")]
+    parts.append(f"{record['seconds']:.0f}s")
+    parts += [f"{k} {v:.1f}" for k, v in record.items() if k.startswith("eval/")]
+    return "  ".join(parts)

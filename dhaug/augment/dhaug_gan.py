@@ -30,6 +30,8 @@ from ..kinematics import BodyModel, PAPER
 from ..kinematics.limits import LimitTable, paper_table
 from ..progress import progress_bar
 from ..skeleton import bone_lengths, mirror_pose
+from ..precision import autocast, resolve_precision
+from ..timing import section
 from .basis import temporal_basis
 from .gan import Discriminator2D, Discriminator3D, Generator, critic_loss, scale_bones, swap_bones
 from .random_dh import CameraSet
@@ -72,6 +74,7 @@ class DHAugmenter:
             setattr(self, f"opt_{k}", torch.optim.Adam(getattr(self, k).parameters(), lr=self.s.gan_lr,
                                                       betas=tuple(self.s.betas)))
         self.rng = torch.Generator(device="cpu").manual_seed(seed)
+        self.precision = resolve_precision(self.s.gan_precision, self.device)
         self.iteration = 0
         self.epoch = 0
         self._bones: torch.Tensor | None = None  # bone lengths of the last swapped real set (for sample())
@@ -144,6 +147,19 @@ class DHAugmenter:
             opt.step()
         return loss.detach()
 
+    def _generator_step(self, B: int, bones: torch.Tensor, cam: torch.Tensor, motion: bool) -> torch.Tensor:
+        """One generator step against the critics; returns its detached loss."""
+        g = self._generate(B, bones, cam)
+        g3, g2 = self._frames_for_critics(g["world"], g["pose2d"])
+        # mirrored adversarial terms would be detached in the original (no gradient): left out
+        adv = self.s.w3d * self.D3(g3).mean() + self.s.w2d * self.D2(g2).mean()
+        if motion:
+            adv = adv + self.MD3(four_ways(g["world"])).mean() + self.MD2(four_ways(g["pose2d"])).mean()
+        self.opt_G.zero_grad(set_to_none=True)
+        (-adv).backward()
+        self.opt_G.step()
+        return -adv.detach()
+
     def valid(self, fake: dict) -> torch.Tensor:
         """(n,) every frame in front of the camera (joints deeper than ``min_depth``) and inside the image."""
         depth = (fake["cam"] + fake["root_cam"][:, :, None])[..., 2]
@@ -162,7 +178,14 @@ class DHAugmenter:
         camera-frame roots (N,3) — (N,T,3) —, the camera (N,) and, for windows, the sequence id (N,) of
         each. Returns the epoch's fake buffer (``pose2d`` (M,16,2) — 2D windows (M,T,16,2) — and
         ``pose3d`` (M,16,3), the centre frame), mean losses and, for windows, the mean joint acceleration
-        (mm per frame^2) of real and generated windows."""
+        (mm per frame^2) of real and generated windows.
+
+        The networks' forward passes run under ``gan_precision``."""
+        with autocast(self.precision, self.device):
+            return self._fit_epoch(real3d, real_root, cam_index, seq=seq, progress=progress, desc=desc)
+
+    def _fit_epoch(self, real3d: torch.Tensor, real_root: torch.Tensor, cam_index: torch.Tensor,
+                   seq: torch.Tensor | None = None, progress: bool = True, desc: str = "GAN") -> dict:
         dev, T = self.device, self.frames
         if T == 1:  # a single frame is a one-frame window; every pose its own sequence
             real3d, real_root = real3d[:, None], real_root[:, None]
@@ -170,8 +193,9 @@ class DHAugmenter:
         elif seq is None:
             raise ValueError("fit_epoch on windows needs the sequence id of every window (seq)")
         real3d, real_root, cam_index, seq = (t.to(dev) for t in (real3d, real_root, cam_index, seq))
-        world, pose2d = self.swap_real(real3d, real_root, cam_index, seq)
-        bones_all = bone_lengths(world[:, 0])
+        with section("gan/real_pairs"):
+            world, pose2d = self.swap_real(real3d, real_root, cam_index, seq)
+            bones_all = bone_lengths(world[:, 0])
         self._bones = bones_all
         motion = T > 1 and self.epoch >= self.s.motion_start
         n, B = len(world), min(self.batch_size, len(world))
@@ -184,31 +208,25 @@ class DHAugmenter:
             real_w, bones = world[idx], bones_all[idx]
             cam = self._randint(len(self.cams.R), 1).expand(B)  # one camera for the whole batch
             real2d = pose2d[perm2d[it * B:(it + 1) * B]]
-            with torch.no_grad():
+            with section("gan/generate"), torch.no_grad():
                 fake = self._generate(B, bones, cam)
-            r3, f3 = self._frames_for_critics(real_w, fake["world"])
-            r2, f2 = self._frames_for_critics(real2d, fake["pose2d"])
-            logs["d3"].append(self._critic_step(self.D3, self.opt_D3, r3, f3))
-            logs["d2"].append(self._critic_step(self.D2, self.opt_D2, r2, f2))
-            if motion:  # four_ways already mirrors and reverses: one step, gradient penalty per whole sequence
-                logs["md3"].append(self._critic_step(self.MD3, self.opt_MD3, four_ways(real_w), four_ways(fake["world"]),
-                                                     mirror=False))
-                logs["md2"].append(self._critic_step(self.MD2, self.opt_MD2, four_ways(real2d), four_ways(fake["pose2d"]),
-                                                     mirror=False))
-            buf.append((fake["pose2d"], fake["cam"], self.valid(fake)))  # masked once after the pass
+            with section("gan/critics"):
+                r3, f3 = self._frames_for_critics(real_w, fake["world"])
+                r2, f2 = self._frames_for_critics(real2d, fake["pose2d"])
+                logs["d3"].append(self._critic_step(self.D3, self.opt_D3, r3, f3))
+                logs["d2"].append(self._critic_step(self.D2, self.opt_D2, r2, f2))
+                if motion:  # four_ways already mirrors and reverses: one step, gradient penalty per whole sequence
+                    logs["md3"].append(self._critic_step(self.MD3, self.opt_MD3, four_ways(real_w),
+                                                         four_ways(fake["world"]), mirror=False))
+                    logs["md2"].append(self._critic_step(self.MD2, self.opt_MD2, four_ways(real2d),
+                                                         four_ways(fake["pose2d"]), mirror=False))
+            with section("gan/buffer"):
+                buf.append((fake["pose2d"], fake["cam"], self.valid(fake)))  # masked once after the pass
             if T > 2:
                 acc.append(joint_acceleration(fake["cam"]).mean())
             if self.iteration % self.s.n_critic == self.s.n_critic - 1:
-                g = self._generate(B, bones, cam)
-                g3, g2 = self._frames_for_critics(g["world"], g["pose2d"])
-                # mirrored adversarial terms would be detached in the original (no gradient): left out
-                adv = self.s.w3d * self.D3(g3).mean() + self.s.w2d * self.D2(g2).mean()
-                if motion:
-                    adv = adv + self.MD3(four_ways(g["world"])).mean() + self.MD2(four_ways(g["pose2d"])).mean()
-                self.opt_G.zero_grad(set_to_none=True)
-                (-adv).backward()
-                self.opt_G.step()
-                logs["g"].append(-adv.detach())
+                with section("gan/generator_step"):
+                    logs["g"].append(self._generator_step(B, bones, cam, motion))
             self.iteration += 1
         self.epoch += 1
         # None: no step of that kind; one read-back per pass

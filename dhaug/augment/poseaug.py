@@ -118,6 +118,8 @@ from ..config import AugmentConfig
 from ..errors import DataError
 from ..progress import progress_bar
 from ..skeleton import H36M16, bone_lengths
+from ..precision import autocast, resolve_precision
+from ..timing import section
 from .gan import Discriminator2D, bone_vectors, root_in_camera, swap_bones
 from .random_dh import CameraSet
 
@@ -505,6 +507,7 @@ class PoseAugmenter:
             setattr(self, f"opt_{k}", torch.optim.Adam(net.parameters(), lr=s.gan_lr))
         self.pools = {"D3": FakePool(s.poseaug_pool_size), "D2": FakePool(s.poseaug_pool_size)}
         self.rng = torch.Generator(device="cpu").manual_seed(seed)
+        self.precision = resolve_precision(self.s.gan_precision, self.device)
         self.iteration = 0
         self.epoch = 0
         self.pose_net: nn.Module | None = None
@@ -560,7 +563,14 @@ class PoseAugmenter:
         Returns ``pose2d`` (M, 16, 2) and ``pose3d`` (M, 16, 3) (the valid augmented pairs, training
         format), ``logs`` (mean losses and measures, floats), ``examples`` (the first 4 poses of the first
         batch at every stage: ``real``, ``ba``, ``bl``, ``final`` 3D (4, 16, 3) and ``*_2d`` (4, 16, 2),
-        ``cam`` (4,)) and ``valid_fraction``."""
+        ``cam`` (4,)) and ``valid_fraction``.
+
+        The networks' forward passes run under ``gan_precision``."""
+        with autocast(self.precision, self.device):
+            return self._fit_epoch(real3d, real_root, cam_index, feedback=feedback, fraction=fraction, lr=lr, progress=progress, desc=desc)
+
+    def _fit_epoch(self, real3d: torch.Tensor, real_root: torch.Tensor, cam_index: torch.Tensor, feedback: bool = False,
+                   fraction: float = 1.0, lr: float | None = None, progress: bool = True, desc: str = "PoseAug") -> dict:
         s, dev = self.s, self.device
         if real3d.ndim != 3 or tuple(real3d.shape[1:]) != (16, 3) or real_root.shape != (len(real3d), 3) \
                 or cam_index.shape != (len(real3d),):
@@ -588,7 +598,7 @@ class PoseAugmenter:
             x3, x2, root, cam = x3_all[idx], x2_all[idx], real_root[idx], cam_index[idx]
             K = self.cams.K[cam]
             noise = torch.randn(B, Augmentor.NOISES, s.poseaug_noise_dim, generator=self.rng).to(dev)
-            with frozen(self.D3, self.D2):
+            with section("poseaug/augmentor_step"), frozen(self.D3, self.D2):
                 g = self.G(x3, noise, K, self.cams.aspect[cam])
                 ba2d = project(g["ba"] + root[:, None], K, clamp=False)
                 rt2d = project(g["cam"] + g["root"][:, None], K, clamp=False)
@@ -598,24 +608,28 @@ class PoseAugmenter:
                 loss = s.poseaug_w_d3d * adv3 + s.poseaug_w_d2d * adv2 + \
                     s.poseaug_w_diff * (diff_angle + s.poseaug_w_blr * diff_blr)
                 if feedback:
-                    with torch.no_grad():
-                        e0, = self.pose_net_errors((x2, x3))
-                    e_ba, e_rt = self.pose_net_errors((ba2d, g["ba"]), (rt2d, g["cam"]))
+                    with section("poseaug/feedback"):
+                        with torch.no_grad():
+                            e0, = self.pose_net_errors((x2, x3))
+                        e_ba, e_rt = self.pose_net_errors((ba2d, g["ba"]), (rt2d, g["cam"]))
                     fb_ba = feedback_loss(e_ba, e0, mu_ba, s.poseaug_hardratio_std_ba, s.poseaug_feedback)
                     fb_rt = feedback_loss(e_rt, e0, mu_rt, s.poseaug_hardratio_std_rt, s.poseaug_feedback)
                     loss = loss + s.poseaug_w_feedback_ba * fb_ba + s.poseaug_w_feedback_rt * fb_rt
                     hard = [(e / e0.clamp_min(1e-6)).mean() for e in (e_ba, e_rt)]
                     for k, v in zip(("feedback_ba", "feedback_rt", "hard_ba", "hard_rt"), (fb_ba, fb_rt, *hard)):
                         logs[k].append(v.detach())
-            self.opt_G.zero_grad(set_to_none=True)
-            loss.backward()
-            nn.utils.clip_grad_norm_(self.G.parameters(), 1.0)
-            self.opt_G.step()
+            with section("poseaug/augmentor_step"):
+                self.opt_G.zero_grad(set_to_none=True)
+                loss.backward()
+                nn.utils.clip_grad_norm_(self.G.parameters(), 1.0)
+                self.opt_G.step()
             if self.iteration % s.poseaug_d_every == 0:
-                logs["d3"].append(self._critic_step("D3", x3_all[idx_d], g["ba"].detach()))
-                logs["d2"].append(self._critic_step("D2", x2_all[idx_d], rt2d.detach()))
+                with section("poseaug/critics"):
+                    logs["d3"].append(self._critic_step("D3", x3_all[idx_d], g["ba"].detach()))
+                    logs["d2"].append(self._critic_step("D2", x2_all[idx_d], rt2d.detach()))
             cam3d, rt2d = g["cam"].detach(), rt2d.detach()
-            buf.append((rt2d, cam3d, self.valid(cam3d, g["root"].detach(), rt2d, cam)))
+            with section("poseaug/buffer"):
+                buf.append((rt2d, cam3d, self.valid(cam3d, g["root"].detach(), rt2d, cam)))
             ba_deg = torch.rad2deg(torch.acos((1 - g["ba_diff"].detach()).clamp(-1, 1))).mean()
             for k, v in zip(("g", "adv3", "adv2", "diff_angle", "diff_blr", "ba_deg", "blr_abs"),
                             (loss, adv3, adv2, diff_angle, diff_blr, ba_deg, g["blr"].abs().mean())):

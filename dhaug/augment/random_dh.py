@@ -29,6 +29,7 @@ from ..camera import Camera, project, random_focals, with_focal, world_to_camera
 from ..config import AugmentConfig
 from ..kinematics import BodyModel, forward_kinematics, paper_table
 from ..kinematics.limits import LimitTable
+from ..timing import section
 from .basis import cosine_basis, temporal_basis
 
 #: Bone groups sharing one scale factor (indices into kinematics.BONES); the thorax bone (7) is never scaled.
@@ -154,15 +155,18 @@ class RandomDHAugmenter:
         """This epoch's pairs, valid ones only: 2D (P, 16, 2) and root-relative camera 3D (P, 16, 3);
         sequences: 2D windows (P, T, 16, 2) and the centre frame's 3D (P, 16, 3)."""
         g = torch.Generator().manual_seed(self.seed * 1_000_003 + epoch)
-        world = self.sample_world(self.num_poses, g)
+        with section("synthetic/draw_fk"):
+            world = self.sample_world(self.num_poses, g)
         focal = None
         n, c, T = self.num_poses, len(self.cams.R), self.frames
         if self.fov_range_deg is not None:
             focal = random_focals(n * c, self.fov_range_deg, g).reshape(n, c)
         if T == 1:
-            uv, rel, ok = project_to_cameras(world, self.cams, self.min_depth, focal)
-            return uv[ok], rel[ok]
+            with section("synthetic/project"):
+                uv, rel, ok = project_to_cameras(world, self.cams, self.min_depth, focal)
+                return uv[ok], rel[ok]
         flat_focal = None if focal is None else focal.repeat_interleave(T, 0)  # one zoom per sequence and camera
-        uv, rel, ok = project_to_cameras(world.flatten(0, 1), self.cams, self.min_depth, flat_focal)
+        with section("synthetic/project"):
+            uv, rel, ok = project_to_cameras(world.flatten(0, 1), self.cams, self.min_depth, flat_focal)
         uv, rel, ok = uv.unflatten(0, (n, T)), rel.unflatten(0, (n, T)), ok.unflatten(0, (n, T)).all(1)  # (n, T, C, ...)
         return uv.transpose(1, 2)[ok], rel[:, T // 2][ok]

@@ -8,6 +8,7 @@ import torch
 from torch import nn
 
 from ..skeleton import H36M16, Skeleton
+from .common import Dropout
 
 
 def skeleton_adjacency(skeleton: Skeleton = H36M16) -> torch.Tensor:
@@ -58,7 +59,7 @@ class _GraphConvBlock(nn.Module):
         super().__init__()
         self.conv = SemGraphConv(c_in, c_out, adj)
         self.bn = nn.BatchNorm1d(c_out)
-        self.drop = nn.Dropout(dropout) if dropout > 0 else nn.Identity()
+        self.drop = Dropout(dropout) if dropout > 0 else nn.Identity()
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         h = self.bn(self.conv(x).transpose(1, 2)).transpose(1, 2)

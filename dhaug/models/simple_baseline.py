@@ -4,15 +4,15 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from .common import kaiming_init, pad_root
+from .common import Dropout, kaiming_init, pad_root
 
 
 class _Block(nn.Module):
     def __init__(self, width: int, dropout: float) -> None:
         super().__init__()
         self.layers = nn.Sequential(
-            nn.Linear(width, width), nn.BatchNorm1d(width), nn.ReLU(inplace=True), nn.Dropout(dropout),
-            nn.Linear(width, width), nn.BatchNorm1d(width), nn.ReLU(inplace=True), nn.Dropout(dropout),
+            nn.Linear(width, width), nn.BatchNorm1d(width), nn.ReLU(inplace=True), Dropout(dropout),
+            nn.Linear(width, width), nn.BatchNorm1d(width), nn.ReLU(inplace=True), Dropout(dropout),
         )
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
@@ -26,7 +26,7 @@ class SimpleBaseline(nn.Module):
         super().__init__()
         self.num_joints = num_joints
         self.inp = nn.Sequential(nn.Linear(num_joints * 2, width), nn.BatchNorm1d(width),
-                                 nn.ReLU(inplace=True), nn.Dropout(dropout))
+                                 nn.ReLU(inplace=True), Dropout(dropout))
         self.blocks = nn.Sequential(*[_Block(width, dropout) for _ in range(stages)])
         self.out = nn.Linear(width, (num_joints - 1) * 3)
         kaiming_init(self, output=self.out)

@@ -27,6 +27,7 @@ import torch
 from torch import nn
 
 from ..skeleton import H36M16, Skeleton
+from .common import Dropout
 
 #: Body parts of :data:`H36M16` for part pooling: torso+head, left arm, right arm, left leg, right leg.
 PARTS_16 = ((0, 7, 8, 9), (10, 11, 12), (13, 14, 15), (4, 5, 6), (1, 2, 3))
@@ -101,8 +102,8 @@ class _Block(nn.Module):
     def __init__(self, c_in: int, c_out: int, adjacency: torch.Tensor, dropout: float, residual: bool = True) -> None:
         super().__init__()
         self.gcn = PartitionedGraphConv(c_in, c_out, adjacency)
-        self.post = nn.Sequential(nn.BatchNorm1d(c_out), nn.ReLU(), nn.Dropout(dropout), nn.Conv1d(c_out, c_out, 1),
-                                  nn.BatchNorm1d(c_out), nn.Dropout(dropout))
+        self.post = nn.Sequential(nn.BatchNorm1d(c_out), nn.ReLU(), Dropout(dropout), nn.Conv1d(c_out, c_out, 1),
+                                  nn.BatchNorm1d(c_out), Dropout(dropout))
         if not residual:
             self.res = None
         elif c_in == c_out:
@@ -157,11 +158,11 @@ class STGCN(nn.Module):
         self.part_blocks = nn.Sequential(_Block(c3, part_channels, A_part, dropout),
                                          _Block(part_channels, part_channels, A_part, dropout))
         self.body = nn.Sequential(nn.Conv1d(part_channels, part_channels, 1), nn.BatchNorm1d(part_channels),
-                                  nn.ReLU(), nn.Dropout(dropout))
+                                  nn.ReLU(), Dropout(dropout))
         self.fuse = nn.Sequential(nn.Conv1d(2 * part_channels, c3, 1), nn.BatchNorm1d(c3), nn.ReLU(),
-                                  nn.Dropout(dropout))
+                                  Dropout(dropout))
         self.non_local = NonLocal(2 * c3)
-        self.head = nn.Sequential(nn.Dropout(dropout), nn.Conv1d(2 * c3, 3, 1))
+        self.head = nn.Sequential(Dropout(dropout), nn.Conv1d(2 * c3, 3, 1))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         if x.ndim != 3 or x.shape[-1] != 2:

@@ -9,7 +9,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from .common import pad_root
+from .common import Dropout, pad_root
 
 
 class TemporalConvNet(nn.Module):
@@ -29,7 +29,7 @@ class TemporalConvNet(nn.Module):
         self.convs_bn = nn.ModuleList(nn.BatchNorm1d(channels) for _ in filter_widths[1:])
         self.pointwise = nn.ModuleList(nn.Conv1d(channels, channels, 1, bias=False) for _ in filter_widths[1:])
         self.pointwise_bn = nn.ModuleList(nn.BatchNorm1d(channels) for _ in filter_widths[1:])
-        self.drop = nn.Dropout(dropout)
+        self.drop = Dropout(dropout)
         self.relu = nn.ReLU(inplace=True)
         self.shrink = nn.Conv1d(channels, (num_joints - 1) * 3, 1)
 
