@@ -49,8 +49,12 @@ def machine() -> dict:
             "cuda": torch.cuda.get_device_name(0) if torch.cuda.is_available() else None,
             "date": time.strftime("%Y-%m-%d %H:%M:%S"), "cpu": cpu_model(), "cpu_native_bf16": cpu_has_native_bf16()}
     try:
+        here = Path(__file__).parent
         info["git_commit"] = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True,
-                                            cwd=Path(__file__).parent).stdout.strip()
+                                            cwd=here).stdout.strip()
+        # uncommitted changes to the package: the numbers are not the commit's
+        info["git_dirty"] = bool(subprocess.run(["git", "status", "--porcelain", "--", "dhaug"], capture_output=True,
+                                                text=True, cwd=here.parent).stdout.strip())
     except OSError:
         pass
     return info

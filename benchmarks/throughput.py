@@ -129,7 +129,8 @@ def ceiling(log: list[tuple[str, tuple]], device: torch.device, prec: str) -> fl
     return matmul_flops(log) / time_it(run, device, 3.0, 50)
 
 
-def bench_ceiling(device: torch.device, batch: int, models, emulated: bool = False) -> list[dict]:
+def bench_ceiling(device: torch.device, batch: int, models, emulated: bool = False,
+                  compiled: bool = False) -> list[dict]:
     """Per backbone and precision: the matmul ceiling of its layer shapes and its train step as a share of it."""
     rows = []
     x, y = torch.randn(batch, 16, 2, device=device), torch.randn(batch, 16, 3, device=device)
@@ -144,6 +145,18 @@ def bench_ceiling(device: torch.device, batch: int, models, emulated: bool = Fal
             rows.append({"device": str(device), "model": name, "precision": precision_label(prec, device),
                          "step_gflop": flops / 1e9, "ceiling_gflops": top / 1e9, "step_gflops": flops / step / 1e9,
                          "share": flops / step / top, "samples_per_s": batch / step})
+            if compiled:  # train.compile: the same step through torch.compile, and what compiling cost
+                torch._dynamo.reset()
+                model = build_model(ModelConfig(name=name)).to(device).train()
+                fast, opt = torch.compile(model), torch.optim.Adam(model.parameters(), lr=1e-4)
+                t0 = time.perf_counter()
+                train_step(fast, opt, x, y, 1.0, "mse", prec)
+                sync(device)
+                first = time.perf_counter() - t0
+                step = time_it(lambda: train_step(fast, opt, x, y, 1.0, "mse", prec), device, 3.0, 50)
+                rows.append({**rows[-1], "model": f"{name} (torch.compile; first step {first:.0f} s)",
+                             "step_gflops": flops / step / 1e9, "share": flops / step / top, "samples_per_s": batch / step,
+                             "compile_s": first})
     return rows
 
 
@@ -224,6 +237,8 @@ if __name__ == "__main__":
     ap.add_argument("--window-batch", type=int, default=256)
     ap.add_argument("--models", nargs="+", default=list(MODELS), help="backbones of the single-frame rows")
     ap.add_argument("--no-gan", action="store_true", help="skip the GAN pass rows")
+    ap.add_argument("--limit-models", nargs="+", help="backbones of the train-step-vs-limit rows (default: --models)")
+    ap.add_argument("--compile", action="store_true", help="also time those train steps through torch.compile")
     ap.add_argument("--stem", default="throughput", help="results file name under benchmarks/results/ (a partial "
                                                           "run: give another stem, so the full table is kept)")
     ap.add_argument("--emulated-bf16", action="store_true",
@@ -240,7 +255,7 @@ if __name__ == "__main__":
           "| device | what | precision | samples/s | ms per step |", "|---|---|---|---|---|"]
     md += [f"| {r['device']} | {r['what']} | {r.get('precision', '')} | {r['samples_per_s']:,.0f} | "
            f"{format(r['ms_per_step'], '.1f') if 'ms_per_step' in r else ''} |" for r in rows]
-    limit = [r for d in devices for r in bench_ceiling(d, a.batch, a.models, em)]
+    limit = [r for d in devices for r in bench_ceiling(d, a.batch, a.limit_models or a.models, em, a.compile)]
     md += ["", "## Train step against the limit", "",
            f"The limit: the step's own matrix products (forward and backward, logged from one step; batch {a.batch}) "
            "run back to back with nothing else, in the same precision. The share is the step's matmul FLOPs per "

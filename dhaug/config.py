@@ -119,6 +119,10 @@ class TrainConfig:
     #: (benchmarks/results/bn_stats_videopose_random_s0.md); mixed was better on the validation split
     #: for random and DH-AUG poses alike (benchmarks/results/medium.md).
     synthetic_batches: str = "auto"
+    #: Run the pose net through ``torch.compile`` (needs a C++ compiler on the CPU, Triton on CUDA). Off by
+    #: default: on a 2-core CPU it compiled for ~35 s and stepped no faster than eager
+    #: (benchmarks/results/throughput.md); try it on a GPU.
+    compile: bool = False
 
     def mixed_batches(self, frames: int) -> bool:
         """Whether synthetic pairs are shuffled into the real pass for a ``frames``-frame model."""

@@ -92,6 +92,9 @@ def _train(cfg: ExperimentConfig, resume: bool, data: ExperimentData | None, pro
     if ranks.active:
         if tc.batch_size % ranks.world:
             raise ConfigError(f"train.batch_size = {tc.batch_size} must be divisible by the {ranks.world} processes")
+        if frames > 1:  # a shard of rows would cut the windows of consecutive frames
+            raise ConfigError(f"model.frames = {frames}: several processes train single-frame models only so far; "
+                              "run multi-frame models in one process")
         data = replace(data, train=data.train.subset(distributed.shard_rows(len(data.train), ranks, tc.seed)))
     if ranks.main:
         out.mkdir(parents=True, exist_ok=True)
@@ -169,7 +172,9 @@ def _build(cfg: ExperimentConfig, data: ExperimentData, ranks: Ranks, device: to
     if len(x) < 2:
         raise DataError(f"the training set {data.train.name!r} has {len(x)} pairs; need at least 2")
     model = build_model(cfg.model).to(device)
-    net = distributed.wrap_pose_net(model, ranks, device)
+    if ranks.rank:  # the same initial weights everywhere (seeded above), then each rank its own dropout masks
+        torch.manual_seed(tc.seed + 1009 * ranks.rank)
+    net = distributed.wrap_pose_net(torch.compile(model) if tc.compile else model, ranks, device)
     if source is not None:
         distributed.sync_augmenter(getattr(source, "aug", source), ranks)
     if hasattr(source, "attach"):  # a source that reads the pose net (PoseAug's feedback loss) gets it here
