@@ -37,8 +37,9 @@ VARIANTS = {
     "dhaug": ["augment.method=dhaug", "augment.warmup=0"],
     "poseaug": ["augment.method=poseaug", "augment.warmup=1"],
 }
-#: Sections whose cost does not grow with the number of training pairs.
-FIXED = ("eval/curves", "io/checkpoint")
+#: Sections whose cost does not grow with the number of training pairs ("synthetic/pairs": what a source does
+#: outside its own sections, i.e. its pictures, before they had a section of their own).
+FIXED = ("eval/curves", "io/checkpoint", "synthetic/pictures", "synthetic/pairs")
 #: Variants whose synthetic pairs per epoch do not grow with the real pairs (augment.num_poses draws).
 FIXED_SYNTHETIC = ("random",)
 
@@ -95,8 +96,7 @@ def profile(variant: str, data, cfg_overrides: list[str], out: Path, scale: int)
         # the epoch line is printed inside io/logging; whatever ran outside every section is "other"
         secs["other"] = max(0.0, e["wall"] - sum(secs.values()))
         rows.append({"variant": variant, "epoch": i + 1, "kind": kind, "wall_s": e["wall"], "sections": secs,
-                     "real_pairs": e["real_pairs"], "fake_pairs": e["fake_pairs"],
-                     "medium_epoch_s": medium_epoch(variant, secs, e["real_pairs"], e["fake_pairs"], scale)})
+                     "real_pairs": e["real_pairs"], "fake_pairs": e["fake_pairs"]})
         print(f"{variant} epoch {i + 1} ({kind}): {e['wall']:.1f} s " +
               ", ".join(f"{k} {v:.1f}" for k, v in sorted(secs.items(), key=lambda kv: -kv[1])), flush=True)
     return rows
@@ -111,13 +111,15 @@ def markdown(rows: list[dict], scale: int, info: dict, pairs: int) -> str:
              f"test curves at the protocol's size; seconds per section (`python benchmarks/profile_epoch.py "
              f"--train-every {scale}`). Last row: the epoch scaled to the medium set (each section by how much the "
              f"pairs it sees grow: real pairs and GAN/PoseAug pairs x {scale}, the fixed random draw not; curves "
-             f"and checkpoint as measured). 'other': outside every section (the first epoch includes the set-up).", "",
+             f"and checkpoint and pictures as measured). 'other': outside every section (the first epoch includes the set-up); "
+             f"'synthetic/pairs': the source's work outside its own sections (its pictures, where they have no section).", "",
              head, "|---|" + "---|" * len(rows)]
     for n in names:
         lines.append(f"| {n} | " + " | ".join(f"{r['sections'].get(n, 0.0):.1f}" for r in rows) + " |")
     lines.append("| synthetic pairs in the pose pass | " + " | ".join(f"{r['fake_pairs']}" for r in rows) + " |")
     lines.append("| **wall (measured)** | " + " | ".join(f"**{r['wall_s']:.1f}**" for r in rows) + " |")
-    lines.append("| **medium epoch (scaled)** | " + " | ".join(f"**{r['medium_epoch_s']:.0f}**" for r in rows) + " |")
+    lines.append("| **medium epoch (scaled)** | " + " | ".join(
+        f"**{medium_epoch(r['variant'], r['sections'], r['real_pairs'], r['fake_pairs'], scale):.0f}**" for r in rows) + " |")
     lines += ["", f"Machine: {info}", ""]
     return "\n".join(lines)
 
@@ -128,7 +130,17 @@ def main() -> None:
     ap.add_argument("--train-every", type=int, default=4, help="use every k-th medium training pair (1: all)")
     ap.add_argument("--stem", default="profile_epoch")
     ap.add_argument("overrides", nargs="*", help="config overrides for every run, key=value (e.g. train.precision=fp32)")
+    ap.add_argument("--table", action="store_true", help="only rebuild the markdown from the JSON of the last run")
     a = ap.parse_args()
+    if a.table:
+        import json
+
+        from common import RESULTS
+        payload = json.loads((RESULTS / f"{a.stem}.json").read_text())
+        rows = payload["rows"]
+        write(a.stem, payload, markdown(rows, payload["train_every"], payload["machine"],
+                                        rows[0]["real_pairs"] if rows else 0))
+        return
     data_dir = require(SHARED / "h36m")
     cmu = require(SHARED / "cmu" / "cmu_test.npz")
     over = [f"data.data_dir={data_dir}", f"data.cross_sets=[{cmu}]", f"data.downsample={10 * a.train_every}"] + a.overrides

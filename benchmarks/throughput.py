@@ -21,6 +21,7 @@ import torch
 from torch import nn
 
 from dhaug.config import ModelConfig
+from dhaug.device import keep_freed_memory
 from dhaug.models import MODELS, build_model
 from dhaug.skeleton import mirror_pose
 from dhaug.precision import autocast, resolve_precision
@@ -245,6 +246,7 @@ if __name__ == "__main__":
                     help="also time bf16 where the CPU has no native bf16 (rows marked 'emulated': what a forced "
                          "train.precision=bf16 costs there)")
     a = ap.parse_args()
+    keep_freed_memory()  # as dhaug train does
     devices = [torch.device("cpu")] + ([torch.device("cuda")] if torch.cuda.is_available() else [])
     em = a.emulated_bf16
     rows = [r for d in devices for r in bench_device(d, a.pairs, a.batch, a.models, em)

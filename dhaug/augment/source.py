@@ -18,6 +18,7 @@ import torch
 
 from ..config import ExperimentConfig
 from ..errors import ConfigError
+from ..timing import section
 from .basis import temporal_basis
 from .dhaug_gan import DHAugmenter
 from .random_dh import RandomDHAugmenter
@@ -72,7 +73,8 @@ class GANSource:
         if "accel_fake_mm" in out:
             self.smoothness.append((epoch + 1, out["accel_real_mm"], out["accel_fake_mm"]))
         if self.monitor_every > 0 and (epoch + 1) % self.monitor_every == 0:
-            self.monitor(epoch)
+            with section("synthetic/pictures"):
+                self.monitor(epoch)
         return logs, out["pose2d"], out["pose3d"]
 
     @torch.no_grad()
@@ -142,16 +144,21 @@ class PoseAugSource:
         logs = {f"gan/{k}": v for k, v in out["logs"].items()}
         logs["gan/seconds"] = time.time() - t0
         if self.monitor_every > 0 and (epoch + 1) % self.monitor_every == 0:
-            from ..plots import plot_pose_grid
-            from .poseaug import example_grid
-
-            self.out_dir.mkdir(parents=True, exist_ok=True)
-            world, pose2d = example_grid(out["examples"], self.aug.cams.R)
-            plot_pose_grid(world.cpu().numpy(), pose2d.cpu().numpy(), self.out_dir / f"poses_epoch{epoch + 1:03d}.png",
-                           cols=len(out["examples"]["cam"]),
-                           title=f"PoseAug after epoch {epoch + 1} ({phase}): rows real, BA, BA+BL, BA+BL+RT (the "
-                                 "training pair); each 3D (world, Z up) above its 2D")
+            with section("synthetic/pictures"):
+                self.monitor(epoch, phase, out["examples"])
         return (logs, out["pose2d"], out["pose3d"]) if phase == "joint" else (logs, *none)
+
+    def monitor(self, epoch: int, phase: str, examples: dict) -> None:
+        """A picture of real vs augmented poses at every stage of the augmentor."""
+        from ..plots import plot_pose_grid  # late: matplotlib is slow to import
+        from .poseaug import example_grid
+
+        self.out_dir.mkdir(parents=True, exist_ok=True)
+        world, pose2d = example_grid(examples, self.aug.cams.R)
+        plot_pose_grid(world.cpu().numpy(), pose2d.cpu().numpy(), self.out_dir / f"poses_epoch{epoch + 1:03d}.png",
+                       cols=len(examples["cam"]),
+                       title=f"PoseAug after epoch {epoch + 1} ({phase}): rows real, BA, BA+BL, BA+BL+RT (the "
+                             "training pair); each 3D (world, Z up) above its 2D")
 
     def state_dict(self) -> dict:
         return self.aug.state_dict()
