@@ -193,7 +193,7 @@ class AugmentConfig:
     #: Frames of each sequence the single-frame critics see per step: 0 = all T (paper); k > 0 = k
     #: frames drawn at random per sequence (ours: cuts the GAN's cost by ~T/k on CPU).
     critic_frames: int = 0
-    #: Forward passes of the GAN's and PoseAug's networks (and PoseAug's pose-net feedback): ``fp32``
+    #: Forward passes of the DH-AUG GAN's networks (FK, cameras and the pairs stay float32): ``fp32``
     #: (default: every reported row), ``bf16`` (autocast; the pass ran 1.96x faster on a CPU with native bf16,
     #: benchmarks/results/throughput.md; its effect on accuracy is not yet measured at the medium protocol)
     #: or ``auto`` (bf16 on CUDA and CPUs with native bf16, else fp32).

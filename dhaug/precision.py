@@ -62,3 +62,8 @@ def enable_tf32(device: torch.device) -> None:
     if device.type == "cuda":
         torch.backends.cuda.matmul.allow_tf32 = True
         torch.backends.cudnn.allow_tf32 = True
+
+
+def full_precision(device: torch.device):
+    """A context that turns autocast off (geometry inside an autocast network pass stays float32)."""
+    return torch.autocast(device_type=device.type, enabled=False)

@@ -110,6 +110,7 @@ def test_bf16_gan_pass_trains_and_returns_float32_pairs_close_to_fp32():
     cams, cam3d, root, ci = real_set()
     out = {}
     for prec in ("fp32", "bf16"):
+        torch.manual_seed(0)  # the networks' initial weights
         aug = DHAugmenter(cams, S1[None], PAPER, settings=replace(small_settings(), gan_precision=prec, n_critic=2), seed=0)
         out[prec] = aug.fit_epoch(cam3d, root, ci, progress=False)
         assert aug.precision == prec
@@ -118,7 +119,7 @@ def test_bf16_gan_pass_trains_and_returns_float32_pairs_close_to_fp32():
     # same seed, same draws: the first buffered poses differ only by bf16 rounding of the networks (not bitwise)
     n = min(len(a["pose3d"]), len(b["pose3d"]), 64)
     diff = (a["pose3d"][:n] - b["pose3d"][:n]).norm(dim=-1).mean()
-    assert 0 < diff < 0.05, diff
+    assert 0 < diff < 0.02, diff  # measured 6 mm
 
 
 def test_clavicle_body_model_in_the_gan():

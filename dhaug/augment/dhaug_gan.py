@@ -30,7 +30,7 @@ from ..kinematics import BodyModel, PAPER
 from ..kinematics.limits import LimitTable, paper_table
 from ..progress import progress_bar
 from ..skeleton import bone_lengths, mirror_pose
-from ..precision import autocast, resolve_precision
+from ..precision import autocast, full_precision, resolve_precision
 from ..timing import section
 from .basis import temporal_basis
 from .gan import Discriminator2D, Discriminator3D, Generator, critic_loss, scale_bones, swap_bones
@@ -193,7 +193,7 @@ class DHAugmenter:
         elif seq is None:
             raise ValueError("fit_epoch on windows needs the sequence id of every window (seq)")
         real3d, real_root, cam_index, seq = (t.to(dev) for t in (real3d, real_root, cam_index, seq))
-        with section("gan/real_pairs"):
+        with section("gan/real_pairs"), full_precision(dev):
             world, pose2d = self.swap_real(real3d, real_root, cam_index, seq)
             bones_all = bone_lengths(world[:, 0])
         self._bones = bones_all

@@ -14,6 +14,7 @@ from torch import nn
 from ..camera import project
 from ..kinematics import BodyModel, forward_kinematics
 from ..kinematics.limits import LimitTable
+from ..precision import full_precision
 from ..skeleton import H36M16, bone_lengths
 from .random_dh import scale_bones
 
@@ -108,11 +109,12 @@ class Generator(nn.Module):
         Returns ``world`` (B,16,3) root-relative world-frame poses (for D3), ``cam`` (B,16,3)
         root-relative camera-frame poses (pose-net targets), ``pose2d`` (B,16,2) and ``root_cam`` (B,3).
         """
-        dofs, rot, code = self(z)
-        world = forward_kinematics(self.body_model, dofs, bones, rot)  # pelvis at the origin
-        root_cam = self.root_in_camera(code, K, aspect)
-        cam_rel = world @ R.transpose(-1, -2)  # rotate into the camera; translation is the root
-        pose2d = project(cam_rel + root_cam[:, None], K, clamp=False)
+        dofs, rot, code = (t.float() for t in self(z))
+        with full_precision(z.device):  # the geometry in float32 when the network ran under autocast
+            world = forward_kinematics(self.body_model, dofs, bones, rot)  # pelvis at the origin
+            root_cam = self.root_in_camera(code, K, aspect)
+            cam_rel = world @ R.transpose(-1, -2)  # rotate into the camera; translation is the root
+            pose2d = project(cam_rel + root_cam[:, None], K, clamp=False)
         return {"world": world, "cam": cam_rel, "pose2d": pose2d, "root_cam": root_cam, "dofs": dofs, "rotation": rot}
 
 

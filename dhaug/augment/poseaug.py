@@ -118,7 +118,6 @@ from ..config import AugmentConfig
 from ..errors import DataError
 from ..progress import progress_bar
 from ..skeleton import H36M16, bone_lengths
-from ..precision import autocast, resolve_precision
 from ..timing import section
 from .gan import Discriminator2D, bone_vectors, root_in_camera, swap_bones
 from .random_dh import CameraSet
@@ -507,7 +506,6 @@ class PoseAugmenter:
             setattr(self, f"opt_{k}", torch.optim.Adam(net.parameters(), lr=s.gan_lr))
         self.pools = {"D3": FakePool(s.poseaug_pool_size), "D2": FakePool(s.poseaug_pool_size)}
         self.rng = torch.Generator(device="cpu").manual_seed(seed)
-        self.precision = resolve_precision(self.s.gan_precision, self.device)
         self.iteration = 0
         self.epoch = 0
         self.pose_net: nn.Module | None = None
@@ -563,14 +561,7 @@ class PoseAugmenter:
         Returns ``pose2d`` (M, 16, 2) and ``pose3d`` (M, 16, 3) (the valid augmented pairs, training
         format), ``logs`` (mean losses and measures, floats), ``examples`` (the first 4 poses of the first
         batch at every stage: ``real``, ``ba``, ``bl``, ``final`` 3D (4, 16, 3) and ``*_2d`` (4, 16, 2),
-        ``cam`` (4,)) and ``valid_fraction``.
-
-        The networks' forward passes run under ``gan_precision``."""
-        with autocast(self.precision, self.device):
-            return self._fit_epoch(real3d, real_root, cam_index, feedback=feedback, fraction=fraction, lr=lr, progress=progress, desc=desc)
-
-    def _fit_epoch(self, real3d: torch.Tensor, real_root: torch.Tensor, cam_index: torch.Tensor, feedback: bool = False,
-                   fraction: float = 1.0, lr: float | None = None, progress: bool = True, desc: str = "PoseAug") -> dict:
+        ``cam`` (4,)) and ``valid_fraction``."""
         s, dev = self.s, self.device
         if real3d.ndim != 3 or tuple(real3d.shape[1:]) != (16, 3) or real_root.shape != (len(real3d), 3) \
                 or cam_index.shape != (len(real3d),):

@@ -24,6 +24,7 @@ from torch import nn
 from ..camera import project
 from ..kinematics import BodyModel, forward_kinematics
 from ..kinematics.limits import LimitTable
+from ..precision import full_precision
 from ..skeleton import mirror_pose
 from .basis import cosine_basis
 from .gan import Generator, _Res, _stream, bone_cosines
@@ -56,13 +57,14 @@ class VideoGenerator(Generator):
     def generate(self, z, bones, R, T, K, aspect) -> dict[str, torch.Tensor]:
         """Sequences seen by one camera each (R (B,3,3), T (B,3), K (B,9), aspect (B,)); bones (B, 15).
         Returns ``world``/``cam`` (B,T,16,3) root-relative, ``pose2d`` (B,T,16,2), ``root_cam`` (B,T,3)."""
-        dofs, rot, code = self(z)
+        dofs, rot, code = (t.float() for t in self(z))
         B, F = dofs.shape[:2]
-        world = forward_kinematics(self.body_model, dofs, bones[:, None].expand(B, F, -1), rot)
-        root_cam = self.root_in_camera(code.reshape(B * F, 3), K.repeat_interleave(F, 0),
-                                       aspect.repeat_interleave(F, 0)).reshape(B, F, 3)
-        cam_rel = world @ R[:, None].transpose(-1, -2)
-        pose2d = project(cam_rel + root_cam[:, :, None], K[:, None], clamp=False)
+        with full_precision(z.device):  # the geometry in float32 when the network ran under autocast
+            world = forward_kinematics(self.body_model, dofs, bones[:, None].expand(B, F, -1), rot)
+            root_cam = self.root_in_camera(code.reshape(B * F, 3), K.repeat_interleave(F, 0),
+                                           aspect.repeat_interleave(F, 0)).reshape(B, F, 3)
+            cam_rel = world @ R[:, None].transpose(-1, -2)
+            pose2d = project(cam_rel + root_cam[:, :, None], K[:, None], clamp=False)
         return {"world": world, "cam": cam_rel, "pose2d": pose2d, "root_cam": root_cam, "dofs": dofs, "rotation": rot}
 
 
