@@ -247,8 +247,18 @@ def cmd_prepare(args) -> None:
     print(f"wrote {', '.join(str(f) for f in summary.get('files_written', []))}")
 
 
+def _version() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("dhaug")
+    except PackageNotFoundError:  # run from a source tree that was not installed
+        return "unknown (not installed)"
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="dhaug", description="DH-AUG: kinematics-driven augmentation for 3D pose lifting")
+    parser.add_argument("--version", action="version", version=f"dhaug {_version()}")
     sub = parser.add_subparsers(dest="command", required=True)
 
     p = sub.add_parser("demo", help="no augmentation vs random DH poses vs DH-AUG, on built-in synthetic data (no "

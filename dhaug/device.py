@@ -13,12 +13,23 @@ _allocator_tuned = False
 
 
 def resolve_device(name: str) -> torch.device:
-    """``auto`` (CUDA when present, else the CPU), ``cpu``, ``cuda`` or ``cuda:N`` -> a torch device."""
+    """``auto`` (CUDA when present, else the CPU), ``cpu``, ``cuda`` or ``cuda:N`` -> a torch device;
+    anything else, or CUDA where there is none, is a :class:`ConfigError` naming the setting."""
+    where = f"train.device (--device) = {name!r}"
     if name == "auto":
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    if name.startswith("cuda") and not torch.cuda.is_available():
-        raise ConfigError(f"train.device = {name!r} but CUDA is not available; use 'auto' or 'cpu'")
-    return torch.device(name)
+    try:
+        device = torch.device(name)
+    except (RuntimeError, ValueError):
+        raise ConfigError(f"{where} is not a device; use 'auto', 'cpu', 'cuda' or 'cuda:N'") from None
+    if device.type not in ("cpu", "cuda"):
+        raise ConfigError(f"{where}: dhaug runs on 'cpu' or 'cuda' ('auto' picks CUDA when present)")
+    if device.type == "cuda":
+        if not torch.cuda.is_available():
+            raise ConfigError(f"{where} but CUDA is not available; use 'auto' or 'cpu'")
+        if device.index is not None and device.index >= torch.cuda.device_count():
+            raise ConfigError(f"{where} but this machine has {torch.cuda.device_count()} CUDA device(s)")
+    return device
 
 
 def keep_freed_memory() -> bool:

@@ -16,7 +16,7 @@ import torch
 import torch.distributed as dist
 from torch import nn
 
-from .errors import ConfigError
+from .device import resolve_device
 
 
 @dataclass(frozen=True)
@@ -44,9 +44,7 @@ def setup(device_setting: str) -> tuple[Ranks, torch.device | None]:
     if world <= 1:
         return Ranks(), None
     rank, local = int(os.environ["RANK"]), int(os.environ.get("LOCAL_RANK", "0"))
-    cuda = device_setting != "cpu" and torch.cuda.is_available()
-    if device_setting.startswith("cuda") and not torch.cuda.is_available():
-        raise ConfigError(f"train.device = {device_setting!r} but CUDA is not available; use 'auto' or 'cpu'")
+    cuda = resolve_device(device_setting).type == "cuda"  # a bad setting: one clear error
     device = torch.device(f"cuda:{local}") if cuda else torch.device("cpu")
     if cuda:
         torch.cuda.set_device(device)

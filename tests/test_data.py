@@ -250,3 +250,22 @@ def test_split_labels_subject_and_camera(h36m_dir):
     assert set(s.subject.tolist()) == {0, 1} and set(s.camera.tolist()) == {0, 1, 2, 3}
     sub = s.subset(s.subject == 1)
     assert len(sub) == len(s) // 2 and sub.subject_names == ["S9", "S1"]
+
+
+class _RunsCode:
+    """Unpickling this would call os.getcwd: what a crafted file could do with any other global."""
+
+    def __reduce__(self):
+        import os
+        return (os.getcwd, ())
+
+
+def test_h36m_npz_with_a_crafted_pickle_is_refused_without_running_it(tmp_path):
+    good = tmp_path / "data_3d_h36m.npz"
+    np.savez(good, positions_3d=np.array({"S1": {"Walking": np.zeros((3, 32, 3), np.float32)}}, dtype=object))
+    assert load_positions_3d(good)["S1"]["Walking"].shape == (3, 16, 3)  # plain dicts of arrays still load (cut to 16)
+    bad = tmp_path / "bad" / "data_3d_h36m.npz"
+    bad.parent.mkdir()
+    np.savez(bad, positions_3d=np.array({"S1": {"Walking": _RunsCode()}}, dtype=object))
+    with pytest.raises(DataError, match="refusing to unpickle 'posix.getcwd'|refusing to unpickle 'os.getcwd'"):
+        load_positions_3d(bad)

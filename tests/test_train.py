@@ -115,6 +115,10 @@ def test_divergence_stops_and_keeps_last_good_checkpoint(tmp_path):
     (["train", "--config", "/nonexistent.yaml"], "config file /nonexistent.yaml not found"),
     (["evaluate", "--checkpoint", "/nonexistent.pt"], "checkpoint /nonexistent.pt not found"),
     (["train", "--data-dir", ".", "--cross", "/nonexistent.npz", "data.dataset=h36m"], "data_3d_h36m.npz: file not found"),
+    (["train", "--device", "gpu", "data.dataset=synthetic"], "train.device (--device) = 'gpu' is not a device"),
+    (["train", "--device", "meta", "data.dataset=synthetic"], "dhaug runs on 'cpu' or 'cuda'"),
+    pytest.param(["train", "--device", "cuda", "data.dataset=synthetic"], "but CUDA is not available",
+                 marks=pytest.mark.skipif(torch.cuda.is_available(), reason="this machine has CUDA")),
 ])
 def test_cli_errors_are_one_clear_line(argv, match, capsys):
     assert main(argv) == 2
@@ -160,3 +164,14 @@ def test_configs_saved_before_a_field_existed_keep_their_behaviour():
     assert load_config(saved).train.drop_last is False  # those runs trained on the short last batch
     assert load_config({"train": {"epochs": 3}}).train.drop_last is True  # a partial dict is not a saved config
     assert load_config(None).train.drop_last is True
+
+
+def test_version_and_module_entry_point(capsys):
+    import subprocess
+    import sys
+
+    with pytest.raises(SystemExit) as e:
+        main(["--version"])
+    assert e.value.code == 0 and capsys.readouterr().out.startswith("dhaug 0.")
+    r = subprocess.run([sys.executable, "-m", "dhaug", "--help"], capture_output=True, text=True, timeout=120)
+    assert r.returncode == 0 and "usage: dhaug" in r.stdout

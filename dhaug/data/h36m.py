@@ -22,6 +22,7 @@ from ..camera import Camera, load_cameras, normalize_screen, project, world_to_c
 from ..errors import DataError
 from ..skeleton import H36M32_TO_16, H36M32_TO_17, VPOSE17_TO_16
 from ..files import atomic_write, check_npz
+from .pickles import load_npz
 from .poseset import PoseSet, concat
 
 FILE_3D = "data_3d_h36m.npz"
@@ -40,16 +41,16 @@ def action_group(action: str) -> str:
 
 def _load_npz_dict(path: Path, key: str) -> dict:
     check_npz(path)
-    try:
-        with np.load(path, allow_pickle=True) as f:
-            if key not in f.files:
-                raise DataError(f"{path}: missing key {key!r} (found keys: {', '.join(f.files)})")
-            obj = f[key]
-            meta = f["metadata"].item() if "metadata" in f.files else None
+    try:  # pickled objects through a numpy-only unpickler: a shared file cannot run code
+        arrays = load_npz(path)
     except DataError:
         raise
-    except Exception as e:  # numpy raises OSError, ValueError, UnpicklingError, BadZipFile, EOFError...
+    except Exception as e:  # a malformed header or pickle stream
         raise DataError(f"{path}: not a readable npz file ({type(e).__name__}: {e})") from None
+    if key not in arrays:
+        raise DataError(f"{path}: missing key {key!r} (found keys: {', '.join(arrays)})")
+    obj = arrays[key]
+    meta = arrays["metadata"].item() if "metadata" in arrays else None
     try:
         value = obj.item()
     except ValueError:
@@ -183,8 +184,7 @@ def cached_ground_truth_2d(path_3d: Path, positions: Positions, cameras: dict[st
     cache = _cache_dir() / f"data_2d_h36m_gt_{h.hexdigest()[:16]}.npz"
     if cache.is_file():
         try:
-            with np.load(cache, allow_pickle=True) as f:
-                return f["positions_2d"].item()
+            return load_npz(cache)["positions_2d"].item()
         except Exception:  # a damaged cache is rebuilt, never trusted
             pass
     kp = project_ground_truth_2d(positions, cameras)
