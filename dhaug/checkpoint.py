@@ -81,8 +81,14 @@ def load(path: str | Path, map_location="cpu") -> dict:
     code: anything but tensors, numbers, strings and their containers (and, in old files, numeric numpy
     arrays and scalars) is refused with a :class:`~dhaug.errors.DataError`."""
     path = Path(path)
+    if path.is_dir():
+        raise DataError(f"checkpoint {path} is a folder; give the file inside it, e.g. {path / 'checkpoint.pt'}")
     if not path.is_file():
         raise DataError(f"checkpoint {path} not found")
+    with open(path, "rb") as fh:
+        head = fh.read(2)
+    if head != b"PK" and head[:1] != b"\x80":  # neither torch's zip format nor a (legacy) pickle
+        raise DataError(f"checkpoint {path} is not a PyTorch checkpoint file (corrupt, truncated or another format)")
     try:
         with torch.serialization.safe_globals(_legacy_numpy_globals()):
             obj = torch.load(path, map_location=map_location, weights_only=True)
@@ -98,7 +104,7 @@ def load(path: str | Path, map_location="cpu") -> dict:
         raise DataError(f"checkpoint {path} holds {what}; refused: loading it could run arbitrary code. A dhaug "
                         "checkpoint holds only tensors, numbers, strings and lists/dicts of them") from None
     except Exception as e:  # torch raises many types for damaged files
-        raise DataError(f"checkpoint {path} cannot be read ({type(e).__name__}: {e})") from None
+        raise DataError(f"checkpoint {path} is corrupt or truncated ({type(e).__name__}: {e})") from None
     if not isinstance(obj, dict) or "model" not in obj or "config" not in obj:
         raise DataError(f"checkpoint {path} is not a dhaug checkpoint (needs keys 'model' and 'config')")
     try:

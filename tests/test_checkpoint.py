@@ -121,8 +121,18 @@ def test_plain_converts_numpy_and_refuses_what_cannot_be_loaded_safely(tmp_path)
 
 def test_damaged_and_foreign_files_are_data_errors(tmp_path):
     (tmp_path / "cut.pt").write_bytes(b"PK\x03\x04 not a zip")
-    with pytest.raises(DataError, match="cannot be read"):
+    with pytest.raises(DataError, match="corrupt or truncated"):
         checkpoint.load(tmp_path / "cut.pt")
+    full = tmp_path / "full.pt"
+    checkpoint.save_atomic({"model": {"w": torch.zeros(1000)}, "config": {}}, full)
+    (tmp_path / "half.pt").write_bytes(full.read_bytes()[: full.stat().st_size // 2])
+    with pytest.raises(DataError, match="corrupt or truncated"):
+        checkpoint.load(tmp_path / "half.pt")
+    (tmp_path / "notes.pt").write_text("hello, not a checkpoint\n")
+    with pytest.raises(DataError, match="not a PyTorch checkpoint file"):
+        checkpoint.load(tmp_path / "notes.pt")
+    with pytest.raises(DataError, match="is a folder; give the file inside it"):
+        checkpoint.load(tmp_path)
     torch.save({"weights": torch.zeros(2)}, tmp_path / "other.pt")
     with pytest.raises(DataError, match="not a dhaug checkpoint"):
         checkpoint.load(tmp_path / "other.pt")
