@@ -130,3 +130,9 @@ def test_resume_refuses_another_number_of_processes(tmp_path):
     assert _run(tmp_path, 2, out, ["train.epochs=1", "train.tail_epochs=0"]).returncode == 0
     r = _run(tmp_path, 1, out, ["train.epochs=1", "train.tail_epochs=0"], resume=True)
     assert r.returncode == 2 and "written by 2 processes" in r.stderr
+
+
+def test_multi_frame_models_are_refused_with_one_clear_line(tmp_path):
+    r = _run(tmp_path, 2, tmp_path / "video", ["model.name=videopose", "model.frames=9", "model.channels=16"])
+    # each rank prints the one-line error (torchrun then reports the failed ranks in its own words)
+    assert r.returncode != 0 and "error: model.frames = 9: several processes train single-frame models only" in r.stderr

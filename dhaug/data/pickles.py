@@ -30,13 +30,17 @@ from ..files import check_npz
 
 try:  # numpy >= 2 keeps the array machinery in numpy._core; pickles name either module
     from numpy._core import multiarray as _multiarray
+    from numpy._core import numeric as _numeric
 except ImportError:  # pragma: no cover - numpy 1.x
     from numpy.core import multiarray as _multiarray
+    from numpy.core import numeric as _numeric
 
 #: The only globals a pickle may name: numpy array / dtype / scalar reconstruction.
 ALLOWED_GLOBALS: dict[tuple[str, str], Any] = {
     **{(m, "_reconstruct"): _multiarray._reconstruct for m in ("numpy.core.multiarray", "numpy._core.multiarray")},
     **{(m, "scalar"): _multiarray.scalar for m in ("numpy.core.multiarray", "numpy._core.multiarray")},
+    # protocol-5 pickles rebuild numeric arrays from a byte buffer (numpy refuses object dtypes there)
+    **{(m, "_frombuffer"): _numeric._frombuffer for m in ("numpy.core.numeric", "numpy._core.numeric")},
     ("numpy", "ndarray"): np.ndarray,
     ("numpy", "dtype"): np.dtype,
     ("_codecs", "encode"): codecs.encode,
