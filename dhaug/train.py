@@ -279,16 +279,17 @@ def _save(run: _Run, cfg: ExperimentConfig, epoch: int, history: list, ckpt_path
     """The atomic checkpoint after an epoch (rank 0 writes it; with every rank's random state)."""
     with section("io/checkpoint"):
         own = {"rng": checkpoint.rng_state()}
-        if run.source is not None and run.ranks.active:
-            own["augmenter_rng"] = run.source.state_dict().get("rng")
+        source_state = run.source.state_dict() if run.source is not None else None  # built once per epoch
+        if source_state is not None and run.ranks.active:
+            own["augmenter_rng"] = source_state.get("rng")
         ranks = distributed.gather(own, run.ranks)
         if run.ranks.main:
             state = {"model": run.model.state_dict(), "optimizer": run.opt.state_dict(), "epoch": epoch + 1,
                      "history": history, "rng": own["rng"], "config": cfg.to_dict()}
             if run.ranks.active:
                 state["ranks"] = ranks
-            if run.source is not None:
-                state["augmenter"] = run.source.state_dict()
+            if source_state is not None:
+                state["augmenter"] = source_state
             checkpoint.save_atomic(state, ckpt_path)
         distributed.barrier(run.ranks)
 
