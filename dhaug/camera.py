@@ -204,3 +204,9 @@ def project_np(X, intrinsics, clamp: bool = True) -> np.ndarray:
 def normalize_screen_np(X, w, h) -> np.ndarray:
     return _np(normalize_screen, X, w, h)
 
+
+
+def camera_to_upright(pose: np.ndarray) -> np.ndarray:
+    """Camera axes (x right, y down, z forward) -> Z-up axes (x right, y forward, z up), e.g. to draw a
+    camera-frame pose standing; the camera's tilt stays. (..., 3) -> (..., 3)."""
+    return np.stack([pose[..., 0], pose[..., 2], -pose[..., 1]], -1)

@@ -6,9 +6,11 @@
 * ``dhaug show-poses`` — draw random DH poses, or a trained generator's poses/sequences (PNG, GIF);
 * ``dhaug prepare h36m | 3dhp | 3dpw | hrnet`` — convert datasets into dhaug's npz files (the ``h36m.zip``
   archive; 3DHP's and 3DPW's test sets into cross-dataset files; EvoSkeleton's HRNet 2D).
-* ``dhaug lift`` — lift a 2D detector's keypoints (COCO/MMPose JSON, OpenPose folder, npz) to 3D with a checkpoint.
+* ``dhaug lift`` — lift a 2D detector's keypoints (COCO/MMPose JSON, OpenPose folder, npz) to 3D with a checkpoint
+  (default: the bundled lifter).
 * ``dhaug generate`` — write generated 2D-3D pairs or sequences (random DH poses or a checkpoint's generator)
   with their cameras, for other toolkits or ``data.train_file`` (VideoPose3D folder or cross-dataset npz).
+* ``dhaug export-bvh`` — a lifted or generated 16-joint motion as a BVH animation (IK to the DH body model).
 
 Bad input ends with one ``error:`` line naming the file/key/value at fault (exit code 2).
 """
@@ -60,7 +62,7 @@ def cmd_train(args) -> None:
     from .train import train
 
     cfg = load_config(args.config, args.overrides, _updates(args))
-    train(cfg, resume=args.resume, progress=not args.no_progress)
+    train(cfg, resume=args.resume, progress=not args.no_progress, force=args.force)
 
 
 def cmd_evaluate(args) -> None:
@@ -73,6 +75,7 @@ def cmd_evaluate(args) -> None:
     from .config import load_config
     from .data import load_cross_sets, load_experiment_data
     from .evaluate import evaluate_experiment, report, summary_line
+    from .files import claim_output_dir
     from .models import build_model
     from .device import resolve_device
 
@@ -80,9 +83,28 @@ def cmd_evaluate(args) -> None:
     updates = _updates(args)
     updates.pop("out_dir", None)
     cfg = load_config(state["config"], args.overrides, updates)
+
+    def claim(out: Path) -> Path:
+        previous = out / "results.json"
+        if previous.is_file():
+            try:
+                made_by_training = "epochs_trained" in json.loads(previous.read_text())
+            except (ValueError, OSError):
+                made_by_training = True  # unreadable: not ours to replace
+            if made_by_training:
+                raise ConfigError(f"{previous} holds a training run's results; dhaug evaluate does not replace "
+                                  "them: give another --out")
+        return claim_output_dir(out, args.force, ("results.json", "results.md"))
+
+    out = claim(Path(args.out)) if args.out else None  # the default folder is named after the test sets
     device = resolve_device(cfg.train.device)
     model = build_model(cfg.model).to(device)
-    model.load_state_dict(state["model"])
+    try:
+        model.load_state_dict(state["model"])
+    except RuntimeError as e:
+        raise ConfigError(f"{args.checkpoint}: its weights do not fit the model config after the overrides "
+                          f"({str(e).splitlines()[1].strip() if len(str(e).splitlines()) > 1 else e}); "
+                          "leave model.* as the checkpoint has them") from None
     if args.cross is not None and not args.h36m:  # only the given files: Human3.6M is not loaded
         tests, every = load_cross_sets(cfg.data.cross_sets), None
         cross, train_fps = list(tests), 50.0 / max(1, cfg.data.downsample)
@@ -90,17 +112,8 @@ def cmd_evaluate(args) -> None:
         data = load_experiment_data(cfg.data, full_rate_tests=cfg.model.frames > 1)
         tests, cross, every = data.tests, data.cross, data.test_every
         train_fps = data.train.fps / max(1, cfg.data.downsample)
-    out = Path(args.out) if args.out else Path(args.checkpoint).parent / ("evaluate_" + "_".join(tests))
-    previous = out / "results.json"
-    if previous.is_file():
-        try:
-            made_by_training = "epochs_trained" in json.loads(previous.read_text())
-        except (ValueError, OSError):
-            made_by_training = True  # unreadable: not ours to replace
-        if made_by_training:
-            raise ConfigError(f"{previous} holds a training run's results; dhaug evaluate does not replace them: "
-                              "give another --out")
-    results = evaluate_experiment(model, tests, cross, cfg, device, train_fps, every)
+    out = out or claim(Path(args.checkpoint).parent / ("evaluate_" + "_".join(tests)))
+    results = evaluate_experiment(model, tests, cross, cfg, device, train_fps, every, progress=not args.no_progress)
     report(model, tests, results, [], out, device,
            title=f"{cfg.name}: {cfg.model.name}, checkpoint after epoch {state['epoch']}",
            extra={"checkpoint": str(args.checkpoint), "epoch": state["epoch"], "config": cfg.to_dict(),
@@ -112,7 +125,8 @@ def cmd_demo(args) -> None:
     from .demo import run_demo
 
     run_demo(out_dir=args.out, data_dir=args.data_dir, cross=args.cross, epochs=args.epochs,
-             models=args.models, augments=args.augment, device=args.device or "auto", progress=not args.no_progress)
+             models=args.models, augments=args.augment, device=args.device or "auto", progress=not args.no_progress,
+             force=args.force)
 
 
 def cmd_show_poses(args) -> None:
@@ -127,12 +141,19 @@ def cmd_show_poses(args) -> None:
     from .plots import plot_pose_grid
     from .skeleton import S1_BONE_LENGTHS
 
+    from .files import claim_output_file
+
+    if args.n is not None and args.n < 1:
+        raise ConfigError(f"--n {args.n}: give the number of poses to draw (1 or more)")
+    claim_output_file(args.out, args.force, suffixes=(".png",))
     if args.checkpoint:
         return _show_generated_poses(args)
     if args.data_dir:
         from .data import load_h36m
         from .skeleton import bone_lengths
         data = load_h36m(args.data_dir, "gt")
+        if args.subject not in data.positions:
+            raise ConfigError(f"--subject {args.subject}: {args.data_dir} has {', '.join(sorted(data.positions))}")
         world = torch.as_tensor(np.concatenate(list(data.positions[args.subject].values()))[::50])
         bones, roots, cams = bone_lengths(world), world[:, 0], data.cameras[args.subject]
     else:  # no data: the S1 bone template of method.md §1 and a pelvis 1 m up in the H36M capture area
@@ -173,6 +194,8 @@ def _show_generated_poses(args) -> None:
                        title=f"{n} generated sequences (one per row pair, frames left to right, z = the first {n} "
                              f"draws); {what}")
         gif = Path(args.out).with_suffix(".gif")
+        from .files import claim_output_file
+        claim_output_file(gif, args.force)
         fps = 50.0 / max(1, cfg.data.downsample)
         save_sequence_gif(fake["world"].numpy(), fake["pose2d"].numpy(), gif, fps,
                           title=f"{n} generated sequences, {fps:g} fps")
@@ -188,7 +211,7 @@ def cmd_lift(args) -> None:
 
     summary = run_lift(args.checkpoint, args.keypoints, args.out, fmt=args.format, image_size=args.image_size,
                        fps=args.fps, smooth=args.smooth, min_score=args.min_score, force=args.force,
-                       progress=not args.no_progress, device=args.device)
+                       progress=not args.no_progress, device=args.device, bvh=args.bvh)
     for note in summary["notes"]:
         print(note)
     print(f"lifted {summary['frames']} frames; wrote {', '.join(summary['files'])} in {args.out}")
@@ -247,6 +270,16 @@ def cmd_prepare(args) -> None:
     print(f"wrote {', '.join(str(f) for f in summary.get('files_written', []))}")
 
 
+def cmd_export_bvh(args) -> None:
+    """A motion file to BVH (:func:`dhaug.bvh_export.export_bvh`)."""
+    from .bvh_export import export_bvh
+
+    s = export_bvh(args.motion, args.out, sequence=args.sequence, fps=args.fps, body_model=args.body_model,
+                   smooth=args.smooth, force=args.force)
+    print(f"wrote {s['out']}: {s['frames']} frames at {s['fps']:g} fps from {s['source']}; joints of the BVH "
+          f"motion are {s['residual_mm_mean']:.1f} mm (mean), {s['residual_mm_max']:.1f} mm (max) from the input")
+
+
 def _version() -> str:
     from importlib.metadata import PackageNotFoundError, version
 
@@ -259,6 +292,7 @@ def _version() -> str:
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="dhaug", description="DH-AUG: kinematics-driven augmentation for 3D pose lifting")
     parser.add_argument("--version", action="version", version=f"dhaug {_version()}")
+    parser.add_argument("--debug", action="store_true", help="show the traceback of an error (also DHAUG_DEBUG=1)")
     sub = parser.add_subparsers(dest="command", required=True)
 
     p = sub.add_parser("demo", help="no augmentation vs random DH poses vs DH-AUG, on built-in synthetic data (no "
@@ -269,6 +303,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--models", nargs="+", default=None, help="backbones to train (default: videopose, single-frame)")
     p.add_argument("--augment", nargs="+", default=None, choices=["none", "random", "dhaug", "poseaug"],
                    help="augmentations to compare (default: none random dhaug)")
+    p.add_argument("--force", action="store_true", help="replace the runs of an earlier demo in OUT")
     p.add_argument("--no-progress", action="store_true",
                    help="no progress bars (shown only on a terminal; a redirected log never has them)")
     _add_common(p)
@@ -280,6 +315,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--frames", type=int, help="input frames per prediction (videopose: 9, 27, 81; poseformer: any odd)")
     p.add_argument("--out", help="output folder (overrides out_dir)")
     p.add_argument("--resume", action="store_true", help="continue from OUT/checkpoint.pt")
+    p.add_argument("--force", action="store_true", help="replace the run in OUT (its checkpoint and results)")
     p.add_argument("--augment", choices=["none", "random", "dhaug", "dhaug-video", "poseaug"],
                    help="synthetic DH poses: none | random (paper's 'normal' mode) | dhaug (the DH-AUG GAN) | "
                         "dhaug-video (its video mode, with --frames) | poseaug (PoseAug's learned augmentor of the "
@@ -295,6 +331,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--checkpoint", required=True)
     p.add_argument("--out", help="output folder (default: RUN/evaluate_<test sets>; never the run's own results)")
     p.add_argument("--h36m", action="store_true", help="with --cross: score Human3.6M's test subjects too")
+    p.add_argument("--force", action="store_true", help="replace an earlier dhaug evaluate's results in --out")
+    p.add_argument("--no-progress", action="store_true", help="no progress bars")
     _add_common(p)
     p.add_argument("overrides", nargs="*", help="config overrides key=value")
     p.set_defaults(func=cmd_evaluate)
@@ -303,18 +341,22 @@ def build_parser() -> argparse.ArgumentParser:
                                           "(--checkpoint), to a PNG (3D + 2D)")
     p.add_argument("--checkpoint", help="a checkpoint of a run trained with --augment dhaug or dhaug-video: draw its "
                                         "generator's poses (video: two sequences frame by frame, and OUT.gif)")
-    p.add_argument("--out", default="poses.png")
+    p.add_argument("--out", default="poses.png", help="the PNG to write (default poses.png; a video generator also "
+                                                      "writes OUT.gif)")
+    p.add_argument("--force", action="store_true", help="replace an existing --out")
     p.add_argument("--n", type=int, default=None, help="poses to draw (default 12), or sequences for a video "
                                                         "generator (default 4)")
     p.add_argument("--body-model", default="paper", choices=["paper", "clavicle"])
     p.add_argument("--limits", default="normal", choices=["normal", "gan", "h36m"])
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--data-dir", help="take bone lengths, roots and cameras from this H36M folder")
-    p.add_argument("--subject", default="S1")
+    p.add_argument("--subject", default="S1", help="with --data-dir: whose bone lengths, roots and cameras (default S1)")
     p.set_defaults(func=cmd_show_poses)
 
     p = sub.add_parser("lift", help="lift a 2D detector's keypoints (COCO/MMPose JSON, OpenPose folder, npz) to 3D")
-    p.add_argument("--checkpoint", required=True, help="a trained run's checkpoint.pt")
+    p.add_argument("--checkpoint", help="a trained run's checkpoint.pt (default: the bundled lifter, a VideoPose3D "
+                                        "single-frame network trained with DH-AUG on Human3.6M, research use only: "
+                                        "dhaug/weights/MODEL_CARD.md)")
     p.add_argument("--keypoints", required=True, metavar="FILE_OR_DIR",
                    help="COCO results or MMPose JSON, a folder of OpenPose *_keypoints.json (or MMPose) files, "
                         "or a .npz/.npy array (T, 17|25|16, 2|3)")
@@ -328,6 +370,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--min-score", type=float, default=0.3,
                    help="joints scored below this are filled in time from other frames (default 0.3)")
     p.add_argument("--out", required=True, help="output folder (lifted.npz, lifted.json, lifted.png, lifted.gif)")
+    p.add_argument("--bvh", action="store_true", help="also write lifted.bvh (the motion as a BVH animation, "
+                                                      "as dhaug export-bvh makes it)")
     p.add_argument("--force", action="store_true", help="replace an existing lifted.npz in --out")
     p.add_argument("--no-progress", action="store_true", help="no progress bars")
     p.add_argument("--device", help="auto | cpu | cuda | cuda:N (default auto: CUDA when present)")
@@ -355,6 +399,24 @@ def build_parser() -> argparse.ArgumentParser:
                    help="no progress display (a bar on a terminal; in a log, a plain line per quarter of a long run)")
     p.set_defaults(func=cmd_generate)
 
+    p = sub.add_parser("export-bvh", help="a lifted or generated 16-joint motion as a BVH animation (inverse "
+                                          "kinematics to the DH body model)",
+                       description="Writes one BVH file: centimetres, Y up, the subject facing +Z at rest; the "
+                                   "pelvis carries the translation. Joint angles come from the DH body model's "
+                                   "inverse kinematics with the motion's median bone lengths.")
+    p.add_argument("motion", help="dhaug lift's lifted.npz, a cross-dataset .npz (dhaug generate --format cross, "
+                                  "cmu_test.npz) or a dhaug generate folder (VideoPose3D layout)")
+    p.add_argument("--out", required=True, help="the .bvh file to write")
+    p.add_argument("--sequence", help="the clip of a file with several: a cross npz's seq number, or SUBJECT/ACTION "
+                                      "of a VideoPose3D folder, e.g. 'view0/Sequence 3' (default: the first)")
+    p.add_argument("--fps", type=float, help="frame rate (default: the file's, else 30)")
+    p.add_argument("--body-model", default="clavicle", choices=["paper", "clavicle"],
+                   help="DH body model for the joint angles (default clavicle: shoulders placed exactly)")
+    p.add_argument("--smooth", type=float, default=0.0, metavar="SIGMA",
+                   help="Gaussian smoothing of the joints over time before IK, sigma in frames (default 0: none)")
+    p.add_argument("--force", action="store_true", help="replace an existing --out")
+    p.set_defaults(func=cmd_export_bvh)
+
     p = sub.add_parser("prepare", help="convert datasets into dhaug's npz files: h36m (h36m.zip), 3dhp (SPIN's "
                                        "mpi_inf_3dhp_valid.npz or P-STMO's data_test_3dhp.npz -> test_3dhp.npz), "
                                        "3dpw (sequenceFiles/test -> test_3dpw.npz), hrnet (EvoSkeleton's "
@@ -364,13 +426,33 @@ def build_parser() -> argparse.ArgumentParser:
                    help="input file(s) or folder: h36m.zip | mpi_inf_3dhp_valid.npz or data_test_3dhp.npz | "
                         "sequenceFiles/test (or .pkl files) | twoDPose_HRN_train.npy twoDPose_HRN_test.npy")
     p.add_argument("--from-archive", help="h36m only: same as --from h36m.zip (or its extracted folder)")
-    p.add_argument("--out-dir", required=True, help="where to write the output (data_3d_h36m.npz, test_3dhp.npz, "
+    p.add_argument("--out", "--out-dir", dest="out_dir", required=True, help="where to write the output (data_3d_h36m.npz, test_3dhp.npz, "
                                                     "test_3dpw.npz, data_2d_h36m_hr.npz)")
     p.add_argument("--force", action="store_true", help="3dhp/3dpw/hrnet: replace an existing output file")
     p.add_argument("--any-length", action="store_true",
                    help="3dhp: convert a file that is not the standard 2,929-frame test set (a subset)")
     p.set_defaults(func=cmd_prepare)
+    for name, action in zip(sub.choices, sub._choices_actions):  # help line -> description, and an example
+        p = sub.choices[name]
+        p.description = p.description or action.help[:1].upper() + action.help[1:] + "."
+        p.epilog = p.epilog or "example:\n  " + "\n  ".join(EXAMPLES[name])
+        p.formatter_class = argparse.RawDescriptionHelpFormatter
     return parser
+
+
+#: One or two example command lines per subcommand (shown under its --help).
+EXAMPLES = {
+    "demo": ["dhaug demo --out runs/demo"],
+    "train": ["dhaug train --config configs/quick_videopose.yaml --augment dhaug --out runs/vp_dhaug",
+              "dhaug train --config configs/quick_videopose.yaml --augment dhaug --out runs/vp_dhaug --resume"],
+    "evaluate": ["dhaug evaluate --checkpoint runs/vp_dhaug/checkpoint.pt --cross test_3dhp.npz"],
+    "show-poses": ["dhaug show-poses --out poses.png --n 12 --body-model clavicle"],
+    "lift": ["dhaug lift --keypoints results.json --image-size 1920 1080 --out runs/lift --bvh"],
+    "generate": ["dhaug generate --random --n 100000 --out runs/random_poses",
+                 "dhaug generate --checkpoint runs/vp_dhaug/checkpoint.pt --n 100000 --format cross --out gen.npz"],
+    "export-bvh": ["dhaug export-bvh runs/lift/lifted.npz --out runs/lift/lifted.bvh"],
+    "prepare": ["dhaug prepare h36m --from h36m.zip --out ../shared/data/h36m"],
+}
 
 
 def _live_stdout() -> None:
@@ -381,18 +463,54 @@ def _live_stdout() -> None:
         pass
 
 
+#: What an interrupted command leaves behind.
+INTERRUPTED = {
+    "train": "the last completed epoch's checkpoint is kept: dhaug train --resume continues",
+    "demo": "finished runs and the last completed epoch's checkpoint are kept",
+    "generate": "nothing was written and its temporary files are removed",
+    "lift": "nothing was written unless the outputs were complete",
+    "export-bvh": "nothing was written",
+}
+
+
+class Terminated(KeyboardInterrupt):
+    """SIGTERM, raised where the program is, so that temporary files are removed as on Ctrl-C."""
+
+
+def _on_sigterm(signum, frame) -> None:
+    raise Terminated()
+
+
 def main(argv: list[str] | None = None) -> int:
+    """Run one command. Bad input, bad options and OS errors end with one ``error:`` line and exit code 2
+    (``--debug`` or ``DHAUG_DEBUG=1``: the traceback instead); Ctrl-C and SIGTERM name the command and what it
+    kept (exit 130 / 143)."""
+    import signal
+    import threading
+
     args = build_parser().parse_args(argv)
+    debug = args.debug or os.environ.get("DHAUG_DEBUG", "") not in ("", "0")
     _live_stdout()
+    if threading.current_thread() is threading.main_thread():
+        previous = signal.signal(signal.SIGTERM, _on_sigterm)
     t0 = time.time()
     try:
         args.func(args)
-    except (DataError, ConfigError) as e:
+    except (DataError, ConfigError, OSError) as e:
+        if debug:
+            raise
         print(f"error: {e}", file=sys.stderr)
         return 2
-    except KeyboardInterrupt:
-        print("interrupted; the last completed epoch's checkpoint is kept (use --resume)", file=sys.stderr)
-        return 130
+    except KeyboardInterrupt as e:
+        if debug:
+            raise
+        what = "terminated (SIGTERM)" if isinstance(e, Terminated) else "interrupted"
+        kept = INTERRUPTED.get(args.command, "files it finished are kept")
+        print(f"dhaug {args.command} {what}; {kept}", file=sys.stderr)
+        return 143 if isinstance(e, Terminated) else 130
+    finally:
+        if threading.current_thread() is threading.main_thread():
+            signal.signal(signal.SIGTERM, previous)
     if os.environ.get("RANK", "0") == "0":  # under torchrun: once
         print(f"done in {time.time() - t0:.0f} s")
     return 0

@@ -50,9 +50,10 @@ def demo_overrides(model: str, augment: str, out_dir: Path, data_dir: str | None
 
 def run_demo(out_dir: str = "runs/demo", data_dir: str | None = None, cross: list[str] | None = None,
              epochs: int | None = None, models=None, augments=None, device: str = "auto",
-             progress: bool = True) -> dict:
+             progress: bool = True, force: bool = False) -> dict:
     """Train every ``model`` with every augmentation of ``augments`` on the same data; returns
-    {"<model>_<augmentation>": results} and writes the comparison to ``out_dir``."""
+    {"<model>_<augmentation>": results} and writes the comparison to ``out_dir`` (the runs of an earlier
+    demo there are replaced only with ``force``)."""
     out = Path(out_dir)
     models, augments = list(models or DEFAULT_MODELS), list(augments or DEFAULT_AUGMENTS)
     if data_dir is None:
@@ -70,7 +71,7 @@ def run_demo(out_dir: str = "runs/demo", data_dir: str | None = None, cross: lis
     for cfg in cfgs:
         label = f"{cfg.model.name}_{cfg.augment.method}"
         print(f"\n=== {cfg.model.name}, augmentation {cfg.augment.method} ===", flush=True)
-        table[label] = train(cfg, data=data, progress=progress)
+        table[label] = train(cfg, data=data, progress=progress, force=force)
     summary = write_summary(table, out, data.description, synthetic=data_dir is None)
     print("\n" + summary, flush=True)
     print(f"pictures and tables: {out}/summary.png, {out}/summary.md, {out}/<model>_<augmentation>/ "

@@ -10,6 +10,7 @@ from torch import nn
 
 from .data.poseset import PoseSet
 from .metrics import METRICS, pose_metrics, summarize
+from .progress import progress_bar
 from .skeleton import mirror_pose
 
 METRIC_LABELS = {"mpjpe": "MPJPE (mm)", "p_mpjpe": "P-MPJPE (mm)", "pck": "PCK@150 (%)", "auc": "AUC (%)"}
@@ -17,14 +18,18 @@ METRIC_LABELS = {"mpjpe": "MPJPE (mm)", "p_mpjpe": "P-MPJPE (mm)", "pck": "PCK@1
 
 @torch.no_grad()
 def predict(model: nn.Module, pose2d: torch.Tensor, batch_size: int = 8192, flip_test: bool = False,
-            windows: torch.Tensor | None = None) -> torch.Tensor:
+            windows: torch.Tensor | None = None, progress: str | None = None) -> torch.Tensor:
     """Run ``model`` in eval mode over (N, J, 2) inputs in batches; optional flip averaging.
-    ``windows`` (M, T) row indices: multi-frame input ``pose2d[windows]`` gathered batch by batch."""
+    ``windows`` (M, T) row indices: multi-frame input ``pose2d[windows]`` gathered batch by batch.
+    ``progress``: a label for a progress display over the batches (None: silent)."""
     was_training = model.training
     model.eval()
     outs = []
     n = len(pose2d) if windows is None else len(windows)
-    for i in range(0, n, batch_size):
+    starts = range(0, n, batch_size)
+    if progress is not None:
+        starts = progress_bar(starts, desc=progress, unit="batch")
+    for i in starts:
         x = pose2d[i:i + batch_size] if windows is None else pose2d[windows[i:i + batch_size]]
         y = model(x)
         if flip_test:
@@ -35,13 +40,15 @@ def predict(model: nn.Module, pose2d: torch.Tensor, batch_size: int = 8192, flip
 
 
 def evaluate_set(model: nn.Module, data: PoseSet, device, batch_size: int = 8192, flip_test: bool = False,
-                 frames: int = 1, step: int = 1, every: int = 1, metrics: tuple[str, ...] = METRICS) -> dict:
+                 frames: int = 1, step: int = 1, every: int = 1, metrics: tuple[str, ...] = METRICS,
+                 progress: bool = False) -> dict:
     """Metrics of ``model`` on one set: per action, frame-weighted and action-averaged means.
 
     Multi-frame models (``frames`` > 1) see windows of ``frames`` frames, ``step`` frames apart, around
     each evaluated row (edge-replicated inside its sequence; a frame missing from a sequence is
     replaced by its nearest kept frame); ``every``: evaluate only rows whose frame index is a multiple
-    of it (the windows still read the neighbouring frames); ``metrics``: which of :data:`~dhaug.metrics.METRICS`."""
+    of it (the windows still read the neighbouring frames); ``metrics``: which of :data:`~dhaug.metrics.METRICS`;
+    ``progress``: a progress display over the batches."""
     from .data.windows import centre_rows, window_rows
 
     x, y = data.tensors(device)
@@ -52,7 +59,8 @@ def evaluate_set(model: nn.Module, data: PoseSet, device, batch_size: int = 8192
     elif every > 1:
         x = x[torch.as_tensor(centres, device=device)]
     y = y[torch.as_tensor(centres, device=device)]
-    pred = predict(model, x, batch_size, flip_test, windows)
+    label = f"evaluate {data.name} ({len(centres):,} poses)" if progress else None
+    pred = predict(model, x, batch_size, flip_test, windows, label)
     per_pose = {}
     for i in range(0, len(pred), 65536):  # chunks keep the SVDs' memory small
         m = pose_metrics(pred[i:i + 65536], y[i:i + 65536], metrics)
@@ -69,20 +77,22 @@ def evaluate_set(model: nn.Module, data: PoseSet, device, batch_size: int = 8192
 
 def evaluate_all(model: nn.Module, tests: dict[str, PoseSet], cross: list[str], device,
                  batch_size: int = 8192, cross_flip_test: bool = True, frames: int = 1,
-                 train_fps: float | None = None, every: dict[str, int] | None = None) -> dict[str, dict]:
+                 train_fps: float | None = None, every: dict[str, int] | None = None,
+                 progress: bool = False) -> dict[str, dict]:
     """Every test set. Multi-frame models: windows of consecutive frames (the paper's protocol) and,
     given ``train_fps``, also windows at the training frame rate (``NAME_train_rate``, the consistent
-    protocol). ``every``: per set, evaluate every k-th frame only."""
+    protocol). ``every``: per set, evaluate every k-th frame only; ``progress``: a display per set."""
     from .data.windows import step_for_rate
 
     out = {}
     for name, s in tests.items():
         flip, k = cross_flip_test and name in cross, (every or {}).get(name, 1)
-        out[name] = evaluate_set(model, s, device, batch_size, flip, frames, 1, k)
+        out[name] = evaluate_set(model, s, device, batch_size, flip, frames, 1, k, progress=progress)
         if frames > 1 and train_fps:
             step = step_for_rate(s, train_fps)
             if step > 1:
-                out[f"{name}_train_rate"] = evaluate_set(model, s, device, batch_size, flip, frames, step, k)
+                out[f"{name}_train_rate"] = evaluate_set(model, s, device, batch_size, flip, frames, step, k,
+                                                         progress=progress)
     return out
 
 
@@ -128,10 +138,11 @@ def summary_line(results: dict[str, dict]) -> str:
 
 
 def evaluate_experiment(model: nn.Module, tests: dict[str, PoseSet], cross: list[str], cfg, device,
-                        train_fps: float | None = None, every: dict[str, int] | None = None) -> dict[str, dict]:
+                        train_fps: float | None = None, every: dict[str, int] | None = None,
+                        progress: bool = False) -> dict[str, dict]:
     """:func:`evaluate_all` with the batch size, flip test and window of an experiment config ``cfg``."""
     return evaluate_all(model, tests, cross, device, cfg.train.eval_batch_size, cfg.data.cross_flip_test,
-                        cfg.model.frames, train_fps, every)
+                        cfg.model.frames, train_fps, every, progress)
 
 
 def report(model, tests: dict[str, PoseSet], results: dict, history: list, out: Path, device, title: str,

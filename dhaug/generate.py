@@ -78,7 +78,7 @@ import torch
 from .camera import Camera, camera_to_world, load_cameras, project, world_to_camera
 from .data.h36m import FILE_3D
 from .errors import ConfigError, DataError
-from .files import atomic_write, check_npz
+from .files import atomic_write, check_writable, check_npz
 from .skeleton import H36M16, S1_BONE_LENGTHS
 
 FORMATS = ("videopose3d", "cross")
@@ -227,6 +227,33 @@ class GeneratorPoses:
 def random_source(body_model: str = "paper", limits: str = "normal", frames: int = 1, **kw) -> RandomPoses:
     """:class:`RandomPoses` with the S1 defaults (``kw``: its other arguments)."""
     return RandomPoses(body_model, limits, frames, **kw)
+
+
+def sample_poses(n: int, seed: int = 0, body_model: str = "paper", limits: str = "normal",
+                 frames: int = 1) -> dict[str, torch.Tensor]:
+    """Random DH poses in one call, for library users: the first ``n`` valid draws of
+    :func:`random_source` (its S1 defaults), float32.
+
+    Args:
+        n: poses (sequences, with ``frames`` > 1) to draw.  seed: the same seed gives the same poses.
+        body_model: ``paper`` or ``clavicle``.  limits: ``normal``, ``gan`` or ``h36m`` angle ranges.
+        frames: 1 for single poses, T for smooth random sequences of T frames.
+    Returns:
+        ``world`` (n, 16, 3) world metres, Z up; ``camera3d`` (n, 16, 3) the camera frame, metres (x right,
+        y down, z forward); ``pose2d`` (n, 16, 2) normalised screen coordinates (the network input);
+        ``camera`` (n,) int64, the index of the camera in ``random_source(...).cameras``. With ``frames``
+        > 1 the pose arrays are (n, frames, 16, ...).
+    """
+    if n < 1:
+        raise ValueError(f"n must be at least 1, got {n}")
+    source = random_source(body_model, limits, frames)
+    parts = [p for _, p in valid_chunks(source, n, seed, n, ("world", "camera", "pose3d_mm", "uv"))]
+    cat = {k: np.concatenate([p[k] for p in parts]) for k in parts[0]}
+    squeeze = (lambda a: a[:, 0]) if frames == 1 else (lambda a: a)
+    return {"world": torch.from_numpy(squeeze(cat["world"])).float(),
+            "camera3d": torch.from_numpy(squeeze(cat["pose3d_mm"]) / 1000.0).float(),
+            "pose2d": torch.from_numpy(squeeze(cat["uv"])).float(),
+            "camera": torch.from_numpy(cat["camera"]).long()}
 
 
 def source_from_checkpoint(path: str | Path, frames: int | None = None, body_model: str | None = None,
@@ -502,6 +529,7 @@ def _check_output(out: Path, folder: bool, force: bool) -> None:
         raise ConfigError(f"--out {out} is a folder; --format cross writes one file, e.g. {out / 'generated.npz'}")
     if out.exists() and not force and not (folder and not any(out.iterdir())):
         raise ConfigError(f"{out} exists; pass --force to replace it")
+    check_writable(out.parent, "--out", out)
 
 
 def generate_dataset(source, n: int, out: str | Path, seed: int = 0, fmt: str = "videopose3d",

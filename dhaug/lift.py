@@ -37,10 +37,11 @@ import numpy as np
 import torch
 from torch import nn
 
-from .camera import normalize_screen_np
+from .camera import camera_to_upright, normalize_screen_np
 from .data.keypoints import (Keypoints2D, fill_gaps, keypoints_from_array, read_keypoints, savgol_smooth,
                              smoothing_window, to_h36m16)
-from .errors import ConfigError, DataError
+from .errors import DataError
+from .files import claim_output_dir
 from .skeleton import H36M16
 
 #: Frame rate assumed for the smoothing window (and the GIF's pace) when none is given.
@@ -49,6 +50,10 @@ DEFAULT_FPS = 30.0
 MAX_ANIMATION_FRAMES = 100
 #: Frames shown in the PNG strip.
 STRIP_FRAMES = 6
+#: What ``dhaug lift`` writes into its ``--out`` folder (none is replaced without ``--force``).
+LIFT_OUTPUTS = ("lifted.npz", "lifted.json", "lifted.png", "lifted.gif", "lifted.mp4", "lifted.bvh")
+#: File name of the bundled lifter in ``dhaug/weights``.
+BUNDLED_LIFTER = "lifter.pt"
 
 
 @dataclass
@@ -130,14 +135,25 @@ def prepare_2d(kp: Keypoints2D, image_size, min_score: float = 0.3, smooth: bool
     return Prepared2D(pixels, normalised, scores, filled, (w, h), smoothing, notes)
 
 
-def load_lifter(checkpoint_path: str | Path, device: str | torch.device | None = None) -> Lifter:
+def bundled_lifter_path() -> Path:
+    """The lifter shipped with the package (``dhaug/weights/lifter.pt``, see its MODEL_CARD.md)."""
+    return Path(__file__).resolve().parent / "weights" / BUNDLED_LIFTER
+
+
+def load_lifter(checkpoint_path: str | Path | None = None, device: str | torch.device | None = None) -> Lifter:
     """The network of a dhaug checkpoint, built as ``dhaug evaluate`` builds it (the checkpoint's config,
-    :func:`dhaug.models.build_model`), on ``device`` (default ``auto``: CUDA when present)."""
+    :func:`dhaug.models.build_model`), on ``device`` (default ``auto``: CUDA when present).
+    ``checkpoint_path`` None: the bundled lifter (:func:`bundled_lifter_path`)."""
     from . import checkpoint
     from .config import load_config
     from .models import build_model
     from .device import resolve_device
 
+    if checkpoint_path is None:
+        checkpoint_path = bundled_lifter_path()
+        if not checkpoint_path.is_file():
+            raise DataError(f"{checkpoint_path}: this installation has no bundled lifter; give --checkpoint "
+                            "(a trained run's checkpoint.pt)")
     state = checkpoint.load(checkpoint_path)
     cfg = load_config(state["config"])
     dev = torch.device(device) if isinstance(device, torch.device) else resolve_device(device or "auto")
@@ -232,17 +248,17 @@ def lift_keypoints(model_or_checkpoint, keypoints_2d, image_size, scores=None, m
 # the command
 
 
-def run_lift(checkpoint: str | Path, keypoints: str | Path, out: str | Path, fmt: str = "auto", image_size=None,
+def run_lift(checkpoint: str | Path | None, keypoints: str | Path, out: str | Path, fmt: str = "auto", image_size=None,
              fps: float | None = None, smooth: bool = False, min_score: float = 0.3, force: bool = False,
-             progress: bool = True, device: str | None = None) -> dict:
-    """``dhaug lift``: read ``keypoints``, lift them with ``checkpoint``, write the outputs into ``out``.
+             progress: bool = True, device: str | None = None, bvh: bool = False) -> dict:
+    """``dhaug lift``: read ``keypoints``, lift them with ``checkpoint`` (None: the bundled lifter), write the
+    outputs into ``out``.
 
     ``image_size`` (width, height) is needed unless the input carries it (an npz ``image_size``).
-    Returns the summary written to ``lifted.json`` (without the per-frame arrays).
+    Returns the summary written to ``lifted.json`` (without the per-frame arrays). ``bvh``: also
+    ``lifted.bvh`` (:func:`dhaug.kinematics.bvh.motion_to_bvh` of the upright 3D).
     """
-    out = Path(out)
-    if (out / "lifted.npz").exists() and not force:
-        raise ConfigError(f"{out / 'lifted.npz'} exists; give --force to replace it, or another --out")
+    out = claim_output_dir(out, force, LIFT_OUTPUTS)
     if fps is not None and not (math.isfinite(fps) and fps > 0):
         raise DataError(f"--fps must be a positive number, got {fps:g}")
     kp = read_keypoints(keypoints, fmt, progress)
@@ -263,7 +279,7 @@ def run_lift(checkpoint: str | Path, keypoints: str | Path, out: str | Path, fmt
     summary = {
         "source": str(keypoints), "format": fmt, "layout": kp.layout, "frames": len(kp),
         "image_size": list(prep.image_size), "fps": fps, "min_score": min_score, "smoothing": prep.smoothing,
-        "checkpoint": str(checkpoint), "model": lifter.description,
+        "checkpoint": lifter.checkpoint, "model": lifter.description,
         "window": {"frames": lifter.frames, "step": step} if lifter.frames > 1 else None,
         "flip_test": lifter.flip_test,
         "person_selection": {"frames_with_several_people": int((kp.people > 1).sum()),
@@ -273,13 +289,8 @@ def run_lift(checkpoint: str | Path, keypoints: str | Path, out: str | Path, fmt
         "units": "pose3d: metres, root-relative (pelvis = 0), camera axes x right, y down, z forward; "
                  "pose2d_input: pixels; pose2d: normalised screen x / w * 2 - [1, h / w]",
     }
-    write_outputs(out, summary, pose3d, prep, fps)
+    write_outputs(out, summary, pose3d, prep, fps, bvh)
     return summary
-
-
-def _camera_to_upright(pose3d: np.ndarray) -> np.ndarray:
-    """Camera axes (x right, y down, z forward) -> plotting's Z-up frame (x right, y forward, z up)."""
-    return np.stack([pose3d[..., 0], pose3d[..., 2], -pose3d[..., 1]], -1)
 
 
 def animation_frames(n_frames: int, fps: float | None) -> tuple[np.ndarray, float]:
@@ -290,8 +301,10 @@ def animation_frames(n_frames: int, fps: float | None) -> tuple[np.ndarray, floa
     return np.arange(0, n_frames, every), rate / every
 
 
-def write_outputs(out: Path, summary: dict, pose3d: np.ndarray, prep: Prepared2D, fps: float | None) -> None:
-    """``lifted.npz``, ``lifted.json``, ``lifted.png``, ``lifted.gif`` (and ``lifted.mp4`` with ffmpeg) in ``out``."""
+def write_outputs(out: Path, summary: dict, pose3d: np.ndarray, prep: Prepared2D, fps: float | None,
+                  bvh: bool = False) -> None:
+    """``lifted.npz``, ``lifted.json``, ``lifted.png``, ``lifted.gif`` (and ``lifted.mp4`` with ffmpeg,
+    ``lifted.bvh`` with ``bvh``) in ``out``."""
     from .files import atomic_write
     from .plots import plot_pose_grid, save_sequence_gif, save_sequence_video
 
@@ -299,15 +312,15 @@ def write_outputs(out: Path, summary: dict, pose3d: np.ndarray, prep: Prepared2D
     arrays = {"pose3d": pose3d.astype(np.float32), "pose2d_input": prep.pixels.astype(np.float32),
               "pose2d": prep.normalised.astype(np.float32), "scores": prep.scores.astype(np.float32),
               "filled": prep.filled, "joint_names": np.array(H36M16.joint_names),
-              "image_size": np.array(prep.image_size)}
+              "image_size": np.array(prep.image_size), "fps": np.array(fps if fps else np.nan, np.float32)}
     payload = dict(summary, joint_names=list(H36M16.joint_names),
                    pose3d=np.round(pose3d, 5).tolist(), pose2d_input=np.round(prep.pixels, 2).tolist(),
                    scores=np.round(prep.scores, 4).tolist(), filled=prep.filled.astype(int).tolist())
     T = len(pose3d)
-    upright = _camera_to_upright(pose3d)
+    upright = camera_to_upright(pose3d)
     strip = np.unique(np.linspace(0, T - 1, min(STRIP_FRAMES, T)).round().astype(int))
     plot_pose_grid(upright[strip], prep.normalised[strip], out / "lifted.png", cols=len(strip),
-                   labels=[f"frame {t}: 3D (camera axes, upright)" for t in strip],
+                   labels=[f"frame {t}: 3D (camera axes, upright)" for t in strip], fit_2d=True,
                    title=f"{Path(summary['source']).name}: 2D input (bottom, normalised) and lifted 3D (top)")
     shown, rate = animation_frames(T, fps)
     labels = [f"frame {t} / {T}" for t in shown]
@@ -317,6 +330,15 @@ def write_outputs(out: Path, summary: dict, pose3d: np.ndarray, prep: Prepared2D
     if shutil.which("ffmpeg"):
         save_sequence_video(upright[shown], prep.normalised[shown], out / "lifted.mp4", rate, title, frame_labels=labels)
         files.append("lifted.mp4")
+    if bvh:
+        from .kinematics.bvh import motion_to_bvh
+
+        motion = motion_to_bvh(upright.astype(np.float64), fps or DEFAULT_FPS)
+        atomic_write(out / "lifted.bvh", lambda fh: fh.write(motion.text), binary=False)
+        files.append("lifted.bvh")
+        summary["bvh_residual_mm"] = {"mean": round(float(motion.residual_mm.mean()), 2),
+                                      "max": round(float(motion.residual_mm.max()), 2)}
+        payload["bvh_residual_mm"] = summary["bvh_residual_mm"]
     payload["files"] = files
     summary["files"] = files
     atomic_write(out / "lifted.json", lambda fh: fh.write(json.dumps(payload).encode()))

@@ -50,11 +50,12 @@ def plot_per_action(results: dict[str, dict], path: str | Path, metric: str = "m
         vals = [r["per_action"][a][metric] for a in acts]
         ax.barh(range(len(acts)), vals, color="tab:gray")
         ax.set_yticks(range(len(acts)), [a[:28] for a in acts], fontsize=8)
-        ax.axvline(r["frame_mean"][metric], color="tab:red", label=f"frame mean {r['frame_mean'][metric]:.1f}")
-        ax.axvline(r["action_mean"][metric], color="tab:blue", ls="--", label=f"action mean {r['action_mean'][metric]:.1f}")
+        fm, am = r["frame_mean"][metric], r["action_mean"][metric]
+        ax.axvline(fm, color="tab:red")
+        ax.axvline(am, color="tab:blue", ls="--")
         ax.invert_yaxis()
-        ax.set(xlabel=f"{metric} (mm)", title=name)
-        ax.legend(fontsize=8, loc="lower right")
+        ax.set(xlabel=f"{metric} (mm)")
+        ax.set_title(f"{name}\nframe mean {fm:.1f} (red), action mean {am:.1f} (blue, dashed)", fontsize=9)
     fig.tight_layout()
     fig.savefig(path, dpi=100)
 
@@ -76,12 +77,32 @@ def draw_skeleton_2d(ax, pose: np.ndarray, skeleton: Skeleton = H36M16) -> None:
 
 
 def _equal_3d(ax, pts: np.ndarray) -> None:
+    """Equal limits on the three axes around ``pts`` and a cubic box: a metre is as long upwards as sideways."""
     p = pts.reshape(-1, 3)
     c = (p.max(0) + p.min(0)) / 2
     r = (p.max(0) - p.min(0)).max() / 2 + 0.02
     ax.set_xlim(c[0] - r, c[0] + r)
     ax.set_ylim(c[1] - r, c[1] + r)
     ax.set_zlim(c[2] - r, c[2] + r)
+    ax.set_box_aspect((1, 1, 1))
+
+
+def _fit_2d(ax, pose2d: np.ndarray, margin: float = 0.15) -> None:
+    """Equal-aspect limits around a (J, 2) pose (image y down)."""
+    lo, hi = pose2d.min(0), pose2d.max(0)
+    c, r = (lo + hi) / 2, (hi - lo).max() / 2 * (1 + margin) + 1e-3
+    ax.set_xlim(c[0] - r, c[0] + r)
+    ax.set_ylim(c[1] + r, c[1] - r)
+    ax.set_aspect("equal")
+
+
+def side_key(fig: Figure) -> None:
+    """The left/right colour key of the skeleton drawings, once per figure (top left, outside the panels)."""
+    from matplotlib.lines import Line2D
+
+    handles = [Line2D([], [], color=_LEFT, lw=2), Line2D([], [], color=_RIGHT, lw=2), Line2D([], [], color="0.3", lw=2)]
+    fig.legend(handles, ["subject's left", "subject's right", "centre"], loc="upper left", fontsize=7, frameon=False,
+               ncol=3)
 
 
 def plot_examples(pose2d: np.ndarray, gt: np.ndarray, pred: np.ndarray, path: str | Path, title: str = "",
@@ -92,9 +113,10 @@ def plot_examples(pose2d: np.ndarray, gt: np.ndarray, pred: np.ndarray, path: st
     for i in range(n):
         ax = fig.add_subplot(n, 2, 2 * i + 1)
         draw_skeleton_2d(ax, pose2d[i], skeleton)
-        ax.invert_yaxis()
-        ax.set_aspect("equal")
-        ax.set_title("2D input", fontsize=9)
+        _fit_2d(ax, pose2d[i])
+        ax.locator_params(nbins=4)
+        ax.tick_params(labelsize=7)
+        ax.set_title("2D input (normalised screen)", fontsize=9)
         ax3 = fig.add_subplot(n, 2, 2 * i + 2, projection="3d")
         draw_skeleton_3d(ax3, gt[i], skeleton, "--", 0.6)
         draw_skeleton_3d(ax3, pred[i], skeleton, "-")
@@ -105,14 +127,16 @@ def plot_examples(pose2d: np.ndarray, gt: np.ndarray, pred: np.ndarray, path: st
         ax3.set_xticklabels([]); ax3.set_yticklabels([]); ax3.set_zticklabels([])
     if title:
         fig.suptitle(title)
-    fig.tight_layout()
+    fig.tight_layout(rect=(0, 0, 1, 0.97))
+    side_key(fig)
     fig.savefig(path, dpi=90)
 
 
 def plot_pose_grid(world: np.ndarray, pose2d: np.ndarray, path: str | Path, title: str = "", cols: int = 4,
-                   skeleton: Skeleton = H36M16, labels: list[str] | None = None) -> None:
+                   skeleton: Skeleton = H36M16, labels: list[str] | None = None, fit_2d: bool = False) -> None:
     """A grid of generated poses: each cell a 3D skeleton (world frame, Z up) above its 2D projection.
-    ``labels``: one 3D title per cell (default ``#i 3D (world, Z up)``)."""
+    ``labels``: one 3D title per cell (default ``#i 3D (world, Z up)``); ``fit_2d``: 2D panels framed
+    around the pose instead of the whole [-1, 1] screen."""
     n = len(world)
     rows = (n + cols - 1) // cols
     fig = Figure(figsize=(3.2 * cols, 6.0 * rows))
@@ -127,13 +151,18 @@ def plot_pose_grid(world: np.ndarray, pose2d: np.ndarray, path: str | Path, titl
         ax.set_title(labels[i] if labels else f"#{i} 3D (world, Z up)", fontsize=8)
         ax2 = fig.add_subplot(2 * rows, cols, (2 * r + 1) * cols + c + 1)
         draw_skeleton_2d(ax2, pose2d[i], skeleton)
-        ax2.set_xlim(-1, 1); ax2.set_ylim(1, -1)
-        ax2.set_aspect("equal")
+        if fit_2d:
+            _fit_2d(ax2, pose2d[i])
+        else:
+            ax2.set_xlim(-1, 1); ax2.set_ylim(1, -1)
+            ax2.set_aspect("equal")
+        ax2.locator_params(nbins=4)
         ax2.set_title("2D (normalised screen)", fontsize=8)
         ax2.tick_params(labelsize=6)
     if title:
         fig.suptitle(title)
-    fig.tight_layout(rect=(0, 0, 1, 0.97 if rows < 3 else 0.985))
+    fig.tight_layout(rect=(0, 0, 1, 0.96 if rows < 3 else 0.985))
+    side_key(fig)
     fig.savefig(path, dpi=80)
 
 
@@ -180,6 +209,7 @@ def _draw_sequence_frame(fig: Figure, pts: np.ndarray, pose2d: np.ndarray, t: in
         ax2.set_aspect("equal")
         ax2.tick_params(labelsize=5)
     fig.suptitle(caption, fontsize=9)
+    side_key(fig)
 
 
 def _frame_caption(title: str, t: int, n_frames: int, frame_labels: list[str] | None) -> str:

@@ -25,10 +25,14 @@ from .device import keep_freed_memory, resolve_device
 from .distributed import Ranks
 from .errors import ConfigError, DataError
 from .evaluate import evaluate_experiment, evaluate_set, report, summary_line
+from .files import claim_output_dir
 from .models import build_model
 from .precision import enable_tf32, precision_note, resolve_precision
 from .steps import learning_rate, make_optimizer, run_pass
 from .timing import section
+
+#: A folder holding either of these holds a run: continued with --resume, replaced only with --force.
+RUN_FILES = ("checkpoint.pt", "results.json")
 
 __all__ = ["DivergenceError", "resolve_device", "seed_everything", "train"]
 
@@ -62,10 +66,12 @@ class _Run:
 
 
 def train(cfg: ExperimentConfig, resume: bool = False, data: ExperimentData | None = None,
-          progress: bool = True) -> dict:
+          progress: bool = True, force: bool = False) -> dict:
     """Train ``cfg.model`` on ``cfg.data``; returns the final results (also written to ``cfg.out_dir``;
-    under torchrun by rank 0, which alone returns them: the other ranks return ``{}``)."""
+    under torchrun by rank 0, which alone returns them: the other ranks return ``{}``). A folder that
+    holds a run is continued with ``resume`` or replaced with ``force``, never silently."""
     validate(cfg)  # config errors first: before data loading and files
+    claim_output_dir(cfg.out_dir, force or resume, () if resume else RUN_FILES, "out_dir (--out)")
     ranks, device = distributed.setup(cfg.train.device)
     try:
         return _train(cfg, resume, data, progress and ranks.main, ranks, device or resolve_device(cfg.train.device))

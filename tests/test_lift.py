@@ -440,8 +440,13 @@ def test_cli_lifts_a_coco_file_end_to_end(synthetic, run, coco_input, tmp_path, 
     assert Image.open(out / "lifted.gif").n_frames == 4
     # an existing result is kept unless --force
     assert main(args) == 2
-    assert "exists; give --force" in capsys.readouterr().err
-    assert main(args + ["--force"]) == 0
+    assert "already holds lifted.npz" in capsys.readouterr().err
+    assert main(args + ["--force", "--bvh"]) == 0
+    import bvhio  # test-only dependency (pyproject [test])
+    bvh = bvhio.readAsBvh(str(out / "lifted.bvh"))
+    assert bvh.FrameCount == T and bvh.FrameTime == pytest.approx(1 / 50)
+    res = json.loads((out / "lifted.json").read_text())["bvh_residual_mm"]  # reported (test_bvh checks its truth)
+    assert 0 < res["mean"] <= res["max"]
 
 
 def test_cli_writes_an_mp4_when_ffmpeg_is_on_the_path(synthetic, run, tmp_path, monkeypatch, capsys):

@@ -59,6 +59,25 @@ def forward_kinematics(model: BodyModel, dofs: torch.Tensor, bones: torch.Tensor
     Returns:
         (..., 16, 3) joints; Z up, rest pose faces +Y with the subject's right on +X.
     """
+    joints, _ = _walk(model, dofs, bones, rotation, root)
+    return torch.stack(joints, -2)
+
+
+def link_frames(model: BodyModel, dofs: torch.Tensor, bones: torch.Tensor, rotation: torch.Tensor | None = None,
+                root: torch.Tensor | None = None) -> dict[tuple[str, int], tuple[torch.Tensor, torch.Tensor]]:
+    """Every link frame of the forward kinematics (same arguments as :func:`forward_kinematics`).
+
+    Returns:
+        ``{(chain name, k): (R, p)}``: R (..., 3, 3) the frame's axes as columns, p (..., 3) its origin, after
+        link k of the chain; k = -1 is the chain's start frame (after its pre-rotations), and
+        ``("origin", -1)`` the rotated, translated pelvis frame every parentless chain starts from.
+    """
+    _, frames = _walk(model, dofs, bones, rotation, root)
+    return {key: (torch.stack(f[:3], -1), f[3]) for key, f in frames.items()}
+
+
+def _walk(model, dofs, bones, rotation, root):
+    """Joints (a list of 16 (..., 3)) and link frames ``{(chain, k): (x, y, z, p)}`` of the kinematics."""
     if dofs.shape[-1] != model.num_dofs:
         raise ValueError(f"dofs has {dofs.shape[-1]} values in its last axis; body model {model.name!r} has {model.num_dofs}")
     if bones.shape[-1] != 15:
@@ -77,6 +96,7 @@ def forward_kinematics(model: BodyModel, dofs: torch.Tensor, bones: torch.Tensor
         x0, y0, z0 = (eye[i].expand(*shape, 3) for i in range(3))
     p0 = root.expand(*shape, 3) if root is not None else torch.zeros(*shape, 3, dtype=dtype, device=device)
     origin = (x0, y0, z0, p0)
+    frames: dict[tuple[str, int], tuple] = {("origin", -1): origin}
 
     names = {n: i for i, n in enumerate(model.dof_names)}
     # cos/sin of every (rest + offset) angle in two vector ops instead of two per link
@@ -84,13 +104,14 @@ def forward_kinematics(model: BodyModel, dofs: torch.Tensor, bones: torch.Tensor
     theta = dofs + rest
     cos_all, sin_all = torch.cos(theta), torch.sin(theta)
     joints: list[torch.Tensor | None] = [None] * NUM_JOINTS
-    frames: dict[str, list] = {}
+    length = {c.name: len(c.links) for c in model.chains}
     for chain in model.chains:
-        x, y, z, p = origin if chain.parent is None else frames[chain.parent][chain.parent_link]
+        parent = ("origin", -1) if chain.parent is None else (chain.parent, chain.parent_link % length[chain.parent])
+        x, y, z, p = frames[parent]
         for name, axis in chain.pre_rotations:
             x, y, z = _rotate_about((x, y, z), axis, dofs[..., names[name]])
-        chain_frames = []
-        for link in chain.links:
+        frames[(chain.name, -1)] = (x, y, z, p)
+        for k, link in enumerate(chain.links):
             if link.a_bone is not None:
                 p = torch.addcmul(p, (link.a_sign * bones[..., link.a_bone])[..., None], x)
             ca, sa = _round_trig(link.alpha)
@@ -111,11 +132,10 @@ def forward_kinematics(model: BodyModel, dofs: torch.Tensor, bones: torch.Tensor
             z = z_new
             if link.d_bone is not None:
                 p = torch.addcmul(p, bones[..., link.d_bone][..., None], z)
-            chain_frames.append((x, y, z, p))
+            frames[(chain.name, k)] = (x, y, z, p)
             if link.joint is not None:
                 joints[link.joint] = p
-        frames[chain.name] = chain_frames
-    return torch.stack(joints, -2)
+    return joints, frames
 
 
 def _round_trig(deg: float) -> tuple[float, float]:
