@@ -49,11 +49,11 @@ def main() -> None:
            "--data-dir", str(SHARED / "h36m")] + [x for c in cross for x in ("--cross", str(c))]
     subprocess.run(cmd, check=True)
     bundled = json.loads((out / "results.json").read_text())["results"]
-    card(summary, bundled, size, state["epoch"])
+    card(summary, bundled, size)
     print(f"wrote {target} ({size / 2**20:.2f} MB) and {WEIGHTS / 'MODEL_CARD.md'}")
 
 
-def card(summary: dict, bundled: dict, size: int, epoch: int) -> None:
+def card(summary: dict, bundled: dict, size: int) -> None:
     cfg = summary["config"]
     state = checkpoint.load(WEIGHTS / "lifter.pt")
     params = sum(v.numel() for v in state["model"].values() if v.is_floating_point())
@@ -76,8 +76,8 @@ axes. `dhaug lift` uses it when no `--checkpoint` is given, with the flip test.
 
 ## How it was trained
 The `medium` protocol of `benchmarks/medium.py` (`configs/medium_videopose.yaml` with `model.channels=512`):
-Human3.6M S1, S5, S6, S7, S8, ground-truth 2D, every 10th frame (146,724 pairs), {epoch} epochs (11 with linear
-LR decay from 1e-3, a 5-epoch tail), Adam, batch 1024, augmented with DH-AUG (`augment.method=dhaug`: the
+Human3.6M S1, S5, S6, S7, S8, ground-truth 2D, every 10th frame (146,724 pairs), {cfg['train']['epochs'] + cfg['train']['tail_epochs']} pose-net epochs ({cfg['train']['epochs']} with linear
+LR decay from 1e-3, a {cfg['train']['tail_epochs']}-epoch tail), Adam, batch 1024, augmented with DH-AUG (`augment.method=dhaug`: the
 GAN's generated pairs mixed into the real batches after 3 GAN-only epochs, our defaults), seed
 {summary['seed']}, the last epoch kept (no checkpoint selection on any test set). Run `{summary['label']}`,
 commit `{summary['commit']}`, {m.get('cpu') or 'CPU not recorded'}, {summary['precision']}, {summary['wall_s'] / 60:.0f} min.

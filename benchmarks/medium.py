@@ -173,27 +173,41 @@ def pose_epochs(run: dict) -> list[dict]:
 
 
 def plot_curves(runs: list[dict], path: Path) -> None:
+    """Per-epoch test curves, one panel per set: one colour per model + variant (tab20: distinct), one line
+    style per seed; the y-range is set by the epochs after the first three (earlier points and spikes above it
+    are drawn as triangles on the top edge); the legend sits below the panels."""
+    from matplotlib import colormaps
     from matplotlib.figure import Figure
     names = [k for k in ("eval/h36m", "eval/cmu_val", "eval/cmu_heldout") if any(k in h for r in runs for h in r["curves"])]
-    fig = Figure(figsize=(5 * len(names), 4))
-    # one colour per model + variant, one line style per seed: runs of a row read as one family
     families = sorted({(r["model"], r["variant"]) for r in runs})
-    palette = [f"C{j}" for j in range(10)] + ["k", "0.5", "m", "y", "c"]
-    colour = {f: palette[j % len(palette)] for j, f in enumerate(families)}
+    tab = colormaps["tab20"]
+    colour = {f: tab(j % 20) for j, f in enumerate(families)}
     styles = ("o-", "s--", "^:", "d-.")
+    fig = Figure(figsize=(5 * len(names), 4 + 0.18 * len(runs) / 2))
+    handles = []
     for i, k in enumerate(names):
         ax = fig.add_subplot(1, len(names), i + 1)
+        settled = [h[k] for r in runs for h in pose_epochs(r)[3:] if k in h]
+        top = float(np.max(settled)) * 1.08 if settled else None
         for r in runs:
-            c = [h for h in pose_epochs(r) if k in h]
-            ax.plot(np.arange(1, len(c) + 1), [h[k] for h in c], styles[r["seed"] % len(styles)], ms=3,
-                    color=colour[(r["model"], r["variant"])], label=r["label"])
-        ax.set_title(k.split("/")[1] + " (every 10th frame)")
+            c = [h[k] for h in pose_epochs(r) if k in h]
+            x = np.arange(1, len(c) + 1)
+            line, = ax.plot(x, np.minimum(c, top) if top else c, styles[r["seed"] % len(styles)], ms=3,
+                            color=colour[(r["model"], r["variant"])], label=r["label"])
+            if top:
+                over = np.asarray(c) > top
+                ax.plot(x[over], np.full(over.sum(), top), "^", ms=6, color=line.get_color())
+            if i == 0:
+                handles.append(line)
+        if top:
+            ax.set_ylim(top=top)
+        ax.set_title(k.split("/")[1] + " (every 10th frame; triangles: above the range)", fontsize=9)
         ax.set_xlabel("pose-net epoch")
         ax.set_ylabel("MPJPE (mm)")
         ax.grid(alpha=0.3)
-        if i == 0:
-            ax.legend(fontsize=7)
-    fig.tight_layout()
+    rows = (len(handles) + 3) // 4
+    fig.legend(handles, [h.get_label() for h in handles], loc="lower center", ncol=4, fontsize=7, frameon=False)
+    fig.tight_layout(rect=(0, 0.045 * rows + 0.02, 1, 1))
     fig.savefig(path, dpi=100)
 
 
