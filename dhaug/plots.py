@@ -84,7 +84,7 @@ def _equal_3d(ax, pts: np.ndarray) -> None:
     ax.set_xlim(c[0] - r, c[0] + r)
     ax.set_ylim(c[1] - r, c[1] + r)
     ax.set_zlim(c[2] - r, c[2] + r)
-    ax.set_box_aspect((1, 1, 1))
+    ax.set_box_aspect((1, 1, 1), zoom=1.35)
 
 
 def _fit_2d(ax, pose2d: np.ndarray, margin: float = 0.15) -> None:
