@@ -99,6 +99,7 @@ def record() -> dict:
             "augment.gen_width=32", "augment.d3_width=32", "augment.d2_width=32", "augment.warmup=0",
             "augment.monitor_every=0", "augment.motion_width=32", "augment.motion_start=0", "augment.num_poses=500"]
     from dataclasses import fields
+
     from dhaug.config import TrainConfig
     if "drop_last" in {f.name for f in fields(TrainConfig)}:
         base.append("train.drop_last=false")  # the old loop trained on the short last batch too

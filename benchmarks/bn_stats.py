@@ -18,6 +18,7 @@ import argparse
 from pathlib import Path
 
 import torch
+from common import machine, write
 from torch import nn
 
 from dhaug import checkpoint
@@ -27,8 +28,6 @@ from dhaug.data import load_experiment_data
 from dhaug.evaluate import evaluate_set
 from dhaug.models import build_model
 from dhaug.skeleton import mirror_pose
-
-from common import machine, write
 
 
 def score(model: nn.Module, tests: dict, cross: set[str]) -> dict[str, float]:

@@ -13,8 +13,9 @@ import sys
 from pathlib import Path
 
 from common import SHARED, require
-from dhaug import checkpoint
 from medium import RUNS, cmu_parts
+
+from dhaug import checkpoint
 
 REPO = Path(__file__).resolve().parents[1]
 WEIGHTS = REPO / "dhaug" / "weights"

@@ -18,9 +18,9 @@ from pathlib import Path
 import bvhio
 import numpy as np
 import torch
+from common import RESULTS, SHARED, machine, require, write
 from matplotlib.figure import Figure
 
-from common import RESULTS, SHARED, machine, require, write
 from dhaug.bvh_export import read_motion
 from dhaug.generate import random_source
 from dhaug.kinematics import get_body_model

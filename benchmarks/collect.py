@@ -16,7 +16,6 @@ import json
 from pathlib import Path
 
 import numpy as np
-
 from common import RESULTS, machine, write
 
 

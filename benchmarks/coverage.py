@@ -24,6 +24,8 @@ from pathlib import Path
 
 import numpy as np
 import torch
+from common import SHARED, machine, require, run_labels, world_poses, write
+from realism import generated
 
 from dhaug.augment import RandomDHAugmenter
 from dhaug.augment.realism import nearest_real_angle
@@ -32,9 +34,6 @@ from dhaug.data.h36m import load_positions_3d
 from dhaug.kinematics import get_body_model
 from dhaug.kinematics.data_limits import limit_table
 from dhaug.skeleton import bone_lengths
-
-from common import SHARED, machine, require, run_labels, world_poses, write
-from realism import generated
 
 TRAIN, TEST = ["S1", "S5", "S6", "S7", "S8"], ["S9", "S11"]
 #: CMU world (Y up) -> a Z-up frame (x, -z, y); a rotation, so left and right stay as they are.

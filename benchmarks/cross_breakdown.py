@@ -11,6 +11,7 @@ import argparse
 
 import numpy as np
 import torch
+from common import SHARED, machine, require, write
 
 from dhaug import checkpoint
 from dhaug.config import load_config
@@ -18,8 +19,6 @@ from dhaug.data.crossdata import load_cmu_test
 from dhaug.evaluate import predict
 from dhaug.metrics import joint_errors, procrustes_align
 from dhaug.models import build_model
-
-from common import SHARED, machine, require, write
 
 BINS = ((0.9, 1.4), (1.4, 2.0), (2.0, 2.6), (2.6, 3.3))
 

@@ -20,12 +20,11 @@ from pathlib import Path
 
 import numpy as np
 import torch
+from common import SHARED, machine, write
 
 from dhaug.augment import AugmentConfig, DHAugmenter
-from dhaug.data import load_experiment_data
 from dhaug.config import DataConfig
-
-from common import SHARED, machine, write
+from dhaug.data import load_experiment_data
 
 
 def real_set(n: int):

@@ -17,16 +17,22 @@ import time
 from pathlib import Path
 
 import torch
+from common import machine, write
 
 from dhaug.augment.basis import temporal_basis
 from dhaug.augment.gan import Generator
 from dhaug.augment.video_gan import VideoGenerator
 from dhaug.config import AugmentConfig
-from dhaug.generate import (DEFAULT_CHUNK, FORMATS, GeneratorPoses, block_draws, generate_dataset, random_source,
-                            valid_chunks)
+from dhaug.generate import (
+    DEFAULT_CHUNK,
+    FORMATS,
+    GeneratorPoses,
+    block_draws,
+    generate_dataset,
+    random_source,
+    valid_chunks,
+)
 from dhaug.kinematics import PAPER, paper_table
-
-from common import machine, write
 
 
 def make_source(kind: str, frames: int, device: torch.device):

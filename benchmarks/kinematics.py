@@ -14,15 +14,14 @@ import time
 
 import numpy as np
 import torch
+from common import RESULTS, SHARED, machine, require, write
 
 from dhaug.data.h36m import load_positions_3d
 from dhaug.kinematics import CLAVICLE, PAPER, forward_kinematics, inverse_kinematics, paper_table
 from dhaug.kinematics.data_limits import H36M_TABLE, angle_statistics, limits_from_statistics
-from dhaug.plots import plot_dof_histograms
 from dhaug.kinematics.reference import reference_fk
+from dhaug.plots import plot_dof_histograms
 from dhaug.skeleton import H36M16
-
-from common import RESULTS, SHARED, machine, require, write
 
 TRAIN = ["S1", "S5", "S6", "S7", "S8"]
 

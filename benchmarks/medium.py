@@ -41,8 +41,8 @@ import time
 from pathlib import Path
 
 import numpy as np
-
 from common import RESULTS, SHARED, machine, require, write
+
 from dhaug.files import atomic_write
 
 RUNS = RESULTS / "medium_runs"

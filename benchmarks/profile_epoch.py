@@ -23,12 +23,12 @@ import tempfile
 import time
 from pathlib import Path
 
+from common import SHARED, machine, require, write
+
 import dhaug.train as train_module
 from dhaug.config import load_config
 from dhaug.data import load_experiment_data
 from dhaug.timing import Timer
-
-from common import SHARED, machine, require, write
 
 REPO = Path(__file__).resolve().parents[1]
 VARIANTS = {
@@ -106,7 +106,7 @@ def markdown(rows: list[dict], scale: int, info: dict, pairs: int) -> str:
     names = sorted({k for r in rows for k in r["sections"]}, key=lambda k: (k == "other", k))
     head = "| section | " + " | ".join(f"{r['variant']} {'warm-up' if r['kind'].startswith('warm') else 'epoch'}"
                                        for r in rows) + " |"
-    lines = [f"# Where a medium epoch's time goes (VideoPose-1f)", "",
+    lines = ["# Where a medium epoch's time goes (VideoPose-1f)", "",
              f"Measured: one epoch per column on every {scale}-th medium training pair ({pairs} real pairs), "
              f"test curves at the protocol's size; seconds per section (`python benchmarks/profile_epoch.py "
              f"--train-every {scale}`). Last row: the epoch scaled to the medium set (each section by how much the "

@@ -7,12 +7,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
+from common import SHARED, machine, require, write
 
 from dhaug.config import load_config
 from dhaug.data import load_experiment_data
 from dhaug.train import train
-
-from common import SHARED, machine, require, write
 
 METRICS = (("mpjpe", "MPJPE"), ("p_mpjpe", "P-MPJPE"), ("pck", "PCK"), ("auc", "AUC"))
 

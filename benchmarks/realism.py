@@ -22,20 +22,19 @@ from pathlib import Path
 
 import numpy as np
 import torch
+from common import RESULTS, SHARED, machine, require, run_labels, world_poses, write
 
 from dhaug import checkpoint
 from dhaug.augment import CameraSet, RandomDHAugmenter
-from dhaug.augment.source import generator_from_checkpoint
 from dhaug.augment.realism import canonical_directions, nearest_real_angle
+from dhaug.augment.source import generator_from_checkpoint
 from dhaug.augment.video_gan import joint_acceleration
 from dhaug.camera import load_cameras
 from dhaug.data.h36m import load_positions_3d
 from dhaug.kinematics import forward_kinematics, get_body_model
-from dhaug.kinematics.ik import inverse_kinematics
 from dhaug.kinematics.data_limits import limit_table
+from dhaug.kinematics.ik import inverse_kinematics
 from dhaug.skeleton import H36M16, bone_lengths
-
-from common import RESULTS, SHARED, machine, require, run_labels, world_poses, write
 
 UNSEEN = ["S5", "S6", "S7", "S8"]
 

@@ -18,16 +18,15 @@ import argparse
 import time
 
 import torch
+from common import machine, write
 from torch import nn
 
 from dhaug.config import ModelConfig
 from dhaug.device import keep_freed_memory
 from dhaug.models import MODELS, build_model
-from dhaug.skeleton import mirror_pose
 from dhaug.precision import autocast, resolve_precision
+from dhaug.skeleton import mirror_pose
 from dhaug.steps import train_step
-
-from common import machine, write
 
 
 def sync(device):

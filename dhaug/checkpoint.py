@@ -16,7 +16,6 @@ from collections import OrderedDict
 from pathlib import Path
 
 import numpy as np
-
 import torch
 
 from .errors import DataError

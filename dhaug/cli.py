@@ -74,10 +74,10 @@ def cmd_evaluate(args) -> None:
     from . import checkpoint
     from .config import load_config
     from .data import load_cross_sets, load_experiment_data
+    from .device import resolve_device
     from .evaluate import evaluate_experiment, report, summary_line
     from .files import claim_output_dir
     from .models import build_model
-    from .device import resolve_device
 
     state = checkpoint.load(args.checkpoint)
     updates = _updates(args)
@@ -136,12 +136,11 @@ def cmd_show_poses(args) -> None:
     from .augment import RandomDHAugmenter
     from .augment.random_dh import project_to_cameras
     from .camera import load_cameras
+    from .files import claim_output_file
     from .kinematics import get_body_model
     from .kinematics.data_limits import limit_table
     from .plots import plot_pose_grid
     from .skeleton import S1_BONE_LENGTHS
-
-    from .files import claim_output_file
 
     if args.n is not None and args.n < 1:
         raise ConfigError(f"--n {args.n}: give the number of poses to draw (1 or more)")

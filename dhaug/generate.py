@@ -78,7 +78,7 @@ import torch
 from .camera import Camera, camera_to_world, load_cameras, project, world_to_camera
 from .data.h36m import FILE_3D
 from .errors import ConfigError, DataError
-from .files import atomic_write, check_writable, check_npz
+from .files import atomic_write, check_npz, check_writable
 from .skeleton import H36M16, S1_BONE_LENGTHS
 
 FORMATS = ("videopose3d", "cross")

@@ -38,8 +38,15 @@ import torch
 from torch import nn
 
 from .camera import camera_to_upright, normalize_screen_np
-from .data.keypoints import (Keypoints2D, fill_gaps, keypoints_from_array, read_keypoints, savgol_smooth,
-                             smoothing_window, to_h36m16)
+from .data.keypoints import (
+    Keypoints2D,
+    fill_gaps,
+    keypoints_from_array,
+    read_keypoints,
+    savgol_smooth,
+    smoothing_window,
+    to_h36m16,
+)
 from .errors import DataError
 from .files import claim_output_dir
 from .skeleton import H36M16
@@ -146,8 +153,8 @@ def load_lifter(checkpoint_path: str | Path | None = None, device: str | torch.d
     ``checkpoint_path`` None: the bundled lifter (:func:`bundled_lifter_path`)."""
     from . import checkpoint
     from .config import load_config
-    from .models import build_model
     from .device import resolve_device
+    from .models import build_model
 
     if checkpoint_path is None:
         checkpoint_path = bundled_lifter_path()

@@ -7,8 +7,7 @@ from dhaug.augment import BONE_GROUPS, RandomDHAugmenter, project_to_cameras, sc
 from dhaug.camera import load_cameras, normalize_screen, project, world_to_camera
 from dhaug.config import load_config
 from dhaug.kinematics import CLAVICLE, PAPER, paper_table
-from dhaug.skeleton import bone_lengths
-from dhaug.skeleton import S1_BONE_LENGTHS
+from dhaug.skeleton import S1_BONE_LENGTHS, bone_lengths
 
 S1_BONES = torch.tensor([S1_BONE_LENGTHS])
 

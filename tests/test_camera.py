@@ -2,8 +2,17 @@ import numpy as np
 import pytest
 import torch
 
-from dhaug.camera import (camera_to_world, load_cameras, normalize_screen, normalize_screen_np, project,
-                          project_np, unnormalize_screen, world_to_camera, world_to_camera_np)
+from dhaug.camera import (
+    camera_to_world,
+    load_cameras,
+    normalize_screen,
+    normalize_screen_np,
+    project,
+    project_np,
+    unnormalize_screen,
+    world_to_camera,
+    world_to_camera_np,
+)
 from dhaug.errors import DataError
 
 from .conftest import shared_file

@@ -140,7 +140,6 @@ def test_damaged_and_foreign_files_are_data_errors(tmp_path):
 
 def test_dhaug_run_written_in_the_old_format_resumes_exactly(tmp_path, monkeypatch):
     from dhaug.train import train
-
     from tests.conftest import tiny_dhaug_config as cfg
 
     train(cfg(tmp_path / "straight"), progress=False)

@@ -6,12 +6,18 @@ import numpy as np
 import torch
 
 from dhaug.augment import AugmentConfig, DHAugmenter
-from dhaug.augment.gan import (BONE_PAIRS, Discriminator2D, Discriminator3D, Generator, gradient_penalty,
-                               kinematic_features, swap_bones)
+from dhaug.augment.gan import (
+    BONE_PAIRS,
+    Discriminator2D,
+    Discriminator3D,
+    Generator,
+    gradient_penalty,
+    kinematic_features,
+    swap_bones,
+)
 from dhaug.camera import load_cameras
 from dhaug.kinematics import CLAVICLE, PAPER, forward_kinematics, paper_table
-from dhaug.skeleton import bone_lengths
-from dhaug.skeleton import S1_BONE_LENGTHS
+from dhaug.skeleton import S1_BONE_LENGTHS, bone_lengths
 
 S1 = torch.tensor(S1_BONE_LENGTHS)
 
@@ -168,9 +174,9 @@ def test_zoom_spreads_the_image_scale():
 
 def test_dhaug_training_resumes_exactly_after_a_kill(tmp_path, monkeypatch):
     import pytest
+
     from dhaug import checkpoint
     from dhaug.train import train
-
     from tests.conftest import tiny_dhaug_config as cfg
 
     train(cfg(tmp_path / "straight"), progress=False)

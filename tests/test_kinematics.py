@@ -5,10 +5,16 @@ import numpy as np
 import pytest
 import torch
 
-from dhaug.kinematics import (CLAVICLE, PAPER, euler_xyz_from_matrix, euler_xyz_matrix, forward_kinematics,
-                              inverse_kinematics, paper_table)
-from dhaug.skeleton import H36M16, bone_lengths
-from dhaug.skeleton import S1_BONE_LENGTHS
+from dhaug.kinematics import (
+    CLAVICLE,
+    PAPER,
+    euler_xyz_from_matrix,
+    euler_xyz_matrix,
+    forward_kinematics,
+    inverse_kinematics,
+    paper_table,
+)
+from dhaug.skeleton import H36M16, S1_BONE_LENGTHS, bone_lengths
 
 S1_BONES = list(S1_BONE_LENGTHS)
 MODELS = [PAPER, CLAVICLE]
@@ -159,6 +165,7 @@ def test_fk_matches_the_4x4_reference():
 
 def test_ik_on_real_h36m_frames():
     from dhaug.data.h36m import load_positions_3d
+
     from .conftest import shared_file
     pos = load_positions_3d(shared_file("h36m", "data_3d_h36m.npz"))
     P = torch.as_tensor(np.concatenate([a[::20] for a in pos["S9"].values()]), dtype=torch.float64)
@@ -171,8 +178,8 @@ def test_ik_on_real_h36m_frames():
 
 
 def test_data_driven_limit_tables():
-    from dhaug.kinematics.data_limits import angle_statistics, h36m_table, limits_from_statistics
     from dhaug.kinematics import limit_table
+    from dhaug.kinematics.data_limits import angle_statistics, h36m_table, limits_from_statistics
     dofs, _, rot, _ = random_params(CLAVICLE, 4000, "normal", seed=7)
     stats = angle_statistics(CLAVICLE, dofs, rot)
     lo, hi = paper_table("normal").for_model(CLAVICLE, torch.float64)

@@ -18,10 +18,19 @@ import torch
 from dhaug import checkpoint
 from dhaug.cli import main
 from dhaug.config import load_config
-from dhaug.data.keypoints import (BODY25_NAMES, COCO17_NAMES, SPINE_FRACTION, fill_gaps, keypoints_from_array,
-                                  read_keypoints, savgol_smooth, smoothing_window, to_h36m16)
+from dhaug.data.keypoints import (
+    BODY25_NAMES,
+    COCO17_NAMES,
+    SPINE_FRACTION,
+    fill_gaps,
+    keypoints_from_array,
+    read_keypoints,
+    savgol_smooth,
+    smoothing_window,
+    to_h36m16,
+)
 from dhaug.errors import DataError
-from dhaug.lift import animation_frames, lift_keypoints, predict_3d, prepare_2d, as_lifter, window_step
+from dhaug.lift import animation_frames, as_lifter, lift_keypoints, predict_3d, prepare_2d, window_step
 from dhaug.skeleton import H36M16, mirror_pose
 
 J = {n: i for i, n in enumerate(H36M16.joint_names)}

@@ -8,9 +8,24 @@ import pytest
 import torch
 
 from dhaug.augment.gan import bone_vectors
-from dhaug.augment.poseaug import (BACKBONE, BL_GROUP, PARTS, Augmentor, FakePool, PartKCSDiscriminator, PoseAugmenter,
-                                   Schedule, assemble, bone_angle_change, bone_length_change, feedback_loss, grouped_error,
-                                   kcs, range_loss, rotation_from_axis_angle)
+from dhaug.augment.poseaug import (
+    BACKBONE,
+    BL_GROUP,
+    PARTS,
+    Augmentor,
+    FakePool,
+    PartKCSDiscriminator,
+    PoseAugmenter,
+    Schedule,
+    assemble,
+    bone_angle_change,
+    bone_length_change,
+    feedback_loss,
+    grouped_error,
+    kcs,
+    range_loss,
+    rotation_from_axis_angle,
+)
 from dhaug.config import AugmentConfig, load_config
 from dhaug.errors import ConfigError
 from dhaug.kinematics import PAPER, forward_kinematics, paper_table

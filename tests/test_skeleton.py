@@ -1,8 +1,7 @@
 import numpy as np
 import torch
 
-from dhaug.skeleton import (H36M16, H36M32_TO_16, H36M32_TO_17, VPOSE17, VPOSE17_TO_16, bone_lengths,
-                            mirror_pose)
+from dhaug.skeleton import H36M16, H36M32_TO_16, H36M32_TO_17, VPOSE17, VPOSE17_TO_16, bone_lengths, mirror_pose
 
 
 def test_layout_tables():

@@ -189,6 +189,7 @@ def test_video_gan_pass_buffer_and_state():
 
 def test_single_frame_critics_on_a_random_subset_of_frames():
     from dataclasses import replace
+
     from dhaug.augment import AugmentConfig, DHAugmenter
     cams, templates, cam3d, root, ci, seq = real_windows()
     s = AugmentConfig(gen_width=16, d3_width=16, d2_width=16, gan_batch_size=16, n_critic=2, motion_width=16,
@@ -221,6 +222,7 @@ def test_video_training_with_dhaug_video(tmp_path):
     assert len(hist) == 2 and hist[1]["fake_pairs"] > 0 and np.isfinite(hist[1]["gan/md3"])
     assert (tmp_path / "gan" / "sequences_epoch002.png").is_file() and (tmp_path / "gan" / "smoothness.png").is_file()
     from PIL import Image
+
     from dhaug.cli import main
     assert main(["show-poses", "--checkpoint", str(tmp_path / "checkpoint.pt"), "--out", str(tmp_path / "seq.png"),
                  "--n", "3"]) == 0
@@ -232,8 +234,8 @@ def test_video_training_with_dhaug_video(tmp_path):
 
 
 def test_temporal_basis_setting():
-    from dhaug.errors import ConfigError
     from dhaug.augment.source import temporal_basis
+    from dhaug.errors import ConfigError
     assert [temporal_basis(-1, t) for t in (3, 9, 27, 81)] == [2, 4, 12, 36]
     assert temporal_basis(0, 9) == 0 and temporal_basis(5, 9) == 5
     with pytest.raises(ConfigError, match="temporal_basis"):

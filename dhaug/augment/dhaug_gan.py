@@ -26,11 +26,11 @@ import torch
 
 from ..camera import Camera, project, random_focals, with_focal
 from ..config import AugmentConfig
-from ..kinematics import BodyModel, PAPER
+from ..kinematics import PAPER, BodyModel
 from ..kinematics.limits import LimitTable, paper_table
+from ..precision import autocast, full_precision, resolve_precision
 from ..progress import progress_bar
 from ..skeleton import bone_lengths, mirror_pose
-from ..precision import autocast, full_precision, resolve_precision
 from ..timing import section
 from .basis import temporal_basis
 from .gan import Discriminator2D, Discriminator3D, Generator, critic_loss, scale_bones, swap_bones

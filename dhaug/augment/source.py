@@ -169,8 +169,7 @@ class PoseAugSource:
 
 def resolve_limits(ac, model, world: torch.Tensor):
     """The limit table named by ``augment.limits`` (``auto``: random -> ``normal``, dhaug -> ``data``)."""
-    from ..kinematics.data_limits import table_from_poses
-    from ..kinematics.data_limits import limit_table
+    from ..kinematics.data_limits import limit_table, table_from_poses
 
     name = ac.limits if ac.limits != "auto" else ("normal" if ac.method == "random" else "data")
     if name == "data":

@@ -10,8 +10,8 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import DataError
-from ..skeleton import bone_lengths
 from ..files import check_npz
+from ..skeleton import bone_lengths
 from .poseset import PoseSet
 
 #: 3DHP test set: the six test sequences split the 2,929-frame file at these frame indices.

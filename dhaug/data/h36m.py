@@ -20,8 +20,8 @@ import torch
 
 from ..camera import Camera, load_cameras, normalize_screen, project, world_to_camera
 from ..errors import DataError
-from ..skeleton import H36M32_TO_16, H36M32_TO_17, VPOSE17_TO_16
 from ..files import atomic_write, check_npz
+from ..skeleton import H36M32_TO_16, H36M32_TO_17, VPOSE17_TO_16
 from .pickles import load_npz
 from .poseset import PoseSet, concat
 

@@ -6,12 +6,11 @@ from torch import nn
 
 from ..config import MODEL_NAMES as MODELS
 from ..errors import ConfigError
+from .poseformer import PoseFormer
 from .semgcn import SemGCN
 from .simple_baseline import SimpleBaseline
 from .stgcn import STGCN
-from .poseformer import PoseFormer
 from .videopose import TemporalConvNet, VideoPoseSingleFrame, VideoPoseTemporal, widths_for_frames
-
 
 
 def build_model(cfg) -> nn.Module:
