@@ -105,9 +105,10 @@ def summarize(per_pose: dict[str, np.ndarray], action: np.ndarray, action_names:
     frame_mean["frames"] = int(len(action))
     action_mean = {k: float(np.mean([v[k] for v in per_action.values()])) for k in keys}
     action_mean["actions"] = len(per_action)
-    out = {"per_action": per_action, "frame_mean": frame_mean, "action_mean": action_mean}
+    out: dict = {"per_action": per_action, "frame_mean": frame_mean, "action_mean": action_mean}
     if seq is not None:
         _, inverse, counts = np.unique(seq, return_inverse=True, return_counts=True)
-        out["sequence_mean"] = {k: float(np.mean(np.bincount(inverse, per_pose[k]) / counts)) for k in keys}
-        out["sequence_mean"]["sequences"] = len(counts)
+        sequence_mean: dict = {k: float(np.mean(np.bincount(inverse, per_pose[k]) / counts)) for k in keys}
+        sequence_mean["sequences"] = len(counts)
+        out["sequence_mean"] = sequence_mean
     return out

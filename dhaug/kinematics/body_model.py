@@ -101,7 +101,7 @@ def _arm(side: str, clavicle: bool = False) -> Chain:
     alphas = (-90, -90, -90, 0, 0) if r else (-90, 90, 90, 0, 0)
     rest = (-180, -90, 180, 0, 0) if r else (0, -90, 0, 0, 0)
     sho, elb, wri = (13, 14, 15) if r else (10, 11, 12)
-    pre = ()
+    pre: tuple[tuple[str, tuple[float, float, float]], ...] = ()
     if clavicle:
         up, fwd = CLAVICLE_AXES[side]
         pre = ((f"{side}_clavicle_up", up), (f"{side}_clavicle_fwd", fwd))

@@ -66,6 +66,8 @@ def bvh_layout(model: BodyModel) -> list[BvhJoint]:
         for k, link in enumerate(chain.links):
             if link.a_bone is not None or link.d_bone is not None:
                 anchor = settle(anchor, frame, group)
+                if link.joint is None:
+                    raise ValueError(f"chain {chain.name}: link {k} lays off a bone but names no joint")
                 joints.append(dict(name=H36M16.joint_names[link.joint], parent=anchor, position=(chain.name, k),
                                    rotation=None))
                 anchor, group = len(joints) - 1, []
@@ -99,12 +101,9 @@ def continuous_euler(L: np.ndarray) -> np.ndarray:
     out = np.empty_like(one)
     prev = one[0]
     for t in range(len(L)):
-        best = None
-        for cand in (one[t], two[t]):
-            cand = cand + 2 * math.pi * np.round((prev - cand) / (2 * math.pi))
-            dist = np.abs(cand - prev).sum(-1, keepdims=True)
-            best = (cand, dist) if best is None else (np.where(dist < best[1], cand, best[0]), np.minimum(dist, best[1]))
-        out[t] = prev = best[0]
+        a, b = (c + 2 * math.pi * np.round((prev - c) / (2 * math.pi)) for c in (one[t], two[t]))
+        closer = np.abs(b - prev).sum(-1, keepdims=True) < np.abs(a - prev).sum(-1, keepdims=True)
+        out[t] = prev = np.where(closer, b, a)
     return np.degrees(out)
 
 

@@ -116,12 +116,12 @@ def _frame_from_axis(ref: torch.Tensor, axis: int, direction: torch.Tensor, seco
         s = torch.where(ok, sd, s)
     s = _normalize(s)
     t = torch.cross(d, s, dim=-1) if cyclic else torch.cross(s, d, dim=-1)
-    cols = [None, None, None]
+    cols: list[torch.Tensor] = [d, d, d]
     cols[axis], cols[second], cols[third] = d, s, t
     return _cols(*cols)
 
 
-def decompose_joint(M: torch.Tensor, links: tuple[Link, Link, Link], lo: torch.Tensor, hi: torch.Tensor) -> torch.Tensor:
+def decompose_joint(M: torch.Tensor, links: tuple[Link, ...], lo: torch.Tensor, hi: torch.Tensor) -> torch.Tensor:
     """Offsets (..., 3) of a 3-link joint with relative rotation ``M`` (..., 3, 3); of the two
     solutions the one with less violation of [lo, hi] (then smaller offsets) is returned."""
     a1, a2, a3 = (lk.alpha for lk in links)
@@ -174,6 +174,14 @@ def _limb(chain: Chain, base: torch.Tensor, start: torch.Tensor, mid: torch.Tens
     return joint, _wrap(bend - math.radians(links[3].theta_rest))
 
 
+def _dof_names(links) -> list[str]:
+    """The DOF names of ``links``, each of which must have one."""
+    names = [lk.dof for lk in links]
+    if any(n is None for n in names):
+        raise ValueError(f"IK expects a DOF on each of these links, got {names}")
+    return [str(n) for n in names]
+
+
 def inverse_kinematics(model: BodyModel, pose: torch.Tensor, limits: LimitTable | None = None) -> IKResult:
     """Analytic IK of (..., 16, 3) world-frame poses (Z up) for ``model``; computed in float64."""
     if pose.shape[-2:] != (16, 3):
@@ -199,7 +207,7 @@ def inverse_kinematics(model: BodyModel, pose: torch.Tensor, limits: LimitTable 
 
     # spine: pelvis joint (links 0-2) -> Spine direction is frame 2's y axis, etc.
     sp = chains["spine"].links
-    names = [lk.dof for lk in sp[:12]]
+    names = _dof_names(sp[:12])
     parent = eye
     # (links, constrained axis, direction, name slice)
     segs = [(sp[0:3], 1, Q[..., 7, :], 0), (sp[3:6], 1, Q[..., 8, :] - Q[..., 7, :], 3)]
@@ -223,7 +231,7 @@ def inverse_kinematics(model: BodyModel, pose: torch.Tensor, limits: LimitTable 
     # legs start at the body frame
     for side, (hip, knee, ankle) in (("r", (1, 2, 3)), ("l", (4, 5, 6))):
         ch = chains[f"{side}_leg"]
-        dn = [lk.dof for lk in ch.links[:4]]
+        dn = _dof_names(ch.links[:4])
         lo, hi = lim(dn)
         j, bend = _limb(ch, eye, Q[..., hip, :], Q[..., knee, :], Q[..., ankle, :], lo, hi, -1.0)
         out[..., [idx[n] for n in dn[:3]]] = j
@@ -245,7 +253,7 @@ def inverse_kinematics(model: BodyModel, pose: torch.Tensor, limits: LimitTable 
             c1 = torch.atan2(d[..., 1] * s_up, d[..., 0])
             out[..., idx[n_up]], out[..., idx[n_fwd]] = c1, c2
             base = R8 @ axis_angle_matrix(ax_up, c1) @ axis_angle_matrix(ax_fwd, c2)
-        dn = [lk.dof for lk in ch.links[:4]]
+        dn = _dof_names(ch.links[:4])
         lo, hi = lim(dn)
         j, bend = _limb(ch, base, Q[..., sho, :], Q[..., elb, :], Q[..., wri, :], lo, hi, 1.0)
         out[..., [idx[n] for n in dn[:3]]] = j

@@ -30,8 +30,8 @@ def reference_fk(model: BodyModel, dofs: torch.Tensor, bones: torch.Tensor, rota
     n = dofs.shape[0]
     names = {nm: i for i, nm in enumerate(model.dof_names)}
     zero = torch.zeros(n, dtype=dofs.dtype, device=dofs.device)
-    joints = [None] * 16
-    frames = {}
+    joints: list[torch.Tensor] = [zero[:, None].expand(n, 3)] * 16
+    frames: dict[str, list[torch.Tensor]] = {}
     for ch in model.chains:
         T = torch.eye(4, dtype=dofs.dtype, device=dofs.device).repeat(n, 1, 1) if ch.parent is None \
             else frames[ch.parent][ch.parent_link]
