@@ -50,14 +50,12 @@ def main() -> None:
            "--data-dir", str(SHARED / "h36m")] + [x for c in cross for x in ("--cross", str(c))]
     subprocess.run(cmd, check=True)
     bundled = json.loads((out / "results.json").read_text())["results"]
-    card(summary, bundled, size)
+    card(summary, bundled, size, sum(v.numel() for v in weights.values() if v.is_floating_point()))
     print(f"wrote {target} ({size / 2**20:.2f} MB) and {WEIGHTS / 'MODEL_CARD.md'}")
 
 
-def card(summary: dict, bundled: dict, size: int) -> None:
+def card(summary: dict, bundled: dict, size: int, params: int) -> None:
     cfg = summary["config"]
-    state = checkpoint.load(WEIGHTS / "lifter.pt")
-    params = sum(v.numel() for v in state["model"].values() if v.is_floating_point())
     rows = []
     for name in ("h36m", "cmu_val", "cmu_heldout"):
         run, ours = summary["results"][name]["frame_mean"], bundled[name]["frame_mean"]

@@ -11,7 +11,7 @@ import numpy as np
 
 from .camera import camera_to_upright
 from .errors import ConfigError, DataError
-from .files import atomic_write, claim_output_file
+from .files import atomic_write, check_npz, claim_output_file
 from .kinematics.bvh import motion_to_bvh
 
 #: Frame rate written when neither the input nor ``--fps`` gives one.
@@ -25,11 +25,10 @@ class Motion:
     what: str                 # where it came from, for messages and the summary
 
 
-def _fps(d, key: str = "fps") -> float | None:
-    if key not in d:
-        return None
-    v = float(np.asarray(d[key]).reshape(-1)[0]) if np.asarray(d[key]).size else float("nan")
-    return v if np.isfinite(v) and v > 0 else None
+def _fps(d: dict) -> float | None:
+    """The file's positive, finite ``fps``, else None."""
+    v = np.asarray(d.get("fps", np.nan), dtype=np.float64).ravel()
+    return float(v[0]) if v.size and np.isfinite(v[0]) and v[0] > 0 else None
 
 
 def read_motion(path: str | Path, sequence: str | None = None) -> Motion:
@@ -40,16 +39,15 @@ def read_motion(path: str | Path, sequence: str | None = None) -> Motion:
         path = path / "data_3d_h36m.npz"
     if not path.is_file():
         raise DataError(f"{path}: not found (give lifted.npz, a cross-dataset .npz or a dhaug generate folder)")
-    try:
-        with np.load(path, allow_pickle=False) as z:
-            keys = set(z.files)
-            if "positions_3d" in keys:
-                raise ValueError  # pickled dicts: read below through the numpy-only unpickler
+    check_npz(path)
+    with np.load(path, allow_pickle=False) as z:
+        keys = set(z.files)
+        if "positions_3d" in keys:  # pickled dicts, read through the numpy-only unpickler
+            return _read_videopose3d(path, sequence)
+        try:
             d = {k: z[k] for k in keys & {"pose3d", "pose2d_input", "seq", "frame", "fps", "seq_names"}}
-    except ValueError:
-        return _read_videopose3d(path, sequence)
-    except (OSError, EOFError) as e:
-        raise DataError(f"{path}: not a readable .npz file ({e})") from None
+        except ValueError as e:  # an object array: not read outside the VideoPose3D layout
+            raise DataError(f"{path}: {e}") from None
     if "pose3d" not in d:
         raise DataError(f"{path}: no 'pose3d' array (keys: {', '.join(sorted(keys))})")
     pose = np.asarray(d["pose3d"], dtype=np.float64)

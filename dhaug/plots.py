@@ -7,6 +7,7 @@ import numpy as np
 import torch
 from matplotlib.figure import Figure
 
+from .camera import camera_to_upright
 from .skeleton import H36M16, Skeleton
 
 _LEFT, _RIGHT = "tab:blue", "tab:red"
@@ -65,7 +66,7 @@ def draw_skeleton_3d(ax, pose: np.ndarray, skeleton: Skeleton = H36M16, style: s
     """Draw one (J, 3) pose on a 3D axis. Camera-frame poses (y down, z forward) are shown upright."""
     p = np.asarray(pose, dtype=np.float64)
     if camera_frame:
-        p = np.stack([p[:, 0], p[:, 2], -p[:, 1]], -1)
+        p = camera_to_upright(p)
     for parent, child in skeleton.bones:
         ax.plot(*p[[parent, child]].T, style, color=_bone_color(skeleton, child), alpha=alpha, lw=2)
 
@@ -121,7 +122,7 @@ def plot_examples(pose2d: np.ndarray, gt: np.ndarray, pred: np.ndarray, path: st
         draw_skeleton_3d(ax3, gt[i], skeleton, "--", 0.6)
         draw_skeleton_3d(ax3, pred[i], skeleton, "-")
         p = np.concatenate([gt[i], pred[i]])
-        _equal_3d(ax3, np.stack([p[:, 0], p[:, 2], -p[:, 1]], -1))
+        _equal_3d(ax3, camera_to_upright(p))
         err = np.linalg.norm(gt[i] - pred[i], axis=-1).mean() * 1000
         ax3.set_title(f"3D: GT dashed, prediction solid ({err:.0f} mm)", fontsize=9)
         ax3.set_xticklabels([]); ax3.set_yticklabels([]); ax3.set_zticklabels([])
