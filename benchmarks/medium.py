@@ -29,6 +29,7 @@ Run from the repository root:
     python benchmarks/medium.py --models videopose --variants none dhaug --seeds 0 1 [--no-progress]
     python benchmarks/medium.py --variants dhaug --tag gb256 augment.gan_batch_size=256   # other settings: own rows
     python benchmarks/medium.py --table
+    python benchmarks/medium.py --split val --variants none poseaug   # the validation split, for choosing settings
 """
 from __future__ import annotations
 
@@ -45,7 +46,20 @@ from common import RESULTS, SHARED, machine, require, write
 
 from dhaug.files import atomic_write
 
-RUNS = RESULTS / "medium_runs"
+#: The two splits: ``test`` — the protocol above, whose rows are reported; ``val`` — for choosing settings
+#: (issue 27): train on S1,S5,S6,S7, score on all of S8 (the set is still named ``h36m``) and ``cmu_val``;
+#: S9, S11 and ``cmu_heldout`` are never looked at. Each split has its own summaries and table.
+SPLITS = {
+    "test": {"runs": RESULTS / "medium_runs", "table": "medium", "overrides": [], "cmu_parts": ("cmu_val", "cmu_heldout"),
+             "whole_cmu": True,
+             "title": "# medium protocol: S1,S5,S6,S7,S8 (every 10th frame, GT 2D) -> all of S9+S11 and CMU"},
+    "val": {"runs": RESULTS / "medium_val_runs", "table": "medium_val",
+            "overrides": ["data.train_subjects=[S1,S5,S6,S7]", "data.test_subjects=[S8]"], "cmu_parts": ("cmu_val",),
+            "whole_cmu": False,
+            "title": "# medium protocol, validation split: S1,S5,S6,S7 (every 10th frame, GT 2D) -> all of S8 "
+                     "(column h36m) and cmu_val — for choosing settings; S9, S11 and cmu_heldout are not used"},
+}
+RUNS = SPLITS["test"]["runs"]
 REPO = Path(__file__).resolve().parents[1]
 
 VARIANTS = {
@@ -108,14 +122,15 @@ def summarise(run_dir: Path, label: str, variant: str, wall_s: float, code: str)
 METRICS = (("mpjpe", "MPJPE"), ("p_mpjpe", "P-MPJPE"), ("pck", "PCK"), ("auc", "AUC"))
 
 
-def table() -> None:
-    """medium.md / medium.json / medium_curves.png from every summary in medium_runs/."""
-    runs = [json.loads(p.read_text()) for p in sorted(RUNS.glob("*.json"))]
+def table(split: str = "test") -> None:
+    """medium[_val].md / .json / _curves.png from every summary of the split's runs folder."""
+    sp = SPLITS[split]
+    runs = [json.loads(p.read_text()) for p in sorted(sp["runs"].glob("*.json"))]
     if not runs:
-        print(f"no finished runs in {RUNS}")
+        print(f"no finished runs in {sp['runs']}")
         return
     sets = list(dict.fromkeys(k for r in runs for k in r["results"]))
-    md = ["# medium protocol: S1,S5,S6,S7,S8 (every 10th frame, GT 2D) -> all of S9+S11 and CMU", "",
+    md = [sp["title"], "",
           __doc__.split("\n\n")[1].strip(), "",
           "## Mean ± half-range over seeds (frame-weighted MPJPE / P-MPJPE, mm)", "",
           "| model | variant | seeds | " + " | ".join(sets) + " | wall per run (min) |",
@@ -159,12 +174,12 @@ def table() -> None:
                   f"{max(h['grad_norm_max'] for h in c):.2f} |")
     md += ["", "Frame-weighted means count every test pose once; numbers are from the last epoch (no model "
            "selection). PCK@150 mm and AUC in %.", ""]
-    old = RESULTS / "medium.md"
+    old = RESULTS / f"{sp['table']}.md"
     notes = old.read_text().split("\n## Notes\n", 1) if old.is_file() else []
     if len(notes) == 2:
         md += ["## Notes", notes[1].rstrip("\n"), ""]
-    write("medium", {"runs": runs}, "\n".join(md))
-    plot_curves(runs, RESULTS / "medium_curves.png")
+    write(sp["table"], {"runs": runs}, "\n".join(md))
+    plot_curves(runs, RESULTS / f"{sp['table']}_curves.png")
 
 
 def pose_epochs(run: dict) -> list[dict]:
@@ -221,6 +236,8 @@ def main() -> None:
     ap.add_argument("--cmu", help="cmu_test.npz (default ../shared/data/cmu/cmu_test.npz)")
     ap.add_argument("--no-progress", action="store_true", help="plain lines instead of progress bars")
     ap.add_argument("--table", action="store_true", help="only rebuild the table from finished runs")
+    ap.add_argument("--split", choices=sorted(SPLITS), default="test",
+                    help="test: the reported protocol (default); val: S1,S5,S6,S7 -> S8 and cmu_val, for choosing settings")
     ap.add_argument("--tag", help="a name for the settings the overrides make: rows are labelled "
                                   "<model>_<variant>-<tag>_s<seed> (required with overrides)")
     ap.add_argument("overrides", nargs="*", help="config overrides for every run, key=value")
@@ -230,8 +247,9 @@ def main() -> None:
     if a.overrides and not a.tag:
         ap.error(f"overrides {a.overrides} change the protocol's settings: name them with --tag, so their rows are "
                  "not filed (or skipped) as the protocol's own variants")
+    sp = SPLITS[a.split]
     if a.table:
-        table()
+        table(a.split)
         return
     from dhaug.config import load_config
     from dhaug.data import load_experiment_data
@@ -241,32 +259,33 @@ def main() -> None:
     cmu = Path(a.cmu) if a.cmu else SHARED / "cmu" / "cmu_test.npz"
     require(data_dir / "data_3d_h36m.npz")
     require(cmu)
-    cross = cmu_parts(cmu, Path(a.out) / "data") + [cmu]
+    parts = dict(zip((n for n, _, _ in CMU_PARTS), cmu_parts(cmu, Path(a.out) / "data")))
+    cross = [parts[n] for n in sp["cmu_parts"]] + ([cmu] if sp["whole_cmu"] else [])
     data = None
     for model in a.models:
         for variant in a.variants:
             for seed in a.seeds:
                 name = f"{variant}-{a.tag}" if a.tag else variant
                 label = f"{model}_{name}_s{seed}"
-                summary = RUNS / f"{label}.json"
+                summary = sp["runs"] / f"{label}.json"
                 if summary.is_file():
                     print(f"{label}: done already ({summary}); skipped")
                     continue
-                run_dir = Path(a.out) / label
+                run_dir = Path(a.out) / (label if a.split == "test" else f"{a.split}_{label}")
                 cfg = load_config(REPO / "configs" / f"medium_{model}.yaml",
                                   [f"data.data_dir={data_dir}", "data.cross_sets=[" + ",".join(map(str, cross)) + "]"]
-                                  + VARIANTS[variant] + [f"train.seed={seed}"] + a.overrides + [f"out_dir={run_dir}", f"name={label}"])
+                                  + sp["overrides"] + VARIANTS[variant] + [f"train.seed={seed}"] + a.overrides + [f"out_dir={run_dir}", f"name={label}"])
                 if data is None:
                     data = load_experiment_data(cfg.data, full_rate_tests=cfg.model.frames > 1)
                 print(f"{label}: training into {run_dir}", flush=True)
                 t0, code = time.time(), commit()  # the code this run starts from, not what is checked out at its end
                 train(cfg, resume=True, data=data, progress=not a.no_progress and sys.stderr.isatty())
-                RUNS.mkdir(parents=True, exist_ok=True)
+                sp["runs"].mkdir(parents=True, exist_ok=True)
                 row = summarise(run_dir, label, name, time.time() - t0, code)
                 row["overrides"] = a.overrides
                 row = json.dumps(row, indent=1)
                 atomic_write(summary, lambda fh: fh.write(row.encode()))
-                table()
+                table(a.split)
 
 
 if __name__ == "__main__":

@@ -129,6 +129,10 @@ class TrainConfig:
         return self.synthetic_batches == "mixed" or (self.synthetic_batches == "auto" and frames == 1)
 
 
+#: ``augment.poseaug_lr`` values.
+POSEAUG_LR = ("decay", "follow")
+
+
 @dataclass
 class AugmentConfig:
     #: ``none``, ``random`` (random DH poses, the paper's "normal" mode, method.md §7; with
@@ -247,6 +251,13 @@ class AugmentConfig:
     #: 0: the pose net keeps the harness's LR schedule (as every method); > 0: PoseAug's choice — from
     #: the first GAN epoch this LR (its VideoPose/SimpleBaseline value: 1e-4), decayed linearly.
     poseaug_pose_lr: float = 0.0
+    #: LR of the augmentor and discriminators: ``decay`` — ``gan_lr`` decayed linearly over the GAN epochs,
+    #: whatever the pose net's LR does; ``follow`` — ``gan_lr`` at the first GAN epoch, then scaled as the
+    #: pose net's LR (the release decays all its networks' LRs together, one LambdaLR; issue 27 (a)).
+    poseaug_lr: str = "decay"
+    #: The pose net's mode inside the feedback loss: ``eval`` (ours: BatchNorm's running statistics, no
+    #: dropout) or ``train`` (the release: batch statistics, dropout on, running statistics updated).
+    poseaug_feedback_mode: str = "eval"
 
 
 @dataclass
@@ -393,6 +404,9 @@ def validate(cfg: ExperimentConfig) -> None:
             (a.warmup >= 0, f"augment.warmup must be >= 0, got {a.warmup}"),
             (a.poseaug_feedback in ("range", "paper"), f"augment.poseaug_feedback must be 'range' or 'paper', "
              f"got {a.poseaug_feedback!r}"),
+            (a.poseaug_lr in POSEAUG_LR, f"augment.poseaug_lr must be one of {POSEAUG_LR}, got {a.poseaug_lr!r}"),
+            (a.poseaug_feedback_mode in ("eval", "train"),
+             f"augment.poseaug_feedback_mode must be 'eval' or 'train', got {a.poseaug_feedback_mode!r}"),
             (a.poseaug_d_every >= 1 and a.poseaug_pool_size >= 0,
              "augment.poseaug_d_every must be >= 1 and augment.poseaug_pool_size >= 0"),
             (len(a.poseaug_depth_range) == 2 and 0 < a.poseaug_depth_range[0] <= a.poseaug_depth_range[1],

@@ -1,4 +1,4 @@
-"""The pieces of a training step: the LR schedule, the pose loss, one optimiser step (under the
+"""The pieces of a training step: the pose loss, one optimiser step (under the
 training precision) and one shuffled pass with its mirrored / time-reversed steps."""
 from __future__ import annotations
 
@@ -9,14 +9,6 @@ from .precision import autocast
 from .progress import progress_bar
 from .skeleton import mirror_pose
 from .timing import section
-
-
-def learning_rate(epoch: int, cfg) -> float:
-    """method.md §5: ``lr (1 - e/(E+1))`` for e < E, then ``lr/(E+1) * decay^(e-E+1)``."""
-    E = cfg.epochs
-    if epoch < E:
-        return cfg.lr * (1 - epoch / (E + 1))
-    return cfg.lr / (E + 1) * cfg.tail_decay ** (epoch - E + 1)
 
 
 def pose_loss(pred: torch.Tensor, target: torch.Tensor, kind: str = "mse") -> torch.Tensor:

@@ -28,7 +28,8 @@ from .evaluate import evaluate_experiment, evaluate_set, report, summary_line
 from .files import claim_output_dir
 from .models import build_model
 from .precision import enable_tf32, precision_note, resolve_precision
-from .steps import learning_rate, make_optimizer, run_pass
+from .schedule import learning_rate
+from .steps import make_optimizer, run_pass
 from .timing import section
 
 #: A folder holding either of these holds a run: continued with --resume, replaced only with --force.

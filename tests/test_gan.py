@@ -138,7 +138,7 @@ def test_clavicle_body_model_in_the_gan():
 def test_training_with_dhaug_and_resume(tmp_path):
     from dhaug import checkpoint
     from dhaug.config import load_config
-    from dhaug.steps import learning_rate
+    from dhaug.schedule import learning_rate
     from dhaug.train import train
     over = [f"out_dir={tmp_path}", "data.dataset=synthetic", "data.train_subjects=[S1]", "data.downsample=10",
             "data.test_downsample=10", "model.name=mlp", "model.channels=32", "model.stages=1", "train.epochs=3",

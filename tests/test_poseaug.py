@@ -308,3 +308,35 @@ def test_poseaug_training_end_to_end_and_exact_resume(tmp_path, monkeypatch, cap
     pools = a["augmenter"]["pools"]["D3"], b["augmenter"]["pools"]["D3"]
     assert pools[0]["count"] == pools[1]["count"] > 0
     torch.testing.assert_close(pools[0]["items"], pools[1]["items"], rtol=0, atol=0)
+
+
+def test_follow_lr_separate_passes_and_train_mode_feedback(tmp_path):
+    """``poseaug_lr: follow`` scales the augmentor's LR as the pose net's; with separate passes the
+    augmented pairs get a pass of their own; ``poseaug_feedback_mode: train`` runs the pose net as released."""
+    from dhaug.schedule import learning_rate
+    from dhaug.train import train
+
+    out = tmp_path / "follow"
+    cfg = load_config(None, tiny(out, "augment.method=poseaug", "train.epochs=3", "augment.poseaug_lr=follow",
+                                 "train.synthetic_batches=separate", "augment.poseaug_feedback_mode=train"))
+    train(cfg, progress=False)
+    hist = json.loads((out / "results.json").read_text())["history"]
+    lrs = [learning_rate(e, cfg.train) for e in range(3)]
+    assert [h["lr"] for h in hist] == lrs  # the pose net keeps the harness's schedule
+    for h, lr in zip(hist, lrs):  # GAN from epoch 0 (1 pre-training epoch overlapped by the 1 warm-up epoch)
+        assert h["gan/lr"] == pytest.approx(cfg.augment.gan_lr * lr / lrs[0])
+    assert "fake_loss" not in hist[0] and all(np.isfinite(h["fake_loss"]) and h["fake_pairs"] > 100 for h in hist[1:])
+
+    cams, cam3d, root, ci = real_set(64)
+    from dhaug.models import SimpleBaseline
+    for mode, changes in (("eval", False), ("train", True)):
+        aug = PoseAugmenter(cams, None, AugmentConfig(poseaug_width=16, poseaug_feedback_mode=mode), seed=0)
+        net = SimpleBaseline(width=32, stages=1, dropout=0.2).train()
+        aug.attach(net)
+        before = {k: v.clone() for k, v in net.state_dict().items() if "running_mean" in k}
+        x3, x2 = aug.real_pairs(cam3d, root, ci)
+        aug.pose_net_errors((x2, x3))
+        moved = any(not torch.equal(before[k], net.state_dict()[k]) for k in before)
+        assert moved == changes and net.training
+    with pytest.raises(ConfigError, match="poseaug_lr"):
+        load_config(None, tiny(out, "augment.method=poseaug", "augment.poseaug_lr=cosine"))

@@ -9,7 +9,7 @@ from dhaug import checkpoint
 from dhaug.cli import main
 from dhaug.config import load_config
 from dhaug.data import ExperimentData, PoseSet
-from dhaug.steps import learning_rate
+from dhaug.schedule import learning_rate
 from dhaug.train import DivergenceError, train
 
 

@@ -536,11 +536,12 @@ class PoseAugmenter:
             (pose2d[..., 1].abs() <= self.cams.aspect[cam_index][:, None]).all(-1)
 
     def pose_net_errors(self, *pairs: tuple[torch.Tensor, torch.Tensor]) -> list[torch.Tensor]:
-        """Grouped errors (B, 3) of the attached pose net (frozen, eval mode) on (2D, 3D) ``pairs``; the
-        graph reaches the augmentor through the inputs and targets."""
+        """Grouped errors (B, 3) of the attached pose net (frozen; in eval mode unless
+        ``poseaug_feedback_mode`` is ``train``) on (2D, 3D) ``pairs``; the graph reaches the augmentor
+        through the inputs and targets."""
         if self.pose_net is None:
             raise RuntimeError("PoseAugmenter: the feedback loss needs the pose net; call attach(model) first")
-        with frozen(self.pose_net, eval_mode=True):
+        with frozen(self.pose_net, eval_mode=self.s.poseaug_feedback_mode == "eval"):
             return [grouped_error(self.pose_net(x2), x3) for x2, x3 in pairs]
 
     def _critic_step(self, name: str, real: torch.Tensor, fake: torch.Tensor) -> torch.Tensor:

@@ -11,6 +11,7 @@ and ``pose_lr(epoch, lr)`` (it may replace the pose net's LR of pose-net epoch `
 from __future__ import annotations
 
 import time
+from functools import partial
 from pathlib import Path
 
 import numpy as np
@@ -18,6 +19,7 @@ import torch
 
 from ..config import ExperimentConfig
 from ..errors import ConfigError
+from ..schedule import learning_rate
 from ..timing import section
 from .basis import temporal_basis
 from .dhaug_gan import DHAugmenter
@@ -119,8 +121,9 @@ class PoseAugSource:
     augmented poses in ``OUT/poseaug``."""
 
     def __init__(self, aug, real3d: torch.Tensor, root: torch.Tensor, cam_index: torch.Tensor, schedule,
-                 out_dir: Path, monitor_every: int = 1) -> None:
+                 out_dir: Path, monitor_every: int = 1, harness_lr=None) -> None:
         self.aug, self.schedule = aug, schedule
+        self.harness_lr = harness_lr  # pose-net epoch -> the loop's LR (needed by poseaug_lr: follow)
         self.real3d, self.root, self.cam_index = real3d, root, cam_index
         self.pose_start = schedule.pose_start
         self.out_dir, self.monitor_every = out_dir / "poseaug", monitor_every
@@ -131,6 +134,17 @@ class PoseAugSource:
     def pose_lr(self, epoch: int, lr: float) -> float:
         return self.schedule.pose_lr(epoch + self.pose_start, lr, self.aug.s.poseaug_pose_lr)
 
+    def gan_lr(self, epoch: int) -> float:
+        """The augmentor's and discriminators' LR in loop epoch ``epoch`` (``augment.poseaug_lr``)."""
+        s = self.aug.s
+        if s.poseaug_lr == "decay":
+            return self.schedule.decayed(epoch, s.gan_lr)
+
+        def pose(e: int) -> float:  # the pose net's LR in loop epoch e (its first, for GAN-only epochs)
+            e = max(0, e - self.pose_start)
+            return self.pose_lr(e, self.harness_lr(e))
+        return s.gan_lr * pose(epoch) / pose(self.schedule.gan_start)
+
     def epoch_pairs(self, epoch: int, progress: bool) -> tuple[dict, torch.Tensor, torch.Tensor]:
         phase = self.schedule.phase(epoch)
         none = torch.zeros(0, 16, 2), torch.zeros(0, 16, 3)
@@ -138,8 +152,7 @@ class PoseAugSource:
             return {}, *none
         t0 = time.time()
         out = self.aug.fit_epoch(self.real3d, self.root, self.cam_index, feedback=phase == "joint",
-                                 fraction=self.schedule.fraction(epoch),
-                                 lr=self.schedule.decayed(epoch, self.aug.s.gan_lr),
+                                 fraction=self.schedule.fraction(epoch), lr=self.gan_lr(epoch),
                                  progress=progress, desc=f"epoch {epoch + 1} PoseAug ({phase})")
         logs = {f"gan/{k}": v for k, v in out["logs"].items()}
         logs["gan/seconds"] = time.time() - t0
@@ -212,7 +225,8 @@ def build_source(cfg: ExperimentConfig, data, device: torch.device):
         aug = PoseAugmenter(cams, templates, replace(ac, gan_batch_size=ac.gan_batch_size or cfg.train.batch_size),
                             device=device, seed=cfg.train.seed)
         return PoseAugSource(aug, torch.as_tensor(tr.pose3d), torch.as_tensor(tr.root), cam_index,
-                             Schedule.from_config(ac, cfg.train), Path(cfg.out_dir), ac.monitor_every)
+                             Schedule.from_config(ac, cfg.train), Path(cfg.out_dir), ac.monitor_every,
+                             partial(learning_rate, cfg=cfg.train))
     model = get_body_model(ac.body_model)
     world = np.concatenate([p for s in data.train_subjects for p in data.mocap.positions[s].values()])
     world = torch.as_tensor(world[:: max(1, len(world) // 50_000)], dtype=torch.float32)  # plenty of samples
