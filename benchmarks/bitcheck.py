@@ -51,22 +51,29 @@ def make_gan(cams, templates, T: int, K: int, critic_frames: int):
             return A.DHAugmenter(cams, templates, settings=s, seed=0)
         return A.VideoDHAugmenter(cams, templates, T, settings=s, seed=0, motion_width=32, motion_start=1,
                                   temporal_basis=K, critic_frames=critic_frames)
-    s = A.AugmentConfig(gan_batch_size=32, motion_width=32, motion_start=1, temporal_basis=K,
-                        critic_frames=critic_frames, **small)
+    import dhaug.config as C
+    if hasattr(C, "GANConfig"):  # nested sections
+        s = C.AugmentConfig(gan=C.GANConfig(batch_size=32, **small),
+                            video=C.VideoConfig(motion_width=32, motion_start=1, temporal_basis=K, critic_frames=critic_frames))
+    else:
+        s = A.AugmentConfig(gan_batch_size=32, motion_width=32, motion_start=1, temporal_basis=K,
+                            critic_frames=critic_frames, **small)
     return A.DHAugmenter(cams, templates, settings=s, seed=0, frames=T)
 
 
 def old_random_subset_sizes() -> None:
     """Undo, for the comparison, the one intended change of random mode since f760a62: its active-DOF
     subset size is now drawn from 0..n+2 (the release's 0..33), before from 0..n."""
-    import dhaug.augment.random_dh as R
-    init = R.RandomDHAugmenter.__init__
+    import inspect
+
+    from dhaug.augment import RandomDHAugmenter  # the same name at every commit compared
+    init = RandomDHAugmenter.__init__
 
     def patched(self, *a, **kw):
         init(self, *a, **kw)
         self.max_active = len(self.lo)
-    if "0..n + 2" in (R.__doc__ or ""):
-        R.RandomDHAugmenter.__init__ = patched
+    if "len(self.lo) + 2" in inspect.getsource(init):
+        RandomDHAugmenter.__init__ = patched
 
 
 def record() -> dict:

@@ -22,7 +22,7 @@ from common import machine, write
 from torch import nn
 
 from dhaug import checkpoint
-from dhaug.augment.source import build_source
+from dhaug.augment import build_source
 from dhaug.config import load_config
 from dhaug.data import load_experiment_data
 from dhaug.evaluate import evaluate_set

@@ -23,7 +23,7 @@ import torch
 from common import SHARED, machine, write
 
 from dhaug.augment import AugmentConfig, DHAugmenter
-from dhaug.config import DataConfig
+from dhaug.config import DataConfig, GANConfig
 from dhaug.data import load_experiment_data
 
 
@@ -46,7 +46,7 @@ def micro(n: int, batches: list[int], device: str) -> list[dict]:
     real3d, root, ci, cams, templates, source = real_set(n)
     rows = []
     for B in batches:
-        aug = DHAugmenter(cams, templates, settings=AugmentConfig(gan_batch_size=B), device=device, seed=0)
+        aug = DHAugmenter(cams, templates, settings=AugmentConfig(gan=GANConfig(batch_size=B)), device=device, seed=0)
         aug.fit_epoch(real3d[: 8 * B], root[: 8 * B], ci[: 8 * B], progress=False)  # warm-up (allocations)
         if device == "cuda":
             torch.cuda.synchronize()

@@ -20,8 +20,8 @@ import torch
 from common import machine, write
 
 from dhaug.augment.basis import temporal_basis
-from dhaug.augment.gan import Generator
-from dhaug.augment.video_gan import VideoGenerator
+from dhaug.augment.dhaug.networks import Generator
+from dhaug.augment.dhaug.video import VideoGenerator
 from dhaug.config import AugmentConfig
 from dhaug.generate import (
     DEFAULT_CHUNK,
@@ -38,7 +38,7 @@ from dhaug.kinematics import PAPER, paper_table
 def make_source(kind: str, frames: int, device: torch.device):
     if kind == "random":
         return random_source(frames=frames)
-    width = AugmentConfig().gen_width
+    width = AugmentConfig().gan.gen_width
     torch.manual_seed(0)
     G = (Generator(PAPER, paper_table("gan"), width) if frames == 1 else
          VideoGenerator(PAPER, paper_table("gan"), frames, width, temporal_basis=temporal_basis(-1, frames)))

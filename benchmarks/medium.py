@@ -27,7 +27,7 @@ is rebuilt from all summaries after every run, or alone with ``--table``.
 
 Run from the repository root:
     python benchmarks/medium.py --models videopose --variants none dhaug --seeds 0 1 [--no-progress]
-    python benchmarks/medium.py --variants dhaug --tag gb256 augment.gan_batch_size=256   # other settings: own rows
+    python benchmarks/medium.py --variants dhaug --tag gb256 augment.gan.batch_size=256   # other settings: own rows
     python benchmarks/medium.py --table
     python benchmarks/medium.py --split val --variants none poseaug   # the validation split, for choosing settings
 """

@@ -2,7 +2,7 @@
 ``dhaug`` and ``poseaug`` (VideoPose-1f, ``configs/medium_videopose.yaml``).
 
 Each variant trains one pose-net epoch (``train.epochs=1``; DH-AUG and PoseAug after one GAN-only warm-up
-epoch, ``augment.warmup=0`` / ``1``) under a :class:`dhaug.timing.Timer`, on every ``--train-every``-th pair
+epoch, ``augment.gan.warmup=0`` / ``augment.poseaug.warmup=1``) under a :class:`dhaug.timing.Timer`, on every ``--train-every``-th pair
 of the medium training set (4: every 40th frame), with the per-epoch test curves of the protocol
 (``curve_every`` 10 on all of S9+S11 and CMU). The last evaluation of a run is not part of an epoch and is
 skipped. Sections: pose-net forward+backward, optimiser (clip + Adam), batch assembly and mirroring;
@@ -34,8 +34,8 @@ REPO = Path(__file__).resolve().parents[1]
 VARIANTS = {
     "none": ["augment.method=none"],
     "random": ["augment.method=random"],
-    "dhaug": ["augment.method=dhaug", "augment.warmup=0"],
-    "poseaug": ["augment.method=poseaug", "augment.warmup=1"],
+    "dhaug": ["augment.method=dhaug", "augment.gan.warmup=0"],
+    "poseaug": ["augment.method=poseaug", "augment.poseaug.warmup=1"],
 }
 #: Sections whose cost does not grow with the number of training pairs ("synthetic/pairs": what a source does
 #: outside its own sections, i.e. its pictures, before they had a section of their own).

@@ -25,10 +25,9 @@ import torch
 from common import RESULTS, SHARED, machine, require, run_labels, world_poses, write
 
 from dhaug import checkpoint
-from dhaug.augment import CameraSet, RandomDHAugmenter
+from dhaug.augment import CameraSet, RandomDHAugmenter, generator_from_checkpoint
+from dhaug.augment.dhaug.video import joint_acceleration
 from dhaug.augment.realism import canonical_directions, nearest_real_angle
-from dhaug.augment.source import generator_from_checkpoint
-from dhaug.augment.video_gan import joint_acceleration
 from dhaug.camera import load_cameras
 from dhaug.data.h36m import load_positions_3d
 from dhaug.kinematics import forward_kinematics, get_body_model
@@ -46,7 +45,7 @@ def generated(run: Path, n: int, seed: int, bones: torch.Tensor) -> tuple[torch.
     fake = G.draw(n, CameraSet.from_cameras(load_cameras()["S1"]), bones.reshape(-1, 15)[:1], seed=seed)
     world = fake["world"]
     info = {"run": str(run), "method": cfg.augment.method, "epoch": state["epoch"], "frames": getattr(G, "frames", 1),
-            "temporal_basis": len(G.basis) if hasattr(G, "basis") else 0, "n_critic": cfg.augment.n_critic, "seed": cfg.train.seed}
+            "temporal_basis": len(G.basis) if hasattr(G, "basis") else 0, "n_critic": cfg.augment.gan.n_critic, "seed": cfg.train.seed}
     if world.dim() == 4:  # video: (n, T, 16, 3)
         info["accel_mm_per_frame2"] = 1000 * float(joint_acceleration(world).mean())
         world = world.flatten(0, 1)

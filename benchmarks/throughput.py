@@ -24,9 +24,9 @@ from torch import nn
 from dhaug.config import ModelConfig
 from dhaug.device import keep_freed_memory
 from dhaug.models import MODELS, build_model
+from dhaug.optim import train_step
 from dhaug.precision import autocast, resolve_precision
 from dhaug.skeleton import mirror_pose
-from dhaug.steps import train_step
 
 
 def sync(device):
@@ -176,6 +176,7 @@ def bench_gan(device: torch.device, batch: int, iterations: int = 10, emulated: 
     what bf16 could give the GAN)."""
     from dhaug.augment import AugmentConfig, DHAugmenter
     from dhaug.camera import load_cameras
+    from dhaug.config import GANConfig
     from dhaug.kinematics import PAPER, forward_kinematics
     from dhaug.kinematics.limits import paper_table
     from dhaug.skeleton import S1_BONE_LENGTHS
@@ -192,7 +193,7 @@ def bench_gan(device: torch.device, batch: int, iterations: int = 10, emulated: 
     real3d, root = world @ R.transpose(-1, -2), torch.tensor([0.0, 0.0, 5.0]).expand(n, 3).clone()
     rows = []
     for prec in precisions(device, emulated):
-        aug = DHAugmenter(cams, bones[None], PAPER, settings=AugmentConfig(gan_batch_size=batch), device=device, seed=0)
+        aug = DHAugmenter(cams, bones[None], PAPER, settings=AugmentConfig(gan=GANConfig(batch_size=batch)), device=device, seed=0)
         with autocast(prec, device):
             dt = time_it(lambda: aug.fit_epoch(real3d, root, ci, progress=False), device, 3.0, 5)
         rows.append({"device": str(device), "what": f"DH-AUG GAN pass, {iterations} iterations (batch {batch})",

@@ -20,9 +20,9 @@ import argparse
 import os
 import sys
 import time
-from pathlib import Path
 
 from .errors import ConfigError, DataError
+from .registry import AUGMENT_METHODS
 
 
 def _add_common(p: argparse.ArgumentParser) -> None:
@@ -66,58 +66,16 @@ def cmd_train(args) -> None:
 
 
 def cmd_evaluate(args) -> None:
-    """Score a checkpoint. Without ``--cross``: the run's own test sets (H36M and its cross-dataset
-    files); with ``--cross``: only those files (plus H36M with ``--h36m``). Results go to
-    ``--out`` (default ``RUN/evaluate_<test sets>/``), never over a training run's own results."""
-    import json
+    """Score a checkpoint (:func:`dhaug.evaluate.evaluate_checkpoint`). Without ``--cross``: the run's own test
+    sets (H36M and its cross-dataset files); with ``--cross``: only those files (plus H36M with ``--h36m``).
+    Results go to ``--out`` (default ``RUN/evaluate_<test sets>/``), never over a training run's own results."""
+    from .evaluate import evaluate_checkpoint, summary_line
 
-    from . import checkpoint
-    from .config import load_config
-    from .data import load_cross_sets, load_experiment_data
-    from .device import resolve_device
-    from .evaluate import evaluate_experiment, report, summary_line
-    from .files import claim_output_dir
-    from .models import build_model
-
-    state = checkpoint.load(args.checkpoint)
     updates = _updates(args)
-    updates.pop("out_dir", None)
-    cfg = load_config(state["config"], args.overrides, updates)
-
-    def claim(out: Path) -> Path:
-        previous = out / "results.json"
-        if previous.is_file():
-            try:
-                made_by_training = "epochs_trained" in json.loads(previous.read_text())
-            except (ValueError, OSError):
-                made_by_training = True  # unreadable: not ours to replace
-            if made_by_training:
-                raise ConfigError(f"{previous} holds a training run's results; dhaug evaluate does not replace "
-                                  "them: give another --out")
-        return claim_output_dir(out, args.force, ("results.json", "results.md"))
-
-    out = claim(Path(args.out)) if args.out else None  # the default folder is named after the test sets
-    device = resolve_device(cfg.train.device)
-    model = build_model(cfg.model).to(device)
-    try:
-        model.load_state_dict(state["model"])
-    except RuntimeError as e:
-        raise ConfigError(f"{args.checkpoint}: its weights do not fit the model config after the overrides "
-                          f"({str(e).splitlines()[1].strip() if len(str(e).splitlines()) > 1 else e}); "
-                          "leave model.* as the checkpoint has them") from None
-    if args.cross is not None and not args.h36m:  # only the given files: Human3.6M is not loaded
-        tests, every = load_cross_sets(cfg.data.cross_sets), None
-        cross, train_fps = list(tests), 50.0 / max(1, cfg.data.downsample)
-    else:
-        data = load_experiment_data(cfg.data, full_rate_tests=cfg.model.frames > 1)
-        tests, cross, every = data.tests, data.cross, data.test_every
-        train_fps = data.train.fps / max(1, cfg.data.downsample)
-    out = out or claim(Path(args.checkpoint).parent / ("evaluate_" + "_".join(tests)))
-    results = evaluate_experiment(model, tests, cross, cfg, device, train_fps, every, progress=not args.no_progress)
-    report(model, tests, results, [], out, device,
-           title=f"{cfg.name}: {cfg.model.name}, checkpoint after epoch {state['epoch']}",
-           extra={"checkpoint": str(args.checkpoint), "epoch": state["epoch"], "config": cfg.to_dict(),
-                  "test_sets": list(tests)})
+    updates.pop("out_dir", None)  # --out is where the results go, not the run's folder
+    results = evaluate_checkpoint(args.checkpoint, args.out, args.overrides, updates,
+                                  only_cross=args.cross is not None and not args.h36m, force=args.force,
+                                  progress=not args.no_progress)
     print(summary_line(results))
 
 
@@ -130,78 +88,13 @@ def cmd_demo(args) -> None:
 
 
 def cmd_show_poses(args) -> None:
-    import numpy as np
-    import torch
+    """Random DH poses, or a checkpoint's generator's, to a PNG (:func:`dhaug.show_poses.show_poses`)."""
+    from .show_poses import show_poses
 
-    from .augment import RandomDHAugmenter
-    from .augment.random_dh import project_to_cameras
-    from .camera import load_cameras
-    from .files import claim_output_file
-    from .kinematics import get_body_model
-    from .kinematics.data_limits import limit_table
-    from .plots import plot_pose_grid
-    from .skeleton import S1_BONE_LENGTHS
-
-    if args.n is not None and args.n < 1:
-        raise ConfigError(f"--n {args.n}: give the number of poses to draw (1 or more)")
-    claim_output_file(args.out, args.force, suffixes=(".png",))
-    if args.checkpoint:
-        return _show_generated_poses(args)
-    if args.data_dir:
-        from .data import load_h36m
-        from .skeleton import bone_lengths
-        data = load_h36m(args.data_dir, "gt")
-        if args.subject not in data.positions:
-            raise ConfigError(f"--subject {args.subject}: {args.data_dir} has {', '.join(sorted(data.positions))}")
-        world = torch.as_tensor(np.concatenate(list(data.positions[args.subject].values()))[::50])
-        bones, roots, cams = bone_lengths(world), world[:, 0], data.cameras[args.subject]
-    else:  # no data: the S1 bone template of method.md §1 and a pelvis 1 m up in the H36M capture area
-        bones = torch.tensor([S1_BONE_LENGTHS])
-        roots, cams = torch.tensor([[0.0, 0.0, 0.95]]), load_cameras()["S1"]
-    aug = RandomDHAugmenter(get_body_model(args.body_model), bones, roots, cams[:1],
-                            limits=limit_table(args.limits, args.body_model), seed=args.seed)
-    g = torch.Generator().manual_seed(args.seed)
-    n = args.n or 12
-    world = aug.sample_world(n, g)
-    uv, _, ok = project_to_cameras(world, aug.cams, aug.min_depth)
-    plot_pose_grid(world.numpy(), uv[:, 0].numpy(), args.out,
-                   title=f"random DH poses: body model {args.body_model}, limits {args.limits!r}, seed {args.seed} "
-                         f"({int(ok.sum())}/{n} valid in camera {cams[0].id})")
-    print(f"wrote {args.out}")
-
-
-def _show_generated_poses(args) -> None:
-    """Poses drawn by the DH-AUG generator saved in a training checkpoint (S1 bones, S1 cameras)."""
-    import torch
-
-    from . import checkpoint
-    from .augment import CameraSet
-    from .augment.source import generator_from_checkpoint
-    from .camera import load_cameras
-    from .plots import plot_pose_grid
-    from .skeleton import S1_BONE_LENGTHS
-
-    state = checkpoint.load(args.checkpoint)
-    G, cfg = generator_from_checkpoint(state, args.checkpoint)
-    frames = getattr(G, "frames", 1)
-    n = args.n or (12 if frames == 1 else 4)
-    fake = G.draw(n, CameraSet.from_cameras(load_cameras()["S1"]), torch.tensor([S1_BONE_LENGTHS]), seed=args.seed)
-    what = f"DH-AUG generator of {args.checkpoint} (epoch {state['epoch']}), seed {args.seed}; S1 bones and cameras"
-    if frames > 1:
-        from .plots import save_sequence_gif
-        plot_pose_grid(fake["world"].flatten(0, 1).numpy(), fake["pose2d"].flatten(0, 1).numpy(), args.out, cols=frames,
-                       title=f"{n} generated sequences (one per row pair, frames left to right, z = the first {n} "
-                             f"draws); {what}")
-        gif = Path(args.out).with_suffix(".gif")
-        from .files import claim_output_file
-        claim_output_file(gif, args.force)
-        fps = 50.0 / max(1, cfg.data.downsample)
-        save_sequence_gif(fake["world"].numpy(), fake["pose2d"].numpy(), gif, fps,
-                          title=f"{n} generated sequences, {fps:g} fps")
-        print(f"wrote {gif}")
-    else:
-        plot_pose_grid(fake["world"].numpy(), fake["pose2d"].numpy(), args.out, title=what)
-    print(f"wrote {args.out}")
+    written = show_poses(args.out, args.n, body_model=args.body_model, limits=args.limits, seed=args.seed,
+                         data_dir=args.data_dir, subject=args.subject, checkpoint=args.checkpoint, force=args.force)
+    for path in written:
+        print(f"wrote {path}")
 
 
 def cmd_lift(args) -> None:
@@ -315,7 +208,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", help="output folder (overrides out_dir)")
     p.add_argument("--resume", action="store_true", help="continue from OUT/checkpoint.pt")
     p.add_argument("--force", action="store_true", help="replace the run in OUT (its checkpoint and results)")
-    p.add_argument("--augment", choices=["none", "random", "dhaug", "dhaug-video", "poseaug"],
+    p.add_argument("--augment", choices=list(AUGMENT_METHODS),
                    help="synthetic DH poses: none | random (paper's 'normal' mode) | dhaug (the DH-AUG GAN) | "
                         "dhaug-video (its video mode, with --frames) | poseaug (PoseAug's learned augmentor of the "
                         "real poses, for comparison)")

@@ -6,7 +6,7 @@ Unknown keys and values of the wrong type are rejected with a message naming the
 """
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, fields, replace
 from pathlib import Path
 from typing import Optional
 
@@ -15,6 +15,7 @@ from omegaconf import OmegaConf
 from omegaconf.errors import OmegaConfBaseException
 
 from .errors import ConfigError
+from .registry import AUGMENT_METHODS
 
 
 @dataclass
@@ -129,8 +130,126 @@ class TrainConfig:
         return self.synthetic_batches == "mixed" or (self.synthetic_batches == "auto" and frames == 1)
 
 
-#: ``augment.poseaug_lr`` values.
+#: Allowed values, defined once (read by :func:`validate`, the command line and the writers).
+BODY_MODELS = ("paper", "clavicle")
+LIMIT_TABLES = ("auto", "normal", "gan", "h36m", "data")
+PRECISIONS = ("auto", "fp32", "bf16")
+SYNTHETIC_BATCHES = ("auto", "separate", "mixed")
 POSEAUG_LR = ("decay", "follow")
+POSEAUG_FEEDBACK = ("range", "paper")
+POSEAUG_FEEDBACK_MODE = ("eval", "train")
+
+
+@dataclass
+class GANConfig:
+    """``augment.gan``: the DH-AUG GAN (methods ``dhaug`` and ``dhaug-video``); sizes of method.md §3-§5."""
+
+    #: GAN-only epochs: the pose net trains from epoch index ``warmup + 1`` on (paper: 2 single-frame;
+    #: video mode 24, i.e. the release's ``--warmup 20`` plus its 4 single-critic epochs).
+    warmup: int = 2
+    gen_width: int = 256
+    d3_width: int = 256
+    d2_width: int = 256
+    noise_dim: int = 128
+    n_critic: int = 5
+    gp_lambda: float = 10.0
+    #: Adam learning rate and betas of the generator and every critic.
+    lr: float = 1e-4
+    betas: list[float] = field(default_factory=lambda: [0.5, 0.9])
+    #: Weights of the 3D and 2D critics' scores in the generator loss.
+    w3d: float = 1.0
+    w2d: float = 0.2
+    #: GAN batch size (0 = train.batch_size in training; 1024 for a DHAugmenter made alone).
+    batch_size: int = 0
+    #: A second critic step on the mirrored real and fake poses.
+    mirror: bool = True
+    #: Forward passes of the DH-AUG GAN's networks (FK, cameras and the pairs stay float32): ``fp32``
+    #: (default: every reported row), ``bf16`` (autocast; the pass ran 1.96x faster on a CPU with native bf16,
+    #: benchmarks/results/throughput.md; its effect on accuracy is not yet measured at the medium protocol)
+    #: or ``auto`` (bf16 on CUDA and CPUs with native bf16, else fp32).
+    precision: str = "fp32"
+
+
+@dataclass
+class VideoConfig:
+    """``augment.video``: DH-AUG's video mode (method.md §6) and the random sequences' smoothness."""
+
+    #: Width of the 3D and 2D motion critics (paper default 1000).
+    motion_width: int = 1000
+    #: GAN epoch (0-based) from which the motion critics train and enter the generator loss (paper: 4).
+    motion_start: int = 4
+    #: Video generator: 0 = free per-frame outputs (paper: they jitter); K > 0 = the K slowest cosines
+    #: per output over the window (smooth by construction; ours); -1 = auto, round(0.45 T) (T=9: 4).
+    temporal_basis: int = -1
+    #: Frames of each sequence the single-frame critics see per step: 0 = all T (paper); k > 0 = k
+    #: frames drawn at random per sequence (ours: cuts the GAN's cost by ~T/k on CPU).
+    critic_frames: int = 0
+
+
+@dataclass
+class PoseAugConfig:
+    """``augment.poseaug``: PoseAug (method ``poseaug``; docs/augment/poseaug.md)."""
+
+    #: GAN epochs without feedback and without augmented pairs (PoseAug's 2).
+    warmup: int = 2
+    #: Adam learning rate of the augmentor and both discriminators (default betas, as released).
+    lr: float = 1e-4
+    #: Batch size of its passes (0 = train.batch_size in training; 1024 for a PoseAugmenter made alone).
+    batch_size: int = 0
+    #: Pose-net epochs on real data alone before the first augmented pairs, within train.epochs +
+    #: train.tail_epochs (-1 = half of them: PoseAug's 50 pre-training + 50 PoseAug epochs); the
+    #: ``warmup`` GAN epochs overlap the last of them.
+    pretrain_epochs: int = -1
+    #: Augmentor MLP width and noise size per head; 3D discriminator (KCS path) and 2D discriminator widths.
+    width: int = 256
+    noise_dim: int = 48
+    d3_width: int = 256
+    d2_width: int = 100
+    #: BA: the mean over the bones of (1 - cos) of their direction changes is kept in m +- w (0.04..0.37:
+    #: 1 - cos of 16..51 degrees).
+    ba_range_m: float = 0.205
+    ba_range_w: float = 0.165
+    #: BA keeps the pelvis->spine->thorax bones' directions (the released code; false: the paper's BA).
+    fix_backbone: bool = True
+    #: BL: length ratios limited to +- blr_tanhlimit by tanh, penalised beyond +- blr_limit.
+    blr_tanhlimit: float = 0.2
+    blr_limit: float = 0.1
+    #: RT: the new pelvis depth range (metres) and the central screen fraction it projects into.
+    depth_range: list[float] = field(default_factory=lambda: [2.5, 8.0])
+    screen_margin: float = 0.7
+    #: Augmentor loss weights: 3D and 2D adversarial, range difference (BA range + BL limit), BL limit
+    #: inside it, and the feedback of the BA pair and of the final pair.
+    w_d3d: float = 6.0
+    w_d2d: float = 1.0
+    w_diff: float = 3.0
+    w_blr: float = 1.0
+    w_feedback_ba: float = 0.1
+    w_feedback_rt: float = 0.01
+    #: Feedback: ``range`` (released code: the hardness = pose-net error ratio augmented / original
+    #: within mu +- std) or ``paper`` (|1 - exp(e_aug - mu e_orig)|).
+    feedback: str = "range"
+    #: Hardness target mu [start, end] (linear over the GAN epochs) and its accepted spread, for the BA
+    #: pair and the final (BA+BL+RT) pair: BA 3 -> 5 +- 2, RT 17 +- 15.
+    hardratio_ba: list[float] = field(default_factory=lambda: [3.0, 5.0])
+    hardratio_std_ba: float = 2.0
+    hardratio_rt: list[float] = field(default_factory=lambda: [17.0, 17.0])
+    hardratio_std_rt: float = 15.0
+    #: Discriminator step every this many augmentor steps; pool of past fakes (0 = none).
+    d_every: int = 2
+    pool_size: int = 4096
+    #: Each epoch, the real poses the augmentor and the discriminators see get a random training
+    #: subject's bone lengths (the release's bone swap).
+    swap_bones: bool = True
+    #: 0: the pose net keeps the harness's LR schedule (as every method); > 0: PoseAug's choice — from
+    #: the first GAN epoch this LR (its VideoPose/SimpleBaseline value: 1e-4), decayed linearly.
+    pose_lr: float = 0.0
+    #: LR of the augmentor and discriminators: ``decay`` — ``lr`` decayed linearly over the GAN epochs,
+    #: whatever the pose net's LR does; ``follow`` — ``lr`` at the first GAN epoch, then scaled as the
+    #: pose net's LR (the release decays all its networks' LRs together, one LambdaLR; issue 27 (a)).
+    lr_policy: str = "decay"
+    #: The pose net's mode inside the feedback loss: ``eval`` (ours: BatchNorm's running statistics, no
+    #: dropout) or ``train`` (the release: batch statistics, dropout on, running statistics updated).
+    feedback_mode: str = "eval"
 
 
 @dataclass
@@ -139,7 +258,7 @@ class AugmentConfig:
     #: model.frames > 1 smooth random DH sequences, the video baseline), ``dhaug``
     #: (the DH-AUG GAN, method.md §3-§5), ``dhaug-video`` (its video mode, §6; needs model.frames > 1) or
     #: ``poseaug`` (PoseAug, Gong et al. CVPR 2021: a learned augmentor of the real poses; single frames;
-    #: dhaug/augment/poseaug.py documents every choice).
+    #: docs/augment/poseaug.md documents every choice).
     method: str = "none"
     #: FK body model: ``paper`` (faithful) or ``clavicle`` (2 clavicle DOFs per side).
     body_model: str = "paper"
@@ -164,100 +283,31 @@ class AugmentConfig:
     motion_deg: float = 15.0
     #: Reject synthetic pairs with any joint closer to the camera than this (metres).
     min_depth: float = 0.5
-    # --- DH-AUG GAN (method "dhaug"); sizes of method.md §3-§5 (README single-frame setting) ---
-    #: GAN-only epochs: the pose net trains from epoch index ``warmup + 1`` on (paper: 2 single-frame;
-    #: video mode 24, i.e. the release's ``--warmup 20`` plus its 4 single-critic epochs).
-    warmup: int = 2
-    gen_width: int = 256
-    d3_width: int = 256
-    d2_width: int = 256
-    noise_dim: int = 128
-    n_critic: int = 5
-    gp_lambda: float = 10.0
-    #: Adam learning rate and betas of the generator and every critic.
-    gan_lr: float = 1e-4
-    betas: list[float] = field(default_factory=lambda: [0.5, 0.9])
-    #: Weights of the 3D and 2D critics' scores in the generator loss.
-    w3d: float = 1.0
-    w2d: float = 0.2
-    #: GAN batch size (0 = train.batch_size in training; 1024 for a DHAugmenter made alone).
-    gan_batch_size: int = 0
-    #: A second critic step on the mirrored real and fake poses.
-    mirror: bool = True
-    #: Draw the generator's poses and DOF histograms into OUT/gan every this many epochs (0 = never).
+    #: Draw the GAN's poses (DH-AUG: and DOF histograms; into OUT/gan or OUT/poseaug) every this many epochs (0 = never).
     monitor_every: int = 1
-    # --- video mode (method "dhaug-video", method.md §6) ---
-    #: Width of the 3D and 2D motion critics (paper default 1000).
-    motion_width: int = 1000
-    #: GAN epoch (0-based) from which the motion critics train and enter the generator loss (paper: 4).
-    motion_start: int = 4
-    #: Video generator: 0 = free per-frame outputs (paper: they jitter); K > 0 = the K slowest cosines
-    #: per output over the window (smooth by construction; ours); -1 = auto, round(0.45 T) (T=9: 4).
-    temporal_basis: int = -1
-    #: Frames of each sequence the single-frame critics see per step: 0 = all T (paper); k > 0 = k
-    #: frames drawn at random per sequence (ours: cuts the GAN's cost by ~T/k on CPU).
-    critic_frames: int = 0
-    #: Forward passes of the DH-AUG GAN's networks (FK, cameras and the pairs stay float32): ``fp32``
-    #: (default: every reported row), ``bf16`` (autocast; the pass ran 1.96x faster on a CPU with native bf16,
-    #: benchmarks/results/throughput.md; its effect on accuracy is not yet measured at the medium protocol)
-    #: or ``auto`` (bf16 on CUDA and CPUs with native bf16, else fp32).
-    gan_precision: str = "fp32"
-    # --- PoseAug (method "poseaug"; dhaug/augment/poseaug.py). Also used: warmup (its GAN epochs without
-    # feedback: PoseAug's 2), gan_lr (Adam, all its nets), gan_batch_size, min_depth, monitor_every. ---
-    #: Pose-net epochs on real data alone before the first augmented pairs, within train.epochs +
-    #: train.tail_epochs (-1 = half of them: PoseAug's 50 pre-training + 50 PoseAug epochs); the
-    #: ``warmup`` GAN epochs overlap the last of them.
-    poseaug_pretrain_epochs: int = -1
-    #: Augmentor MLP width and noise size per head; 3D discriminator (KCS path) and 2D discriminator widths.
-    poseaug_width: int = 256
-    poseaug_noise_dim: int = 48
-    poseaug_d3_width: int = 256
-    poseaug_d2_width: int = 100
-    #: BA: the mean over the bones of (1 - cos) of their direction changes is kept in m +- w (0.04..0.37:
-    #: 1 - cos of 16..51 degrees).
-    poseaug_ba_range_m: float = 0.205
-    poseaug_ba_range_w: float = 0.165
-    #: BA keeps the pelvis->spine->thorax bones' directions (the released code; false: the paper's BA).
-    poseaug_fix_backbone: bool = True
-    #: BL: length ratios limited to +- blr_tanhlimit by tanh, penalised beyond +- blr_limit.
-    poseaug_blr_tanhlimit: float = 0.2
-    poseaug_blr_limit: float = 0.1
-    #: RT: the new pelvis depth range (metres) and the central screen fraction it projects into.
-    poseaug_depth_range: list[float] = field(default_factory=lambda: [2.5, 8.0])
-    poseaug_screen_margin: float = 0.7
-    #: Augmentor loss weights: 3D and 2D adversarial, range difference (BA range + BL limit), BL limit
-    #: inside it, and the feedback of the BA pair and of the final pair.
-    poseaug_w_d3d: float = 6.0
-    poseaug_w_d2d: float = 1.0
-    poseaug_w_diff: float = 3.0
-    poseaug_w_blr: float = 1.0
-    poseaug_w_feedback_ba: float = 0.1
-    poseaug_w_feedback_rt: float = 0.01
-    #: Feedback: ``range`` (released code: the hardness = pose-net error ratio augmented / original
-    #: within mu +- std) or ``paper`` (|1 - exp(e_aug - mu e_orig)|).
-    poseaug_feedback: str = "range"
-    #: Hardness target mu [start, end] (linear over the GAN epochs) and its accepted spread, for the BA
-    #: pair and the final (BA+BL+RT) pair: BA 3 -> 5 +- 2, RT 17 +- 15.
-    poseaug_hardratio_ba: list[float] = field(default_factory=lambda: [3.0, 5.0])
-    poseaug_hardratio_std_ba: float = 2.0
-    poseaug_hardratio_rt: list[float] = field(default_factory=lambda: [17.0, 17.0])
-    poseaug_hardratio_std_rt: float = 15.0
-    #: Discriminator step every this many augmentor steps; pool of past fakes (0 = none).
-    poseaug_d_every: int = 2
-    poseaug_pool_size: int = 4096
-    #: Each epoch, the real poses the augmentor and the discriminators see get a random training
-    #: subject's bone lengths (the release's bone swap).
-    poseaug_swap_bones: bool = True
-    #: 0: the pose net keeps the harness's LR schedule (as every method); > 0: PoseAug's choice — from
-    #: the first GAN epoch this LR (its VideoPose/SimpleBaseline value: 1e-4), decayed linearly.
-    poseaug_pose_lr: float = 0.0
-    #: LR of the augmentor and discriminators: ``decay`` — ``gan_lr`` decayed linearly over the GAN epochs,
-    #: whatever the pose net's LR does; ``follow`` — ``gan_lr`` at the first GAN epoch, then scaled as the
-    #: pose net's LR (the release decays all its networks' LRs together, one LambdaLR; issue 27 (a)).
-    poseaug_lr: str = "decay"
-    #: The pose net's mode inside the feedback loss: ``eval`` (ours: BatchNorm's running statistics, no
-    #: dropout) or ``train`` (the release: batch statistics, dropout on, running statistics updated).
-    poseaug_feedback_mode: str = "eval"
+    gan: GANConfig = field(default_factory=GANConfig)
+    video: VideoConfig = field(default_factory=VideoConfig)
+    poseaug: PoseAugConfig = field(default_factory=PoseAugConfig)
+
+    def updated(self, **changes) -> "AugmentConfig":
+        """A copy with ``changes``: common fields by name, section fields by their flat names
+        (:data:`RENAMED`, e.g. ``temporal_basis=3``, ``gan_batch_size=64``) or as whole sections."""
+        nested = renamed({"augment": changes})["augment"]
+        sections = {k: replace(getattr(self, k), **nested.pop(k)) for k in ("gan", "video", "poseaug")
+                    if isinstance(nested.get(k), dict)}
+        return replace(self, **nested, **sections)
+
+
+#: Flat ``augment`` keys of earlier versions -> their places in the sections (configs, checkpoints and
+#: ``key=value`` overrides written with the old names keep working). Keys shared by both GANs go to both.
+RENAMED = {"warmup": ("gan.warmup", "poseaug.warmup"), "gan_lr": ("gan.lr", "poseaug.lr"),
+           "gan_batch_size": ("gan.batch_size", "poseaug.batch_size"), "gan_precision": ("gan.precision",),
+           **{k: (f"gan.{k}",) for k in ("gen_width", "d3_width", "d2_width", "noise_dim", "n_critic", "gp_lambda",
+                                          "betas", "w3d", "w2d", "mirror")},
+           **{k: (f"video.{k}",) for k in ("motion_width", "motion_start", "temporal_basis", "critic_frames")},
+           "poseaug_lr": ("poseaug.lr_policy",),
+           **{f"poseaug_{f.name}": (f"poseaug.{f.name}",) for f in fields(PoseAugConfig)
+              if f.name not in ("warmup", "lr", "batch_size", "lr_policy")}}
 
 
 @dataclass
@@ -276,28 +326,22 @@ class ExperimentConfig:
 
 def load_config(path: str | Path | dict | None = None, overrides: list[str] | None = None,
                 updates: dict | None = None) -> ExperimentConfig:
-    """Defaults, then the YAML file or dict (if any), then ``key=value`` overrides (dotted keys),
-    then ``updates`` (a nested dict, for values set by code such as lists of paths)."""
+    """Defaults, then the YAML file (after the files its ``_base_`` names) or dict (if any), then
+    ``key=value`` overrides (dotted keys), then ``updates`` (a nested dict, for values set by code such as
+    lists of paths)."""
     base = OmegaConf.structured(ExperimentConfig)
     layers = [base]
     if isinstance(path, dict):
         layers.append(_create(migrate_saved(path), "saved config"))
     elif path is not None:
-        p = Path(path)
-        if not p.is_file():
-            raise ConfigError(f"config file {p} not found")
-        try:
-            raw = yaml.safe_load(p.read_text()) or {}
-        except yaml.YAMLError as e:
-            raise ConfigError(f"{p}: not valid YAML ({e})") from None
-        if not isinstance(raw, dict):
-            raise ConfigError(f"{p}: the top level must be a mapping of config keys")
-        layers.append(_create(raw, str(p)))
+        layers += _yaml_layers(Path(path), ())
     for item in overrides or []:
         if "=" not in item:
             raise ConfigError(f"override {item!r} must look like key=value (e.g. train.epochs=5)")
         key, value = item.split("=", 1)
-        layers.append(_create(OmegaConf.to_container(OmegaConf.from_dotlist([f"{key}={value}"])), f"override {item!r}"))
+        one = OmegaConf.to_container(OmegaConf.from_dotlist([f"{key}={value}"]))
+        assert isinstance(one, dict)  # a dotted key makes a mapping
+        layers.append(_create(one, f"override {item!r}"))
     if updates:
         layers.append(_create(updates, "command-line options"))
     try:
@@ -305,6 +349,7 @@ def load_config(path: str | Path | dict | None = None, overrides: list[str] | No
         cfg = OmegaConf.to_object(merged)
     except OmegaConfBaseException as e:
         raise ConfigError(_omega_message(e)) from None
+    assert isinstance(cfg, ExperimentConfig)  # the structured schema is the first layer
     validate(cfg)
     return cfg
 
@@ -330,7 +375,43 @@ def migrate_saved(saved: dict) -> dict:
     return out
 
 
+def _yaml_layers(p: Path, seen: tuple[Path, ...]) -> list:
+    """The layers of YAML file ``p``: those of the files its ``_base_`` names (one path or a list, relative to
+    ``p``'s folder; each read the same way), then its own keys over them."""
+    if not p.is_file():
+        raise ConfigError(f"config file {p} not found" + (f" (the _base_ of {seen[-1]})" if seen else ""))
+    if p.resolve() in seen:
+        raise ConfigError(f"{p}: _base_ files include each other ({' -> '.join(map(str, seen))})")
+    try:
+        raw = yaml.safe_load(p.read_text()) or {}
+    except yaml.YAMLError as e:
+        raise ConfigError(f"{p}: not valid YAML ({e})") from None
+    if not isinstance(raw, dict):
+        raise ConfigError(f"{p}: the top level must be a mapping of config keys")
+    bases = raw.pop("_base_", [])
+    layers = []
+    for base in [bases] if isinstance(bases, str) else bases:
+        layers += _yaml_layers(p.parent / base, seen + (p.resolve(),))
+    return layers + [_create(raw, str(p))]
+
+
+def renamed(raw: dict) -> dict:
+    """A config dict (YAML, saved, or one override) with the flat ``augment`` keys of earlier versions
+    moved into their sections (:data:`RENAMED`); other keys untouched."""
+    aug = raw.get("augment")
+    if not isinstance(aug, dict) or not any(k in RENAMED for k in aug):
+        return raw
+    aug = {k: (dict(v) if isinstance(v, dict) else v) for k, v in aug.items()}
+    for old in [k for k in aug if k in RENAMED]:
+        value = aug.pop(old)
+        for place in RENAMED[old]:
+            section, key = place.split(".")
+            aug.setdefault(section, {})[key] = value
+    return {**raw, "augment": aug}
+
+
 def _create(raw: dict, where: str):
+    raw = renamed(raw)
     try:
         merged = OmegaConf.merge(OmegaConf.structured(ExperimentConfig), OmegaConf.create(raw))
     except OmegaConfBaseException as e:
@@ -351,8 +432,8 @@ def validate(cfg: ExperimentConfig) -> None:
 
     checks = [
         (cfg.data.dataset in ("h36m", "synthetic"), "data.dataset must be 'h36m' or 'synthetic'"),
-        (cfg.train.synthetic_batches in ("auto", "separate", "mixed"),
-         f"train.synthetic_batches must be 'auto', 'separate' or 'mixed', got {cfg.train.synthetic_batches!r}"),
+        (cfg.train.synthetic_batches in SYNTHETIC_BATCHES,
+         f"train.synthetic_batches must be one of {SYNTHETIC_BATCHES}, got {cfg.train.synthetic_batches!r}"),
         (cfg.train.synthetic_batches != "mixed" or cfg.model.frames == 1,
          "train.synthetic_batches = 'mixed' is for single-frame models (model.frames = 1) for now"),
         (cfg.data.downsample >= 1, "data.downsample must be >= 1"),
@@ -371,18 +452,16 @@ def validate(cfg: ExperimentConfig) -> None:
         (cfg.train.epochs + cfg.train.tail_epochs > 0, "train.epochs + train.tail_epochs must be > 0"),
         (cfg.train.lr > 0, "train.lr must be > 0"),
         (cfg.train.batch_size > 0, "train.batch_size must be > 0"),
-        (cfg.train.precision in ("auto", "fp32", "bf16"),
-         f"train.precision must be 'auto', 'fp32' or 'bf16', got {cfg.train.precision!r}"),
-        (cfg.augment.gan_precision in ("auto", "fp32", "bf16"),
-         f"augment.gan_precision must be 'auto', 'fp32' or 'bf16', got {cfg.augment.gan_precision!r}"),
+        (cfg.train.precision in PRECISIONS, f"train.precision must be one of {PRECISIONS}, got {cfg.train.precision!r}"),
+        (cfg.augment.gan.precision in PRECISIONS,
+         f"augment.gan.precision must be one of {PRECISIONS}, got {cfg.augment.gan.precision!r}"),
         (cfg.train.optimizer in ("adam", "amsgrad"), f"train.optimizer must be 'adam' or 'amsgrad', got {cfg.train.optimizer!r}"),
         (cfg.train.curve_every >= 1, "train.curve_every must be >= 1"),
         (cfg.train.loss in ("auto", "mse", "mpjpe"), f"train.loss must be 'auto', 'mse' or 'mpjpe', got {cfg.train.loss!r}"),
-        (cfg.augment.method in ("none", "random", "dhaug", "dhaug-video", "poseaug"),
-         "augment.method must be 'none', 'random', 'dhaug', 'dhaug-video' or 'poseaug'"),
-        (cfg.augment.body_model in ("paper", "clavicle"), "augment.body_model must be 'paper' or 'clavicle'"),
-        (cfg.augment.limits in ("auto", "normal", "gan", "h36m", "data"),
-         "augment.limits must be 'auto', 'normal', 'gan', 'h36m' or 'data'"),
+        (cfg.augment.method in AUGMENT_METHODS,
+         f"augment.method must be one of {', '.join(AUGMENT_METHODS)}, got {cfg.augment.method!r}"),
+        (cfg.augment.body_model in BODY_MODELS, f"augment.body_model must be one of {BODY_MODELS}"),
+        (cfg.augment.limits in LIMIT_TABLES, f"augment.limits must be one of {LIMIT_TABLES}"),
         (cfg.augment.fov_range_deg is None or (len(cfg.augment.fov_range_deg) == 2
                                                and 0 < cfg.augment.fov_range_deg[0] <= cfg.augment.fov_range_deg[1] < 180),
          f"augment.fov_range_deg must be null or [lo, hi] with 0 < lo <= hi < 180, got {cfg.augment.fov_range_deg}"),
@@ -396,23 +475,23 @@ def validate(cfg: ExperimentConfig) -> None:
          "(e.g. 9) or use augment.method = dhaug for single frames"),
     ]
     if method == "poseaug":
-        a, E = cfg.augment, cfg.train.epochs + cfg.train.tail_epochs
+        a, E = cfg.augment.poseaug, cfg.train.epochs + cfg.train.tail_epochs
         checks += [
             (frames == 1, f"augment.method = 'poseaug' augments single frames; model.frames = {frames} needs 1"),
-            (-1 <= a.poseaug_pretrain_epochs < E, f"augment.poseaug_pretrain_epochs = {a.poseaug_pretrain_epochs}: "
+            (-1 <= a.pretrain_epochs < E, f"augment.poseaug.pretrain_epochs = {a.pretrain_epochs}: "
              f"must be -1 (auto) or 0..{E - 1} (train.epochs + train.tail_epochs = {E}; PoseAug needs a joint epoch)"),
-            (a.warmup >= 0, f"augment.warmup must be >= 0, got {a.warmup}"),
-            (a.poseaug_feedback in ("range", "paper"), f"augment.poseaug_feedback must be 'range' or 'paper', "
-             f"got {a.poseaug_feedback!r}"),
-            (a.poseaug_lr in POSEAUG_LR, f"augment.poseaug_lr must be one of {POSEAUG_LR}, got {a.poseaug_lr!r}"),
-            (a.poseaug_feedback_mode in ("eval", "train"),
-             f"augment.poseaug_feedback_mode must be 'eval' or 'train', got {a.poseaug_feedback_mode!r}"),
-            (a.poseaug_d_every >= 1 and a.poseaug_pool_size >= 0,
-             "augment.poseaug_d_every must be >= 1 and augment.poseaug_pool_size >= 0"),
-            (len(a.poseaug_depth_range) == 2 and 0 < a.poseaug_depth_range[0] <= a.poseaug_depth_range[1],
-             f"augment.poseaug_depth_range must be [near, far] with 0 < near <= far, got {a.poseaug_depth_range}"),
-            (len(a.poseaug_hardratio_ba) == 2 and len(a.poseaug_hardratio_rt) == 2,
-             "augment.poseaug_hardratio_ba and _rt must be [start, end]"),
+            (a.warmup >= 0, f"augment.poseaug.warmup must be >= 0, got {a.warmup}"),
+            (a.feedback in POSEAUG_FEEDBACK, f"augment.poseaug.feedback must be one of {POSEAUG_FEEDBACK}, "
+             f"got {a.feedback!r}"),
+            (a.lr_policy in POSEAUG_LR, f"augment.poseaug.lr_policy must be one of {POSEAUG_LR}, got {a.lr_policy!r}"),
+            (a.feedback_mode in POSEAUG_FEEDBACK_MODE,
+             f"augment.poseaug.feedback_mode must be one of {POSEAUG_FEEDBACK_MODE}, got {a.feedback_mode!r}"),
+            (a.d_every >= 1 and a.pool_size >= 0,
+             "augment.poseaug.d_every must be >= 1 and augment.poseaug.pool_size >= 0"),
+            (len(a.depth_range) == 2 and 0 < a.depth_range[0] <= a.depth_range[1],
+             f"augment.poseaug.depth_range must be [near, far] with 0 < near <= far, got {a.depth_range}"),
+            (len(a.hardratio_ba) == 2 and len(a.hardratio_rt) == 2,
+             "augment.poseaug.hardratio_ba and hardratio_rt must be [start, end]"),
         ]
     for ok, msg in checks:
         if not ok:

@@ -39,8 +39,8 @@ def demo_overrides(model: str, augment: str, out_dir: Path, data_dir: str | None
             "model.channels=256", "model.stages=2", "model.gcn_hidden=32", "model.gcn_blocks=2",
             f"train.epochs={epochs or 8}", "train.tail_epochs=0", "train.lr=1e-3", "train.batch_size=256",
             "train.precision=auto", "augment.num_poses=1200",  # 1,200 random poses x 20 cameras: as many pairs as real
-            "augment.warmup=1", "augment.gan_batch_size=256", "augment.gen_width=128", "augment.d3_width=128",
-            "augment.d2_width=128", f"augment.monitor_every={(epochs or 8) + 2}",  # the last epoch's generated poses
+            "augment.gan.warmup=1", "augment.gan.batch_size=256", "augment.gan.gen_width=128",
+            "augment.gan.d3_width=128", "augment.gan.d2_width=128", f"augment.monitor_every={(epochs or 8) + 2}",  # the last epoch's generated poses
         ]
     out = common + ["data.dataset=h36m"]
     if epochs is not None:

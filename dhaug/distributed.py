@@ -81,12 +81,13 @@ def _flat_all_reduce(tensors: list[torch.Tensor], average: bool) -> None:
         offset += t.numel()
 
 
-def sync_augmenter(aug, ranks: Ranks) -> None:
-    """Make an augmenter's networks equal on every rank (rank 0's weights) and have each of its optimisers
-    average the gradients across ranks before every step. No-op when not distributed."""
+def sync_source(source, ranks: Ranks) -> None:
+    """Make a synthetic source's networks equal on every rank (rank 0's weights) and have each of its
+    optimisers average the gradients across ranks before every step (``source.networks`` and
+    ``source.optimizers``, :class:`~dhaug.augment.SyntheticSource`). No-op when not distributed."""
     if not ranks.active:
         return
-    for net in [v for v in vars(aug).values() if isinstance(v, nn.Module)]:
+    for net in source.networks.values():
         for t in list(net.parameters()) + list(net.buffers()):
             dist.broadcast(t.data, 0)
 
@@ -94,7 +95,7 @@ def sync_augmenter(aug, ranks: Ranks) -> None:
         grads = [p.grad for group in opt.param_groups for p in group["params"] if p.grad is not None]
         _flat_all_reduce(grads, average=True)
 
-    for opt in [v for v in vars(aug).values() if isinstance(v, torch.optim.Optimizer)]:
+    for opt in source.optimizers.values():
         opt.register_step_pre_hook(average)
 
 

@@ -1,4 +1,5 @@
-"""Evaluation: predictions over whole pose sets, metrics per action, JSON + markdown reports."""
+"""Evaluation: predictions over whole pose sets, metrics per action, JSON + markdown reports, and a saved
+checkpoint scored on its test sets (:func:`evaluate_checkpoint`, ``dhaug evaluate``)."""
 from __future__ import annotations
 
 import json
@@ -8,8 +9,16 @@ import numpy as np
 import torch
 from torch import nn
 
+from . import checkpoint
+from .config import load_config
+from .data import load_cross_sets, load_experiment_data
 from .data.poseset import PoseSet
+from .data.windows import centre_rows, step_for_rate, window_rows
+from .device import resolve_device
+from .errors import ConfigError
+from .files import claim_output_dir
 from .metrics import METRICS, pose_metrics, summarize
+from .models import build_model
 from .progress import progress_bar
 from .skeleton import mirror_pose
 
@@ -49,8 +58,6 @@ def evaluate_set(model: nn.Module, data: PoseSet, device, batch_size: int = 8192
     replaced by its nearest kept frame); ``every``: evaluate only rows whose frame index is a multiple
     of it (the windows still read the neighbouring frames); ``metrics``: which of :data:`~dhaug.metrics.METRICS`;
     ``progress``: a progress display over the batches."""
-    from .data.windows import centre_rows, window_rows
-
     x, y = data.tensors(device)
     centres = centre_rows(data, every)
     windows = None
@@ -82,8 +89,6 @@ def evaluate_all(model: nn.Module, tests: dict[str, PoseSet], cross: list[str], 
     """Every test set. Multi-frame models: windows of consecutive frames (the paper's protocol) and,
     given ``train_fps``, also windows at the training frame rate (``NAME_train_rate``, the consistent
     protocol). ``every``: per set, evaluate every k-th frame only; ``progress``: a display per set."""
-    from .data.windows import step_for_rate
-
     out = {}
     for name, s in tests.items():
         flip, k = cross_flip_test and name in cross, (every or {}).get(name, 1)
@@ -148,7 +153,7 @@ def evaluate_experiment(model: nn.Module, tests: dict[str, PoseSet], cross: list
 def report(model, tests: dict[str, PoseSet], results: dict, history: list, out: Path, device, title: str,
            extra: dict) -> None:
     """Write results.json/.md and the pictures (curves, per-action errors, example skeletons)."""
-    from .plots import plot_curves, plot_examples, plot_per_action
+    from .plots import plot_curves, plot_examples, plot_per_action  # late: matplotlib is slow to import
 
     js, md = write_results(results, out, title=title, extra=extra)
     if history:
@@ -159,10 +164,62 @@ def report(model, tests: dict[str, PoseSet], results: dict, history: list, out: 
         x, y = s.tensors(device)
         frames = getattr(model, "frames", 1)
         if frames > 1:
-            from .data.windows import window_rows
             pred = predict(model, x, windows=torch.as_tensor(window_rows(s.seq, frames, 1, idx, s.name, s.frame), device=device))
         else:
             pred = predict(model, x[idx])
         pred = pred.cpu().numpy()
         plot_examples(s.pose2d[idx], s.pose3d[idx], pred, out / f"examples_{name}.png", title=name)
     print(f"wrote {js}, {md} and pictures in {out}")
+
+
+def _claim_evaluation_dir(out: Path, force: bool) -> Path:
+    """``out`` for ``dhaug evaluate``'s results: never a training run's own results, an earlier evaluation's
+    only with ``force``."""
+    previous = out / "results.json"
+    if previous.is_file():
+        try:
+            made_by_training = "epochs_trained" in json.loads(previous.read_text())
+        except (ValueError, OSError):
+            made_by_training = True  # unreadable: not ours to replace
+        if made_by_training:
+            raise ConfigError(f"{previous} holds a training run's results; dhaug evaluate does not replace "
+                              "them: give another --out")
+    return claim_output_dir(out, force, ("results.json", "results.md"))
+
+
+def evaluate_checkpoint(path: str | Path, out_dir: str | Path | None = None, overrides=(), updates: dict | None = None,
+                        only_cross: bool = False, force: bool = False, progress: bool = True) -> dict[str, dict]:
+    """Score the checkpoint at ``path`` and write its report (results.json/.md and pictures); returns the
+    results by test set.
+
+    The run's config comes from the checkpoint, with ``overrides`` (``key=value`` strings) and ``updates``
+    (a nested dict of config values) applied; model settings must still fit the saved weights. Test sets:
+    the config's (H36M and its cross-dataset files) or, with ``only_cross``, just ``data.cross_sets``
+    (Human3.6M is not loaded). ``out_dir`` (default ``RUN/evaluate_<test sets>/``) is claimed before any
+    work when given; it never replaces a training run's results, and an earlier evaluation's only with
+    ``force``."""
+    state = checkpoint.load(path)
+    cfg = load_config(state["config"], list(overrides), updates or {})
+    out = _claim_evaluation_dir(Path(out_dir), force) if out_dir else None  # the default is named after the sets
+    device = resolve_device(cfg.train.device)
+    model = build_model(cfg.model).to(device)
+    try:
+        model.load_state_dict(state["model"])
+    except RuntimeError as e:
+        raise ConfigError(f"{path}: its weights do not fit the model config after the overrides "
+                          f"({str(e).splitlines()[1].strip() if len(str(e).splitlines()) > 1 else e}); "
+                          "leave model.* as the checkpoint has them") from None
+    if only_cross:  # only the given files: Human3.6M is not loaded
+        tests, every = load_cross_sets(cfg.data.cross_sets), None
+        cross, train_fps = list(tests), 50.0 / max(1, cfg.data.downsample)
+    else:
+        data = load_experiment_data(cfg.data, full_rate_tests=cfg.model.frames > 1)
+        tests, cross, every = data.tests, data.cross, data.test_every
+        train_fps = data.train.fps / max(1, cfg.data.downsample)
+    out = out or _claim_evaluation_dir(Path(path).parent / ("evaluate_" + "_".join(tests)), force)
+    results = evaluate_experiment(model, tests, cross, cfg, device, train_fps, every, progress=progress)
+    report(model, tests, results, [], out, device,
+           title=f"{cfg.name}: {cfg.model.name}, checkpoint after epoch {state['epoch']}",
+           extra={"checkpoint": str(path), "epoch": state["epoch"], "config": cfg.to_dict(),
+                  "test_sets": list(tests)})
+    return results

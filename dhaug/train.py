@@ -3,7 +3,7 @@
 source's pose-net-free warm-up) shuffled into the real pass (``train.synthetic_batches`` mixed) or in a
 pass of their own before it, the optional test curves and the checkpoint; finally the evaluation of the
 *last* epoch. The training set lives on the device as tensors; batches are index slices
-(:mod:`dhaug.steps`). Under torchrun each process trains on its shard (:mod:`dhaug.distributed`).
+(:mod:`dhaug.optim`). Under torchrun each process trains on its shard (:mod:`dhaug.distributed`).
 """
 from __future__ import annotations
 
@@ -18,7 +18,7 @@ import torch
 from torch import nn
 
 from . import checkpoint, distributed
-from .augment.source import build_source
+from .augment import SyntheticSource, build_source
 from .config import ExperimentConfig, load_config, save_config, validate
 from .data import ExperimentData, load_experiment_data
 from .device import keep_freed_memory, resolve_device
@@ -27,9 +27,9 @@ from .errors import ConfigError, DataError
 from .evaluate import evaluate_experiment, evaluate_set, report, summary_line
 from .files import claim_output_dir
 from .models import build_model
+from .optim import make_optimizer, run_pass
 from .precision import enable_tf32, precision_note, resolve_precision
 from .schedule import learning_rate
-from .steps import make_optimizer, run_pass
 from .timing import section
 
 #: A folder holding either of these holds a run: continued with --resume, replaced only with --force.
@@ -56,7 +56,7 @@ class _Run:
     model: nn.Module
     net: nn.Module
     opt: torch.optim.Optimizer
-    source: object
+    source: SyntheticSource | None
     x: torch.Tensor
     y: torch.Tensor
     precision: str
@@ -82,7 +82,7 @@ def train(cfg: ExperimentConfig, resume: bool = False, data: ExperimentData | No
 
 def _train(cfg: ExperimentConfig, resume: bool, data: ExperimentData | None, progress: bool, ranks: Ranks,
            device: torch.device) -> dict:
-    tc, frames = cfg.train, cfg.model.frames
+    tc = cfg.train
     out = Path(cfg.out_dir)
     ckpt_path = out / "checkpoint.pt"
     if tc.threads > 0:
@@ -91,75 +91,107 @@ def _train(cfg: ExperimentConfig, resume: bool, data: ExperimentData | None, pro
         keep_freed_memory()
     seed_everything(tc.seed)
 
-    # --- set-up -------------------------------------------------------------------------------------------
-    data = data or load_experiment_data(cfg.data, full_rate_tests=frames > 1)
-    if frames > 1 and data.test_every is None:
-        raise ConfigError("a multi-frame model needs whole test sequences: load the data with "
-                          "load_experiment_data(cfg.data, full_rate_tests=True)")
-    if ranks.active:
-        if tc.batch_size % ranks.world:
-            raise ConfigError(f"train.batch_size = {tc.batch_size} must be divisible by the {ranks.world} processes")
-        if frames > 1:  # a shard of rows would cut the windows of consecutive frames
-            raise ConfigError(f"model.frames = {frames}: several processes train single-frame models only so far; "
-                              "run multi-frame models in one process")
-        data = replace(data, train=data.train.subset(distributed.shard_rows(len(data.train), ranks, tc.seed)))
+    # --- set-up: data (this rank's shard), pose net, optimiser, synthetic source ---------------------------------
+    data = _training_data(cfg, data, ranks)
     if ranks.main:
         out.mkdir(parents=True, exist_ok=True)
     run = _build(cfg, data, ranks, device)
+
+    # --- resume ----------------------------------------------------------------------------------------------
     start_epoch, history = _resume(run, cfg, ckpt_path) if resume and ckpt_path.is_file() else (0, [])
     if resume and not ckpt_path.is_file() and ranks.main:
         print(f"--resume: no checkpoint at {ckpt_path}; starting from scratch", flush=True)
-    writer = None
-    if ranks.main:
-        save_config(cfg, out / "config.yaml")
-        from torch.utils.tensorboard import SummaryWriter  # late: slow to import
-        writer = SummaryWriter(str(out / "tensorboard"))
+    log = _Log(cfg, run, out, history) if ranks.main else None
+    if log is not None:
         print(_opening_line(cfg, data, run), flush=True)
 
-    # --- the epochs -----------------------------------------------------------------------------------------
-    steps_done = {"grad_norm": 0, "loss": 0}  # TensorBoard's step axis; a resumed run continues it
-    per_batch = (2 if tc.flip else 1) * (2 if frames > 1 and tc.time_reverse else 1)
-    for h in history:
-        steps_done["loss"] += h.get("real_steps", 0)
-        steps_done["grad_norm"] += h.get("real_steps", 0) * per_batch
+    # --- the epochs: synthetic pairs, the pose net's pass(es), test curves, checkpoint --------------------------
     for epoch in range(start_epoch, run.epochs):
         t0 = time.time()
         record, step_logs = _epoch(run, cfg, epoch, progress, ckpt_path)
         record["seconds"] = time.time() - t0
         if tc.eval_every_epoch and epoch >= run.warm and ranks.main:  # warm-up: the pose net has not changed
-            with section("eval/curves"):
-                for name, s in data.tests.items():
-                    r = evaluate_set(run.model, s, device, tc.eval_batch_size, frames=frames, metrics=("mpjpe",),
-                                     every=(data.test_every or {}).get(name, 1) * tc.curve_every)
-                    record[f"eval/{name}"] = r["frame_mean"]["mpjpe"]
+            record.update(_curves(run, data, cfg))
         history.append(record)
-        if writer is not None:
-            with section("io/logging"):
-                for k, values in step_logs.items():  # every step of the real pass (k: grad_norm, loss)
-                    for j, v in enumerate(values):
-                        writer.add_scalar(f"step/{k}", v, steps_done[k] + j)
-                    steps_done[k] += len(values)
-                for k, v in record.items():
-                    if k not in ("epoch", "fake_pairs", "real_steps"):
-                        writer.add_scalar(k if "/" in k else f"train/{k}", v, epoch + 1)
-                print(_epoch_line(record, run, epoch, tc.mixed_batches(frames)), flush=True)  # a redirected log is live
+        if log is not None:
+            log.epoch(record, step_logs, epoch)
         _save(run, cfg, epoch, history, ckpt_path)
-    if writer is not None:
-        writer.close()
+    if log is not None:
+        log.close()
 
     # --- the last epoch's evaluation (rank 0) ------------------------------------------------------------------
-    if not ranks.main:
-        return {}
-    total = tc.epochs + tc.tail_epochs
-    results = evaluate_experiment(run.model, data.tests, data.cross, cfg, device,
+    return _final_evaluation(run, cfg, data, history, out) if ranks.main else {}
+
+
+def _training_data(cfg: ExperimentConfig, data: ExperimentData | None, ranks: Ranks) -> ExperimentData:
+    """The experiment's data (loaded unless given), the training set cut to this rank's shard."""
+    tc, frames = cfg.train, cfg.model.frames
+    data = data or load_experiment_data(cfg.data, full_rate_tests=frames > 1)
+    if frames > 1 and data.test_every is None:
+        raise ConfigError("a multi-frame model needs whole test sequences: load the data with "
+                          "load_experiment_data(cfg.data, full_rate_tests=True)")
+    if not ranks.active:
+        return data
+    if tc.batch_size % ranks.world:
+        raise ConfigError(f"train.batch_size = {tc.batch_size} must be divisible by the {ranks.world} processes")
+    if frames > 1:  # a shard of rows would cut the windows of consecutive frames
+        raise ConfigError(f"model.frames = {frames}: several processes train single-frame models only so far; "
+                          "run multi-frame models in one process")
+    return replace(data, train=data.train.subset(distributed.shard_rows(len(data.train), ranks, tc.seed)))
+
+
+def _curves(run: _Run, data: ExperimentData, cfg: ExperimentConfig) -> dict[str, float]:
+    """MPJPE (mm) of the pose net on every ``train.curve_every``-th test frame: ``{"eval/<set>": value}``."""
+    tc = cfg.train
+    with section("eval/curves"):
+        return {f"eval/{name}": evaluate_set(run.model, s, run.device, tc.eval_batch_size, frames=cfg.model.frames,
+                                             metrics=("mpjpe",), every=(data.test_every or {}).get(name, 1)
+                                             * tc.curve_every)["frame_mean"]["mpjpe"]
+                for name, s in data.tests.items()}
+
+
+def _final_evaluation(run: _Run, cfg: ExperimentConfig, data: ExperimentData, history: list, out: Path) -> dict:
+    """Score the last epoch's pose net on every test and cross-dataset set; write results and pictures."""
+    tc, total = cfg.train, cfg.train.epochs + cfg.train.tail_epochs
+    results = evaluate_experiment(run.model, data.tests, data.cross, cfg, run.device,
                                   data.train.fps / max(1, cfg.data.downsample), data.test_every)
-    report(run.model, data.tests, results, history, out, device, title=f"{cfg.name}: {cfg.model.name}, last epoch ({total})",
+    report(run.model, data.tests, results, history, out, run.device,
+           title=f"{cfg.name}: {cfg.model.name}, last epoch ({total})",
            extra={"config": cfg.to_dict(), "epochs_trained": total, "data": data.description,
-                  "train_pairs": len(run.x) * ranks.world, "history": history, "precision": run.precision,
-                  "synthetic_batches": "mixed" if tc.mixed_batches(frames) else "separate",
-                  "device": str(device), "processes": ranks.world})
+                  "train_pairs": len(run.x) * run.ranks.world, "history": history, "precision": run.precision,
+                  "synthetic_batches": "mixed" if tc.mixed_batches(cfg.model.frames) else "separate",
+                  "device": str(run.device), "processes": run.ranks.world})
     print(summary_line(results), flush=True)
     return results
+
+
+class _Log:
+    """Rank 0's record of the run: the config file, TensorBoard (per step of the real pass and per epoch)
+    and one printed line per epoch (a redirected log is live)."""
+
+    def __init__(self, cfg: ExperimentConfig, run: _Run, out: Path, history: list) -> None:
+        from torch.utils.tensorboard import SummaryWriter  # late: slow to import
+        save_config(cfg, out / "config.yaml")
+        self.writer = SummaryWriter(str(out / "tensorboard"))
+        self.run, self.mixed = run, cfg.train.mixed_batches(cfg.model.frames)
+        tc = cfg.train
+        per_batch = (2 if tc.flip else 1) * (2 if cfg.model.frames > 1 and tc.time_reverse else 1)
+        real_steps = sum(h.get("real_steps", 0) for h in history)  # a resumed run continues the step axis
+        self.steps = {"loss": real_steps, "grad_norm": real_steps * per_batch}
+
+    def epoch(self, record: dict, step_logs: dict, epoch: int) -> None:
+        with section("io/logging"):
+            for k, values in step_logs.items():  # every step of the real pass (k: grad_norm, loss)
+                for j, v in enumerate(values):
+                    self.writer.add_scalar(f"step/{k}", v, self.steps[k] + j)
+                self.steps[k] += len(values)
+            for k, v in record.items():
+                if k not in ("epoch", "fake_pairs", "real_steps"):
+                    self.writer.add_scalar(k if "/" in k else f"train/{k}", v, epoch + 1)
+            print(_epoch_line(record, self.run, epoch, self.mixed), flush=True)
+
+    def close(self) -> None:
+        self.writer.close()
 
 
 def _build(cfg: ExperimentConfig, data: ExperimentData, ranks: Ranks, device: torch.device) -> _Run:
@@ -168,8 +200,10 @@ def _build(cfg: ExperimentConfig, data: ExperimentData, ranks: Ranks, device: to
     source_cfg = cfg
     if ranks.active:  # each rank draws its own share of the synthetic pairs from its own seed
         ac = cfg.augment
-        source_cfg = replace(cfg, augment=replace(ac, gan_batch_size=(ac.gan_batch_size or tc.batch_size) // ranks.world,
-                                                  num_poses=max(1, ac.num_poses // ranks.world)),
+        source_cfg = replace(cfg, augment=replace(
+            ac, num_poses=max(1, ac.num_poses // ranks.world),
+            gan=replace(ac.gan, batch_size=(ac.gan.batch_size or tc.batch_size) // ranks.world),
+            poseaug=replace(ac.poseaug, batch_size=(ac.poseaug.batch_size or tc.batch_size) // ranks.world)),
                              train=replace(tc, seed=tc.seed + 1009 * ranks.rank))
     source = build_source(source_cfg, data, device)
     x, y = data.train.tensors(device)
@@ -183,9 +217,8 @@ def _build(cfg: ExperimentConfig, data: ExperimentData, ranks: Ranks, device: to
         torch.manual_seed(tc.seed + 1009 * ranks.rank)
     net = distributed.wrap_pose_net(torch.compile(model) if tc.compile else model, ranks, device)
     if source is not None:
-        distributed.sync_augmenter(getattr(source, "aug", source), ranks)
-    if hasattr(source, "attach"):  # a source that reads the pose net (PoseAug's feedback loss) gets it here
-        source.attach(model)
+        distributed.sync_source(source, ranks)
+        source.attach(model)  # a source may read the pose net (PoseAug's feedback loss)
     precision = resolve_precision(tc.precision, device)
     if precision == "bf16":
         enable_tf32(device)
@@ -235,7 +268,7 @@ def _epoch(run: _Run, cfg: ExperimentConfig, epoch: int, progress: bool, ckpt_pa
     tc, frames = cfg.train, cfg.model.frames
     pose_epoch = epoch - run.warm  # < 0: a warm-up epoch of the source, no pose-net step
     lr = learning_rate(pose_epoch, tc) if pose_epoch >= 0 else 0.0
-    if pose_epoch >= 0 and hasattr(run.source, "pose_lr"):  # a source's own pose-net LR (PoseAug's, if chosen)
+    if pose_epoch >= 0 and run.source is not None:  # a source's own pose-net LR (PoseAug's, if chosen)
         lr = run.source.pose_lr(pose_epoch, lr)
     for group in run.opt.param_groups:
         group["lr"] = lr

@@ -29,6 +29,6 @@ def tiny_dhaug_config(out):
     return load_config(None, [f"out_dir={out}", "data.dataset=synthetic", "data.train_subjects=[S1]",
                               "data.downsample=20", "data.test_downsample=20", "model.name=mlp", "model.channels=16",
                               "model.stages=1", "train.epochs=2", "train.tail_epochs=0", "train.batch_size=128",
-                              "augment.method=dhaug", "augment.warmup=0", "augment.gen_width=16",
-                              "augment.d3_width=16", "augment.d2_width=16", "augment.n_critic=2",
+                              "augment.method=dhaug", "augment.gan.warmup=0", "augment.gan.gen_width=16",
+                              "augment.gan.d3_width=16", "augment.gan.d2_width=16", "augment.gan.n_critic=2",
                               "augment.monitor_every=0"])

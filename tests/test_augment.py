@@ -121,7 +121,7 @@ def test_mixed_synthetic_batches_put_real_and_synthetic_pairs_into_one_pass(tmp_
 
 
 def test_random_sequences_are_smooth_windows_within_the_limits():
-    from dhaug.augment.video_gan import joint_acceleration
+    from dhaug.augment.dhaug.video import joint_acceleration
     cams = load_cameras()["S1"]
     T = 9
     walk = torch.tensor([0.0, 0.0, 0.95]) + torch.linspace(-0.4, 0.4, T)[:, None] * torch.tensor([1.0, 0.0, 0.0])

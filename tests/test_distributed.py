@@ -21,8 +21,8 @@ from dhaug.timing import Timer, section
 TINY = ["data.dataset=synthetic", "data.train_subjects=[S1,S5]", "data.downsample=10", "data.test_downsample=20",
         "model.name=mlp", "model.channels=64", "model.stages=1", "train.epochs=3", "train.tail_epochs=1",
         "train.batch_size=128", "train.lr=1e-3", "train.device=cpu", "train.threads=1"]
-DHAUG = ["augment.method=dhaug", "augment.warmup=0", "augment.gen_width=16", "augment.d3_width=16",
-         "augment.d2_width=16", "augment.n_critic=2", "augment.monitor_every=0"]
+DHAUG = ["augment.method=dhaug", "augment.gan.warmup=0", "augment.gan.gen_width=16", "augment.gan.d3_width=16",
+         "augment.gan.d2_width=16", "augment.gan.n_critic=2", "augment.monitor_every=0"]
 
 DRIVER = textwrap.dedent("""
     import os, sys

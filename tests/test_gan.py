@@ -6,16 +6,10 @@ import numpy as np
 import torch
 
 from dhaug.augment import AugmentConfig, DHAugmenter
-from dhaug.augment.gan import (
-    BONE_PAIRS,
-    Discriminator2D,
-    Discriminator3D,
-    Generator,
-    gradient_penalty,
-    kinematic_features,
-    swap_bones,
-)
+from dhaug.augment.common import Discriminator2D, swap_bones
+from dhaug.augment.dhaug.networks import BONE_PAIRS, Discriminator3D, Generator, gradient_penalty, kinematic_features
 from dhaug.camera import load_cameras
+from dhaug.config import GANConfig
 from dhaug.kinematics import CLAVICLE, PAPER, forward_kinematics, paper_table
 from dhaug.skeleton import S1_BONE_LENGTHS, bone_lengths
 
@@ -23,8 +17,9 @@ S1 = torch.tensor(S1_BONE_LENGTHS)
 
 
 def small_settings(**kw):
-    return AugmentConfig(**{"gen_width": 32, "d3_width": 32, "d2_width": 32, "gan_batch_size": 64,
-                            "fov_range_deg": [30.0, 100.0], **kw})
+    gan = {k: kw.pop(k) for k in list(kw) if k in GANConfig.__dataclass_fields__}
+    return AugmentConfig(gan=GANConfig(**{"gen_width": 32, "d3_width": 32, "d2_width": 32, "batch_size": 64, **gan}),
+                         **{"fov_range_deg": [30.0, 100.0], **kw})
 
 
 def test_generator_respects_limits_and_places_people_on_screen():
@@ -72,7 +67,7 @@ def test_swap_bones_keeps_directions():
     new = S1 * 1.1
     out = swap_bones(pose, new.expand(5, 15))
     torch.testing.assert_close(bone_lengths(out), new.expand(5, 15), atol=1e-5, rtol=0)
-    from dhaug.augment.gan import bone_vectors
+    from dhaug.augment.common import bone_vectors
     u0 = torch.nn.functional.normalize(bone_vectors(pose), dim=-1)
     u1 = torch.nn.functional.normalize(bone_vectors(out), dim=-1)
     torch.testing.assert_close(u0, u1, atol=1e-5, rtol=0)
@@ -111,13 +106,12 @@ def test_augmenter_epoch_buffer_and_sampling():
 
 
 def test_bf16_gan_pass_trains_and_returns_float32_pairs_close_to_fp32():
-    from dataclasses import replace
 
     cams, cam3d, root, ci = real_set()
     out = {}
     for prec in ("fp32", "bf16"):
         torch.manual_seed(0)  # the networks' initial weights
-        aug = DHAugmenter(cams, S1[None], PAPER, settings=replace(small_settings(), gan_precision=prec, n_critic=2), seed=0)
+        aug = DHAugmenter(cams, S1[None], PAPER, settings=small_settings(precision=prec, n_critic=2), seed=0)
         out[prec] = aug.fit_epoch(cam3d, root, ci, progress=False)
         assert aug.precision == prec
     a, b = out["fp32"], out["bf16"]
@@ -142,8 +136,8 @@ def test_training_with_dhaug_and_resume(tmp_path):
     from dhaug.train import train
     over = [f"out_dir={tmp_path}", "data.dataset=synthetic", "data.train_subjects=[S1]", "data.downsample=10",
             "data.test_downsample=10", "model.name=mlp", "model.channels=32", "model.stages=1", "train.epochs=3",
-            "train.tail_epochs=0", "train.batch_size=256", "augment.method=dhaug", "augment.warmup=0",
-            "augment.gen_width=32", "augment.d3_width=32", "augment.d2_width=32"]
+            "train.tail_epochs=0", "train.batch_size=256", "augment.method=dhaug", "augment.gan.warmup=0",
+            "augment.gan.gen_width=32", "augment.gan.d3_width=32", "augment.gan.d2_width=32"]
     train(load_config(None, over), progress=False)
     hist = json.loads((tmp_path / "results.json").read_text())["history"]
     assert len(hist) == 4  # one GAN-only warm-up epoch, then the pose net's 3 epochs

@@ -11,10 +11,12 @@ from dhaug import generate as gen
 from dhaug.camera import load_cameras, project
 from dhaug.cli import main
 from dhaug.config import load_config
+from dhaug.data import load_generated
 from dhaug.data.crossdata import load_cross_set
 from dhaug.data.h36m import load_h36m, load_keypoints_2d, load_positions_3d, project_ground_truth_2d
 from dhaug.errors import ConfigError, DataError
-from dhaug.generate import generate_dataset, load_generated, random_source
+from dhaug.generate import generate_dataset, random_source, sources, writers
+from dhaug.skeleton import H36M16
 
 
 @pytest.fixture(autouse=True)
@@ -27,11 +29,11 @@ def _one_thread():
 
 def fake_checkpoint(path, method="dhaug", frames=1):
     """A checkpoint as ``dhaug train`` writes it, with an untrained (seeded) generator for ``method``."""
-    from dhaug.augment.gan import Generator
-    from dhaug.augment.video_gan import VideoGenerator
+    from dhaug.augment.dhaug.networks import Generator
+    from dhaug.augment.dhaug.video import VideoGenerator
     from dhaug.kinematics import PAPER, paper_table
 
-    cfg = load_config(None, [f"augment.method={method}", f"model.frames={frames}", "augment.gen_width=16"])
+    cfg = load_config(None, [f"augment.method={method}", f"model.frames={frames}", "augment.gan.gen_width=16"])
     torch.manual_seed(0)
     state = {"model": {}, "config": cfg.to_dict(), "epoch": 3}
     if method == "dhaug":
@@ -85,7 +87,7 @@ def test_cross_file_reads_back_through_the_cross_dataset_loader(tmp_path):
     assert len(data) == 500 and data.pose3d.shape == (500, 16, 3) and np.allclose(data.pose3d[:, 0], 0)
     with np.load(out) as f:  # plain arrays: no pickles
         raw = {k: f[k] for k in f.files}
-    assert raw["pose3d"].shape == (500, 16, 3) and raw["joint_names"].tolist() == list(gen.H36M16.joint_names)
+    assert raw["pose3d"].shape == (500, 16, 3) and raw["joint_names"].tolist() == list(H36M16.joint_names)
     (tmp_path / "cameras.json").write_text(str(raw["cameras"]))  # the cameras.json format, subjects view0..view3
     cams = [c for v in load_cameras(tmp_path / "cameras.json").values() for c in v]
     assert len(cams) == 4 and [c.id for c in cams] == [c.id for c in load_cameras()["S1"]]
@@ -105,8 +107,8 @@ def test_cross_file_reads_back_through_the_cross_dataset_loader(tmp_path):
 @pytest.mark.parametrize("fmt", ["videopose3d", "cross"])
 def test_same_seed_same_bytes_whatever_the_chunk(tmp_path, monkeypatch, fmt):
     appended = []
-    real_append = gen._Spool.append
-    monkeypatch.setattr(gen._Spool, "append", lambda self, name, a: (appended.append((name, len(a))),
+    real_append = writers.Spool.append
+    monkeypatch.setattr(writers.Spool, "append", lambda self, name, a: (appended.append((name, len(a))),
                                                                     real_append(self, name, a)))
     name = "x.npz" if fmt == "cross" else "x"
     files = {}
@@ -238,7 +240,7 @@ def test_a_source_whose_draws_are_all_off_screen_stops(tmp_path):
 def test_memory_is_bounded_by_the_chunk(tmp_path, monkeypatch, fmt):
     """numpy memory (traced) while writing 12,000 poses in chunks of 500 stays far below the data's size
     (blocks of 512 draws here, so that a chunk, not a block, sets the bound)."""
-    monkeypatch.setattr(gen, "BLOCK_FRAMES", 512)
+    monkeypatch.setattr(sources, "BLOCK_FRAMES", 512)
     out = tmp_path / ("big.npz" if fmt == "cross" else "big")
     generate_dataset(random_source(), 10, tmp_path / "warm", fmt=fmt, progress=False)  # lazy imports come first
     tracemalloc.start()

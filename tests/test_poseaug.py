@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 import torch
 
-from dhaug.augment.gan import bone_vectors
+from dhaug.augment.common import bone_vectors
 from dhaug.augment.poseaug import (
     BACKBONE,
     BL_GROUP,
@@ -26,7 +26,7 @@ from dhaug.augment.poseaug import (
     range_loss,
     rotation_from_axis_angle,
 )
-from dhaug.config import AugmentConfig, load_config
+from dhaug.config import AugmentConfig, PoseAugConfig, load_config
 from dhaug.errors import ConfigError
 from dhaug.kinematics import PAPER, forward_kinematics, paper_table
 from dhaug.skeleton import S1_BONE_LENGTHS, bone_lengths
@@ -162,7 +162,7 @@ def test_kcs_of_body_parts():
 def test_feedback_gradients_reach_the_augmentor_and_not_the_pose_net():
     from dhaug.models import SimpleBaseline
     cams, cam3d, root, ci = real_set(64)
-    settings = AugmentConfig(poseaug_width=32, poseaug_d3_width=16, poseaug_d2_width=16)
+    settings = AugmentConfig(poseaug=PoseAugConfig(width=32, d3_width=16, d2_width=16))
     aug = PoseAugmenter(cams, S1[None], settings, seed=0)
     net = SimpleBaseline(width=32, stages=1, dropout=0.2).train()
     aug.attach(net)
@@ -185,7 +185,7 @@ def test_feedback_gradients_reach_the_augmentor_and_not_the_pose_net():
     assert feedback_loss(3 * e0, e0, 3.0, 2.0) == 0 and feedback_loss(9 * e0, e0, 3.0, 2.0) == pytest.approx(36.0)
     torch.testing.assert_close(grouped_error(x3, x3), torch.zeros(64, 3))
     with pytest.raises(RuntimeError, match="attach"):
-        PoseAugmenter(cams, None, AugmentConfig(poseaug_width=16)).pose_net_errors((x2, x3))
+        PoseAugmenter(cams, None, AugmentConfig(poseaug=PoseAugConfig(width=16))).pose_net_errors((x2, x3))
 
 
 def test_fake_pool_fills_then_mixes_old_fakes_in():
@@ -237,8 +237,8 @@ def test_schedule_phases_inside_the_pose_net_budget():
 
 @pytest.mark.parametrize("over, match", [
     (["model.frames=9"], "single frames"),
-    (["augment.poseaug_pretrain_epochs=2"], "poseaug_pretrain_epochs"),
-    (["augment.poseaug_feedback=hard"], "poseaug_feedback"),
+    (["augment.poseaug.pretrain_epochs=2"], "poseaug.pretrain_epochs"),
+    (["augment.poseaug.feedback=hard"], "poseaug.feedback must"),
 ])
 def test_bad_poseaug_settings_are_refused(over, match):
     with pytest.raises(ConfigError, match=match):
@@ -249,9 +249,9 @@ def test_bad_poseaug_settings_are_refused(over, match):
 def tiny(out, *extra):
     return [f"out_dir={out}", "data.dataset=synthetic", "data.train_subjects=[S1]", "data.downsample=20",
             "data.test_downsample=20", "model.name=mlp", "model.channels=16", "model.stages=1", "train.epochs=2",
-            "train.tail_epochs=0", "train.batch_size=128", "augment.poseaug_pretrain_epochs=1", "augment.warmup=1",
-            "augment.poseaug_width=16", "augment.poseaug_d3_width=16", "augment.poseaug_d2_width=16",
-            "augment.poseaug_pool_size=64", "augment.monitor_every=0", *extra]
+            "train.tail_epochs=0", "train.batch_size=128", "augment.poseaug.pretrain_epochs=1", "augment.poseaug.warmup=1",
+            "augment.poseaug.width=16", "augment.poseaug.d3_width=16", "augment.poseaug.d2_width=16",
+            "augment.poseaug.pool_size=64", "augment.monitor_every=0", *extra]
 
 
 def test_poseaug_training_end_to_end_and_exact_resume(tmp_path, monkeypatch, capsys):
@@ -311,26 +311,26 @@ def test_poseaug_training_end_to_end_and_exact_resume(tmp_path, monkeypatch, cap
 
 
 def test_follow_lr_separate_passes_and_train_mode_feedback(tmp_path):
-    """``poseaug_lr: follow`` scales the augmentor's LR as the pose net's; with separate passes the
-    augmented pairs get a pass of their own; ``poseaug_feedback_mode: train`` runs the pose net as released."""
+    """``poseaug.lr_policy: follow`` scales the augmentor's LR as the pose net's; with separate passes the
+    augmented pairs get a pass of their own; ``poseaug.feedback_mode: train`` runs the pose net as released."""
     from dhaug.schedule import learning_rate
     from dhaug.train import train
 
     out = tmp_path / "follow"
-    cfg = load_config(None, tiny(out, "augment.method=poseaug", "train.epochs=3", "augment.poseaug_lr=follow",
-                                 "train.synthetic_batches=separate", "augment.poseaug_feedback_mode=train"))
+    cfg = load_config(None, tiny(out, "augment.method=poseaug", "train.epochs=3", "augment.poseaug.lr_policy=follow",
+                                 "train.synthetic_batches=separate", "augment.poseaug.feedback_mode=train"))
     train(cfg, progress=False)
     hist = json.loads((out / "results.json").read_text())["history"]
     lrs = [learning_rate(e, cfg.train) for e in range(3)]
     assert [h["lr"] for h in hist] == lrs  # the pose net keeps the harness's schedule
     for h, lr in zip(hist, lrs):  # GAN from epoch 0 (1 pre-training epoch overlapped by the 1 warm-up epoch)
-        assert h["gan/lr"] == pytest.approx(cfg.augment.gan_lr * lr / lrs[0])
+        assert h["gan/lr"] == pytest.approx(cfg.augment.poseaug.lr * lr / lrs[0])
     assert "fake_loss" not in hist[0] and all(np.isfinite(h["fake_loss"]) and h["fake_pairs"] > 100 for h in hist[1:])
 
     cams, cam3d, root, ci = real_set(64)
     from dhaug.models import SimpleBaseline
     for mode, changes in (("eval", False), ("train", True)):
-        aug = PoseAugmenter(cams, None, AugmentConfig(poseaug_width=16, poseaug_feedback_mode=mode), seed=0)
+        aug = PoseAugmenter(cams, None, AugmentConfig(poseaug=PoseAugConfig(width=16, feedback_mode=mode)), seed=0)
         net = SimpleBaseline(width=32, stages=1, dropout=0.2).train()
         aug.attach(net)
         before = {k: v.clone() for k, v in net.state_dict().items() if "running_mean" in k}
@@ -338,5 +338,5 @@ def test_follow_lr_separate_passes_and_train_mode_feedback(tmp_path):
         aug.pose_net_errors((x2, x3))
         moved = any(not torch.equal(before[k], net.state_dict()[k]) for k in before)
         assert moved == changes and net.training
-    with pytest.raises(ConfigError, match="poseaug_lr"):
-        load_config(None, tiny(out, "augment.method=poseaug", "augment.poseaug_lr=cosine"))
+    with pytest.raises(ConfigError, match="poseaug.lr_policy"):
+        load_config(None, tiny(out, "augment.method=poseaug", "augment.poseaug.lr_policy=cosine"))

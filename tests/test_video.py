@@ -160,10 +160,11 @@ def real_windows(n=64, T=5, seed=0):
 
 def test_video_gan_pass_buffer_and_state():
     from dhaug.augment import AugmentConfig, DHAugmenter
-    from dhaug.augment.video_gan import MotionDiscriminator2D, MotionDiscriminator3D, four_ways, joint_acceleration
+    from dhaug.augment.dhaug.video import MotionDiscriminator2D, MotionDiscriminator3D, four_ways, joint_acceleration
+    from dhaug.config import GANConfig, VideoConfig
     cams, templates, cam3d, root, ci, seq = real_windows()
-    s = AugmentConfig(gen_width=16, d3_width=16, d2_width=16, gan_batch_size=16, n_critic=2, motion_width=16,
-                      motion_start=1, temporal_basis=0, fov_range_deg=[30.0, 100.0])
+    s = AugmentConfig(gan=GANConfig(gen_width=16, d3_width=16, d2_width=16, batch_size=16, n_critic=2),
+                      video=VideoConfig(motion_width=16, motion_start=1, temporal_basis=0), fov_range_deg=[30.0, 100.0])
     aug = DHAugmenter(cams, templates, settings=s, seed=0, frames=5)
     first = aug.fit_epoch(cam3d, root, ci, seq, progress=False)
     assert first["md3"] is None and first["g"] is not None  # motion critics start at epoch 1
@@ -191,9 +192,10 @@ def test_single_frame_critics_on_a_random_subset_of_frames():
     from dataclasses import replace
 
     from dhaug.augment import AugmentConfig, DHAugmenter
+    from dhaug.config import GANConfig, VideoConfig
     cams, templates, cam3d, root, ci, seq = real_windows()
-    s = AugmentConfig(gen_width=16, d3_width=16, d2_width=16, gan_batch_size=16, n_critic=2, motion_width=16,
-                      motion_start=0, temporal_basis=0, critic_frames=2)
+    s = AugmentConfig(gan=GANConfig(gen_width=16, d3_width=16, d2_width=16, batch_size=16, n_critic=2),
+                      video=VideoConfig(motion_width=16, motion_start=0, temporal_basis=0, critic_frames=2))
     aug = DHAugmenter(cams, templates, settings=s, seed=0, frames=5)
     a = torch.arange(3 * 5.0).reshape(3, 5, 1, 1).expand(3, 5, 16, 3)
     fa, fb = aug._frames_for_critics(a, -a)
@@ -204,7 +206,7 @@ def test_single_frame_critics_on_a_random_subset_of_frames():
     out = aug.fit_epoch(cam3d, root, ci, seq, progress=False)
     assert np.isfinite([out["d3"], out["d2"], out["md3"], out["g"]]).all() and len(out["pose2d"]) > 0
     with pytest.raises(ValueError, match="critic_frames"):
-        DHAugmenter(cams, templates, settings=replace(s, critic_frames=6), frames=5)
+        DHAugmenter(cams, templates, settings=replace(s, video=replace(s.video, critic_frames=6)), frames=5)
 
 
 def test_video_training_with_dhaug_video(tmp_path):
@@ -214,8 +216,8 @@ def test_video_training_with_dhaug_video(tmp_path):
     over = [f"out_dir={tmp_path}", "data.dataset=synthetic", "data.train_subjects=[S1]", "data.downsample=10",
             "data.test_downsample=20", "model.name=videopose", "model.frames=9", "model.channels=32",
             "train.epochs=1", "train.tail_epochs=0", "train.batch_size=256", "augment.method=dhaug-video",
-            "augment.warmup=0", "augment.motion_start=0", "augment.gen_width=16", "augment.d3_width=16",
-            "augment.d2_width=16", "augment.motion_width=16"]
+            "augment.gan.warmup=0", "augment.video.motion_start=0", "augment.gan.gen_width=16", "augment.gan.d3_width=16",
+            "augment.gan.d2_width=16", "augment.video.motion_width=16"]
     res = train(load_config(None, over), progress=False)
     assert np.isfinite(res["synthetic"]["frame_mean"]["mpjpe"])
     hist = json.loads((tmp_path / "results.json").read_text())["history"]
@@ -234,7 +236,7 @@ def test_video_training_with_dhaug_video(tmp_path):
 
 
 def test_temporal_basis_setting():
-    from dhaug.augment.source import temporal_basis
+    from dhaug.augment.basis import temporal_basis
     from dhaug.errors import ConfigError
     assert [temporal_basis(-1, t) for t in (3, 9, 27, 81)] == [2, 4, 12, 36]
     assert temporal_basis(0, 9) == 0 and temporal_basis(5, 9) == 5
@@ -246,7 +248,7 @@ def test_temporal_basis_setting():
 
 def test_temporal_basis_makes_smooth_sequences():
     from dhaug.augment import CameraSet
-    from dhaug.augment.video_gan import VideoGenerator, joint_acceleration
+    from dhaug.augment.dhaug.video import VideoGenerator, joint_acceleration
     from dhaug.camera import load_cameras
     from dhaug.kinematics import PAPER, paper_table
     torch.manual_seed(0)
@@ -265,7 +267,7 @@ def test_temporal_basis_makes_smooth_sequences():
 
 
 def test_window_passes_step_on_mirrored_and_reversed_windows(monkeypatch):
-    import dhaug.steps as tr
+    import dhaug.optim as tr
     from dhaug.config import TrainConfig
     seen = []
     monkeypatch.setattr(tr, "train_step", lambda model, opt, x, y, clip, loss="mse", precision="fp32":
@@ -283,7 +285,7 @@ def test_window_passes_step_on_mirrored_and_reversed_windows(monkeypatch):
 def test_pose_net_loss_is_the_papers_by_default():
     from dhaug.config import load_config
     from dhaug.errors import ConfigError
-    from dhaug.steps import loss_kind, pose_loss
+    from dhaug.optim import loss_kind, pose_loss
 
     single, windows = torch.zeros(2, 16, 2), torch.zeros(2, 9, 16, 2)
     assert (loss_kind("auto", single), loss_kind("auto", windows), loss_kind("mse", windows)) == ("mse", "mpjpe", "mse")

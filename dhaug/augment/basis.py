@@ -13,11 +13,11 @@ def cosine_basis(frames: int, count: int) -> torch.Tensor:
 
 
 def temporal_basis(setting: int, frames: int) -> int:
-    """``augment.temporal_basis`` for ``frames``-frame windows: -1 (auto) -> round(0.45 T) cosines
+    """``augment.video.temporal_basis`` for ``frames``-frame windows: -1 (auto) -> round(0.45 T) cosines
     (9 frames: 4; 27: 12; 81: 36), else as given (0: free per-frame outputs, the paper)."""
     if setting < -1:
-        raise ConfigError(f"augment.temporal_basis = {setting}: use -1 (auto), 0 (paper) or a number of cosines")
+        raise ConfigError(f"augment.video.temporal_basis = {setting}: use -1 (auto), 0 (paper) or a number of cosines")
     k = max(2, round(0.45 * frames)) if setting == -1 else setting
     if k > frames:
-        raise ConfigError(f"augment.temporal_basis = {k} is more cosines than the window's {frames} frames")
+        raise ConfigError(f"augment.video.temporal_basis = {k} is more cosines than the window's {frames} frames")
     return k

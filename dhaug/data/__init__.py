@@ -1,5 +1,6 @@
-"""Data layer: Human3.6M npz files, cross-dataset test sets, the built-in synthetic demo data, and
-:func:`load_experiment_data` which turns a :class:`~dhaug.config.DataConfig` into pose sets."""
+"""Data layer: Human3.6M npz files, cross-dataset test sets, the built-in synthetic demo data, ``dhaug
+generate`` output (:mod:`.generated`), and :func:`load_experiment_data` which turns a
+:class:`~dhaug.config.DataConfig` into pose sets."""
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -7,6 +8,7 @@ from pathlib import Path
 
 from ..errors import DataError
 from .crossdata import cmu_from_arrays, load_cmu_test, load_cross_set, load_test_3dhp
+from .generated import load_generated
 from .h36m import H36MData, build_split, load_h36m, project_ground_truth_2d
 from .poseset import PoseSet, concat
 
@@ -58,8 +60,6 @@ def load_experiment_data(cfg, full_rate_tests: bool = False) -> ExperimentData:
         desc = f"Human3.6M from {cfg.data_dir}, 2D source {cfg.keypoints!r}"
         domain = "h36m"
     if cfg.train_file:  # generated data (dhaug generate) instead of the training subjects
-        from ..generate import load_generated
-
         train = load_generated(cfg.train_file, windows=full_rate_tests)
         desc += f"; trained on generated data from {cfg.train_file}"
     else:
@@ -79,5 +79,5 @@ def load_experiment_data(cfg, full_rate_tests: bool = False) -> ExperimentData:
 
 
 __all__ = ["ExperimentData", "H36MData", "PoseSet", "build_split", "concat", "cmu_from_arrays",
-           "load_cmu_test", "load_cross_set", "load_cross_sets", "load_experiment_data", "load_h36m", "load_test_3dhp",
-           "project_ground_truth_2d"]
+           "load_cmu_test", "load_cross_set", "load_cross_sets", "load_experiment_data", "load_generated", "load_h36m",
+           "load_test_3dhp", "project_ground_truth_2d"]

@@ -59,6 +59,7 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import DataError
+from ..progress import progress_bar
 from ..skeleton import H36M16
 
 FORMATS = ("auto", "coco", "openpose", "npz")
@@ -397,16 +398,11 @@ def _json_files(folder: Path, pattern: str) -> list[Path]:
     return files
 
 
-def _progress(items, progress: bool, desc: str):
-    from ..progress import progress_bar
-    return progress_bar(items, desc=desc, unit="file", enabled=progress)
-
-
 def read_mmpose_dir(folder: str | Path, progress: bool = False) -> Keypoints2D:
     """A folder of per-frame MMPose JSON files (each a list of instances, or a dict with 'instances')."""
     folder = Path(folder)
     frames = []
-    for f in _progress(_json_files(folder, "*.json"), progress, "reading MMPose files"):
+    for f in progress_bar(_json_files(folder, "*.json"), desc="reading MMPose files", unit="file", enabled=progress):
         obj = _load_json(f)
         frames.append(_mmpose_instances(obj.get("instances") if isinstance(obj, dict) else obj, str(f)))
     return _select(frames, "coco17", str(folder), 17, [f"{len(frames)} MMPose files in natural name order"],
@@ -418,7 +414,7 @@ def read_openpose_dir(folder: str | Path, progress: bool = False) -> Keypoints2D
     folder = Path(folder)
     frames = []
     files = _json_files(folder, "*_keypoints.json") if folder.is_dir() else [folder]
-    for f in _progress(files, progress, "reading OpenPose files"):
+    for f in progress_bar(files, desc="reading OpenPose files", unit="file", enabled=progress):
         obj = _load_json(f)
         if not isinstance(obj, dict) or not isinstance(obj.get("people"), list):
             raise DataError(f"{f}: no 'people' list (OpenPose *_keypoints.json)")

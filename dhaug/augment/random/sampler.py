@@ -1,82 +1,18 @@
-"""Random DH augmentation — the paper's "normal" mode (method.md §7) as a reusable, seeded transform.
-
-For each synthetic pose: bone lengths of a random real training frame, scaled by ``1 + U[-s, s)``
-per bone group (left and right together, thorax never scaled); the pelvis at the world root of
-another random real frame; a random subset of DOFs (size uniform in 0..n + 2 for n parameters — the
-release's 0..33 for the paper model's 28 DOFs + 3 rotations, so "all active" is drawn 3 times in 34)
-drawn from
-``clip(N(mid, sigma), lo, hi)`` of the limit table, the rest at the rest pose; the global rotation
-likewise. Sample 0 of every draw is the rest pose. Every pose is seen by every camera; pairs whose
-joints fall behind a camera (depth < ``min_depth``) or off its image are rejected.
-
-Output: (2D normalised screen, root-relative camera-frame 3D) pairs, exactly the training format.
-
-Sequences (``frames`` = T > 1, the random baseline of the video mode): each sequence keeps its bone
-lengths, active DOF subset, camera and zoom; every active DOF (and the global rotation) moves along
-a smooth random trajectory — its single-frame draw plus the K - 1 next-slowest cosines over the window
-(``temporal_basis`` K, as the video generator's), with coefficients ``N(0, motion_deg / k)`` for the
-k-th cosine, clipped to the limits —, and the pelvis follows the root trajectory of a random real
-training window. Output: 2D windows (P, T, 16, 2) and the centre frame's root-relative 3D (P, 16, 3).
-"""
+"""Random DH poses — the paper's "normal" mode (method.md §7) as a seeded transform: random bones,
+DOFs, rotation and pelvis, seen by every training camera (single frames or smooth sequences).
+Output pairs are in the training format. Design: docs/augment/random.md."""
 from __future__ import annotations
-
-from dataclasses import dataclass, replace
 
 import numpy as np
 import torch
 
-from ..camera import Camera, project, random_focals, with_focal, world_to_camera
-from ..config import AugmentConfig
-from ..kinematics import BodyModel, forward_kinematics, paper_table
-from ..kinematics.limits import LimitTable
-from ..timing import section
-from .basis import cosine_basis, temporal_basis
-
-#: Bone groups sharing one scale factor (indices into kinematics.BONES); the thorax bone (7) is never scaled.
-BONE_GROUPS = {"shins": (2, 5), "thighs": (1, 4), "hips": (0, 3), "waist": (6,), "shoulders": (9, 12),
-               "upper_arms": (10, 13), "forearms": (11, 14), "neck": (8,)}
-
-
-def scale_bones(bones: torch.Tensor, scale: float, generator: torch.Generator) -> torch.Tensor:
-    """Multiply each bone group by ``1 + U[-scale, scale)`` (one factor per group and pose). bones (N, 15)."""
-    n = bones.shape[0]
-    factors = 1 + scale * (2 * torch.rand(n, len(BONE_GROUPS), generator=generator, dtype=bones.dtype) - 1)
-    factors = factors.to(bones.device)  # drawn on the (CPU) generator, applied where the bones are
-    out = bones.clone()
-    for g, idx in enumerate(BONE_GROUPS.values()):
-        out[:, list(idx)] *= factors[:, g:g + 1]
-    return out
-
-
-@dataclass
-class CameraSet:
-    """Cameras as stacked tensors: R (C,3,3), T (C,3) metres, normalised intrinsics (C,9), aspect h/w (C,)."""
-
-    R: torch.Tensor
-    T: torch.Tensor
-    K: torch.Tensor
-    aspect: torch.Tensor
-
-    @staticmethod
-    def from_cameras(cams: list[Camera], dtype=torch.float32) -> "CameraSet":
-        return CameraSet(torch.as_tensor(np.stack([c.R for c in cams]), dtype=dtype),
-                         torch.as_tensor(np.stack([c.T for c in cams]), dtype=dtype),
-                         torch.as_tensor(np.stack([c.normalized_intrinsics() for c in cams]), dtype=dtype),
-                         torch.tensor([c.res_h / c.res_w for c in cams], dtype=dtype))
-
-
-def project_to_cameras(world: torch.Tensor, cams: CameraSet, min_depth: float = 0.5,
-                       focal: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-    """World poses (N,16,3) into every camera: 2D (N,C,16,2), root-relative camera 3D (N,C,16,3),
-    and a validity mask (N,C): every joint at depth >= ``min_depth`` and inside the image.
-    ``focal`` (N,C): normalised focal lengths replacing the cameras' own (a zoom per pair)."""
-    Xc = world_to_camera(world[:, None], cams.R, cams.T)  # (N,C,16,3)
-    K = cams.K[None] if focal is None else with_focal(cams.K[None].expand(*focal.shape, -1), focal)
-    uv = project(Xc, K, clamp=False)
-    depth_ok = (Xc[..., 2] >= min_depth).all(-1)
-    a = cams.aspect[None, :, None]
-    inside = ((uv[..., 0].abs() <= 1) & (uv[..., 1].abs() <= a)).all(-1)
-    return uv, Xc - Xc[..., :1, :], depth_ok & inside
+from ...camera import Camera, random_focals
+from ...config import AugmentConfig
+from ...kinematics import BodyModel, forward_kinematics, paper_table
+from ...kinematics.limits import LimitTable
+from ...timing import section
+from ..basis import cosine_basis, temporal_basis
+from ..common import CameraSet, project_to_cameras, scale_bones
 
 
 class RandomDHAugmenter:
@@ -93,7 +29,7 @@ class RandomDHAugmenter:
     def __init__(self, body_model: BodyModel, bones: torch.Tensor, roots: torch.Tensor, cameras: list[Camera],
                  limits: LimitTable | None = None, settings: AugmentConfig | None = None, seed: int = 0,
                  frames: int = 1, max_active: int | None = None, **overrides) -> None:
-        s = replace(settings or AugmentConfig(), **overrides)  # e.g. num_poses=500: any AugmentConfig field
+        s = (settings or AugmentConfig()).updated(**overrides)  # e.g. num_poses=500, temporal_basis=3
         if bones.ndim != 2 or bones.shape[1] != 15:
             raise ValueError(f"bones must have shape (M, 15), got {tuple(bones.shape)}")
         want = (3,) if frames == 1 else (frames, 3)
@@ -102,7 +38,7 @@ class RandomDHAugmenter:
                              f"got {tuple(roots.shape)}")
         self.frames = frames
         if frames > 1:  # cosines per trajectory; 0 (free per-frame outputs in the GAN) = every cosine
-            self.temporal_basis = temporal_basis(s.temporal_basis, frames) or frames
+            self.temporal_basis = temporal_basis(s.video.temporal_basis, frames) or frames
         self.motion = float(np.radians(s.motion_deg))
         self.model = body_model
         self.bones = bones.float()
@@ -170,3 +106,6 @@ class RandomDHAugmenter:
             uv, rel, ok = project_to_cameras(world.flatten(0, 1), self.cams, self.min_depth, flat_focal)
         uv, rel, ok = uv.unflatten(0, (n, T)), rel.unflatten(0, (n, T)), ok.unflatten(0, (n, T)).all(1)  # (n, T, C, ...)
         return uv.transpose(1, 2)[ok], rel[:, T // 2][ok]
+
+
+__all__ = ["RandomDHAugmenter"]

@@ -1,5 +1,5 @@
-"""The pieces of a training step: the pose loss, one optimiser step (under the
-training precision) and one shuffled pass with its mirrored / time-reversed steps."""
+"""The pose net's optimisation: its loss, its optimiser, one step (under the training precision) and
+one shuffled pass with its mirrored / time-reversed steps."""
 from __future__ import annotations
 
 import torch

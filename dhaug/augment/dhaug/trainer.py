@@ -1,82 +1,57 @@
-"""``DHAugmenter``: the DH-AUG GAN pass (method.md §3-§6) as an object usable from any training loop,
-for single frames (``frames`` = 1) and for ``frames``-frame sequences (the video mode) alike.
+"""The DH-AUG GAN pass (method.md §3-§6) as an object usable from any training loop, for single frames
+(``frames`` = 1) and ``frames``-frame sequences (the video mode) alike:
 
     aug = DHAugmenter(cameras, templates)                  # training cameras, (S, 15) bone templates
     buffer = aug.fit_epoch(real3d, real_root, cam_index)   # one GAN pass; returns that epoch's fakes
     pose2d, pose3d = aug.sample(1024)                      # fresh (2D, 3D) pairs at any time
 
-Per GAN pass: the real poses (windows) get the bone lengths of a random template (one per sequence;
-directions kept) and are re-projected by their own cameras; these swapped pairs are the "real" data
-of the critics and the bone-length source of the generator. Batches of B: a 3D-critic step (and one
-on the mirrored poses), one camera for the batch, a 2D-critic step against an independently shuffled
-real 2D batch (and mirrored); for sequences also the motion critics on mirrored and time-reversed
-sequences (from GAN epoch ``motion_start``); every ``n_critic``-th iteration a generator step. The
-critic-step fakes (in front of the camera, on screen) form the epoch's fake buffer. A single frame is
-a one-frame sequence: every tensor carries a time axis of length T inside the pass.
-
-Settings are the experiment's :class:`~dhaug.config.AugmentConfig` (one schema for the library and
-the command line).
-"""
+Settings: :class:`~dhaug.config.AugmentConfig`. The pass step by step: docs/augment/dhaug.md."""
 from __future__ import annotations
 
-import copy
-
-import numpy as np
 import torch
 
-from ..camera import Camera, project, random_focals, with_focal
-from ..config import AugmentConfig
-from ..kinematics import PAPER, BodyModel
-from ..kinematics.limits import LimitTable, paper_table
-from ..precision import autocast, full_precision, resolve_precision
-from ..progress import progress_bar
-from ..skeleton import bone_lengths, mirror_pose
-from ..timing import section
-from .basis import temporal_basis
-from .gan import Discriminator2D, Discriminator3D, Generator, critic_loss, scale_bones, swap_bones
-from .random_dh import CameraSet
-from .video_gan import MotionDiscriminator2D, MotionDiscriminator3D, VideoGenerator, four_ways, joint_acceleration
+from ...camera import Camera, project, random_focals, with_focal
+from ...config import AugmentConfig
+from ...kinematics import PAPER, BodyModel
+from ...kinematics.limits import LimitTable, paper_table
+from ...precision import autocast, full_precision, resolve_precision
+from ...progress import progress_bar
+from ...skeleton import bone_lengths, mirror_pose
+from ...timing import section
+from ..adversarial import AdversarialTrainer
+from ..basis import temporal_basis
+from ..common import CameraSet, Discriminator2D, scale_bones, swap_bones
+from .networks import Discriminator3D, Generator, critic_loss
+from .video import MotionDiscriminator2D, MotionDiscriminator3D, VideoGenerator, four_ways, joint_acceleration
 
-#: GAN batch size of a DHAugmenter whose settings leave ``gan_batch_size`` at 0.
+#: GAN batch size of a DHAugmenter whose settings leave ``gan.batch_size`` at 0.
 DEFAULT_BATCH = 1024
 
 
-class DHAugmenter:
+class DHAugmenter(AdversarialTrainer):
     """The DH-AUG GAN over ``cameras`` with bone ``templates`` (S, 15); ``frames`` > 1: the video GAN."""
 
     def __init__(self, cameras: list[Camera], templates: torch.Tensor, body_model: BodyModel = PAPER,
                  limits: LimitTable | None = None, settings: AugmentConfig | None = None, device="cpu", seed: int = 0,
                  frames: int = 1):
         self.s = settings or AugmentConfig()
-        if not 0 <= self.s.critic_frames <= frames:
-            raise ValueError(f"critic_frames = {self.s.critic_frames}: must be 0 (all) or 1..frames ({frames})")
+        if not 0 <= self.s.video.critic_frames <= frames:
+            raise ValueError(f"critic_frames = {self.s.video.critic_frames}: must be 0 (all) or 1..frames ({frames})")
         self.frames = frames
-        self.batch_size = self.s.gan_batch_size or DEFAULT_BATCH
-        self.device = torch.device(device)
-        self.cams = CameraSet.from_cameras(cameras)
-        self.cams = CameraSet(*(t.to(self.device) for t in (self.cams.R, self.cams.T, self.cams.K, self.cams.aspect)))
-        self.templates = torch.as_tensor(templates, dtype=torch.float32, device=self.device)
+        self.batch_size = self.s.gan.batch_size or DEFAULT_BATCH
         limits = limits or paper_table("gan")
-        if frames == 1:
-            self.G = Generator(body_model, limits, self.s.gen_width, self.s.noise_dim)
-        else:
-            self.G = VideoGenerator(body_model, limits, frames, self.s.gen_width, self.s.noise_dim,
-                                    temporal_basis=temporal_basis(self.s.temporal_basis, frames))
-        self.G = self.G.to(self.device)
-        self.D3 = Discriminator3D(self.s.d3_width).to(self.device)
-        self.D2 = Discriminator2D(self.s.d2_width).to(self.device)
-        self.nets = ["G", "D3", "D2"]
+        nets: dict = {"G": Generator(body_model, limits, self.s.gan.gen_width, self.s.gan.noise_dim) if frames == 1 else
+                      VideoGenerator(body_model, limits, frames, self.s.gan.gen_width, self.s.gan.noise_dim,
+                                     temporal_basis=temporal_basis(self.s.video.temporal_basis, frames)),
+                      "D3": Discriminator3D(self.s.gan.d3_width), "D2": Discriminator2D(self.s.gan.d2_width)}
         if frames > 1:
-            self.MD3 = MotionDiscriminator3D(frames, self.s.motion_width).to(self.device)
-            self.MD2 = MotionDiscriminator2D(frames, self.s.motion_width).to(self.device)
-            self.nets += ["MD3", "MD2"]
-        for k in self.nets:
-            setattr(self, f"opt_{k}", torch.optim.Adam(getattr(self, k).parameters(), lr=self.s.gan_lr,
-                                                      betas=tuple(self.s.betas)))
-        self.rng = torch.Generator(device="cpu").manual_seed(seed)
-        self.precision = resolve_precision(self.s.gan_precision, self.device)
-        self.iteration = 0
-        self.epoch = 0
+            nets.update(MD3=MotionDiscriminator3D(frames, self.s.video.motion_width),
+                        MD2=MotionDiscriminator2D(frames, self.s.video.motion_width))
+        super().__init__(nets, device, seed, lr=self.s.gan.lr, betas=tuple(self.s.gan.betas))
+        c = CameraSet.from_cameras(cameras)
+        self.cams = CameraSet(*(t.to(self.device) for t in (c.R, c.T, c.K, c.aspect)))
+        self.templates = torch.as_tensor(templates, dtype=torch.float32, device=self.device)
+        self.precision = resolve_precision(self.s.gan.precision, self.device)
         self._bones: torch.Tensor | None = None  # bone lengths of the last swapped real set (for sample())
 
     # --- helpers -------------------------------------------------------------------------------
@@ -84,7 +59,7 @@ class DHAugmenter:
         return torch.randint(high, (n,), generator=self.rng).to(self.device)
 
     def _noise(self, n: int) -> torch.Tensor:
-        return torch.randn(n, self.s.noise_dim, generator=self.rng).to(self.device)
+        return torch.randn(n, self.s.gan.noise_dim, generator=self.rng).to(self.device)
 
     def intrinsics(self, cam: torch.Tensor) -> torch.Tensor:
         """(B, 9) normalised intrinsics of cameras ``cam`` (B,), zoomed to random fields of view if set."""
@@ -126,25 +101,21 @@ class DHAugmenter:
         """Sequences (B, T, ...) -> the frames the single-frame critics see, (B*k, ...): all T frames,
         or ``critic_frames`` = k distinct frames drawn per sequence (the same draw for every input)."""
         B, T = seqs[0].shape[:2]
-        if self.s.critic_frames in (0, T):
+        if self.s.video.critic_frames in (0, T):
             return [s.reshape(-1, *s.shape[2:]) for s in seqs]
-        k = self.s.critic_frames
+        k = self.s.video.critic_frames
         pick = torch.rand(B, T, generator=self.rng).argsort(1)[:, :k].to(self.device)
         rows = torch.arange(B, device=self.device)[:, None]
         return [s[rows, pick].reshape(-1, *s.shape[2:]) for s in seqs]
 
-    def _critic_step(self, D, opt, real, fake, mirror_fn=mirror_pose, mirror: bool | None = None) -> torch.Tensor:
-        """One WGAN-GP step of critic ``D`` (and one on ``mirror_fn`` of the inputs when mirroring); returns
-        the detached loss of the first (a device tensor: no host synchronisation per step)."""
-        loss = critic_loss(D, real, fake, self.s.gp_lambda, self.rng)
-        opt.zero_grad(set_to_none=True)
-        loss.backward()
-        opt.step()
-        if self.s.mirror if mirror is None else mirror:
-            loss_m = critic_loss(D, mirror_fn(real), mirror_fn(fake), self.s.gp_lambda, self.rng)
-            opt.zero_grad(set_to_none=True)
-            loss_m.backward()
-            opt.step()
+    def _critic_step(self, name: str, real, fake, mirror_fn=mirror_pose, mirror: bool | None = None) -> torch.Tensor:
+        """One WGAN-GP step of critic ``name`` (and one on ``mirror_fn`` of the inputs when mirroring);
+        returns the detached loss of the first (a device tensor: no host synchronisation per step)."""
+        D = self.nets[name]
+        loss = critic_loss(D, real, fake, self.s.gan.gp_lambda, self.rng)
+        self.step(name, loss)
+        if self.s.gan.mirror if mirror is None else mirror:
+            self.step(name, critic_loss(D, mirror_fn(real), mirror_fn(fake), self.s.gan.gp_lambda, self.rng))
         return loss.detach()
 
     def _generator_step(self, B: int, bones: torch.Tensor, cam: torch.Tensor, motion: bool) -> torch.Tensor:
@@ -152,12 +123,10 @@ class DHAugmenter:
         g = self._generate(B, bones, cam)
         g3, g2 = self._frames_for_critics(g["world"], g["pose2d"])
         # mirrored adversarial terms would be detached in the original (no gradient): left out
-        adv = self.s.w3d * self.D3(g3).mean() + self.s.w2d * self.D2(g2).mean()
+        adv = self.s.gan.w3d * self.D3(g3).mean() + self.s.gan.w2d * self.D2(g2).mean()
         if motion:
             adv = adv + self.MD3(four_ways(g["world"])).mean() + self.MD2(four_ways(g["pose2d"])).mean()
-        self.opt_G.zero_grad(set_to_none=True)
-        (-adv).backward()
-        self.opt_G.step()
+        self.step("G", -adv)
         return -adv.detach()
 
     def valid(self, fake: dict) -> torch.Tensor:
@@ -197,7 +166,7 @@ class DHAugmenter:
             world, pose2d = self.swap_real(real3d, real_root, cam_index, seq)
             bones_all = bone_lengths(world[:, 0])
         self._bones = bones_all
-        motion = T > 1 and self.epoch >= self.s.motion_start
+        motion = T > 1 and self.epoch >= self.s.video.motion_start
         n, B = len(world), min(self.batch_size, len(world))
         perm = torch.randperm(n, generator=self.rng).to(dev)
         perm2d = torch.randperm(n, generator=self.rng).to(dev)
@@ -213,27 +182,25 @@ class DHAugmenter:
             with section("gan/critics"):
                 r3, f3 = self._frames_for_critics(real_w, fake["world"])
                 r2, f2 = self._frames_for_critics(real2d, fake["pose2d"])
-                logs["d3"].append(self._critic_step(self.D3, self.opt_D3, r3, f3))
-                logs["d2"].append(self._critic_step(self.D2, self.opt_D2, r2, f2))
+                logs["d3"].append(self._critic_step("D3", r3, f3))
+                logs["d2"].append(self._critic_step("D2", r2, f2))
                 if motion:  # four_ways already mirrors and reverses: one step, gradient penalty per whole sequence
-                    logs["md3"].append(self._critic_step(self.MD3, self.opt_MD3, four_ways(real_w),
-                                                         four_ways(fake["world"]), mirror=False))
-                    logs["md2"].append(self._critic_step(self.MD2, self.opt_MD2, four_ways(real2d),
-                                                         four_ways(fake["pose2d"]), mirror=False))
+                    logs["md3"].append(self._critic_step("MD3", four_ways(real_w), four_ways(fake["world"]),
+                                                         mirror=False))
+                    logs["md2"].append(self._critic_step("MD2", four_ways(real2d), four_ways(fake["pose2d"]),
+                                                         mirror=False))
             with section("gan/buffer"):
                 buf.append((fake["pose2d"], fake["cam"], self.valid(fake)))  # masked once after the pass
             if T > 2:
                 acc.append(joint_acceleration(fake["cam"]).mean())
-            if self.iteration % self.s.n_critic == self.s.n_critic - 1:
+            if self.iteration % self.s.gan.n_critic == self.s.gan.n_critic - 1:
                 with section("gan/generator_step"):
                     logs["g"].append(self._generator_step(B, bones, cam, motion))
             self.iteration += 1
         self.epoch += 1
-        # None: no step of that kind; one read-back per pass
-        out = {k: float(np.mean(torch.stack(v).double().cpu().numpy())) if v else None for k, v in logs.items()}
+        out: dict = self.read_logs(logs)  # None: no step of that kind
         if buf:
-            ok = torch.cat([b[2] for b in buf])
-            x, y = self._single(torch.cat([b[0] for b in buf])[ok], torch.cat([b[1] for b in buf])[ok])
+            x, y = self._single(*self.kept(buf))
         else:
             x, y = torch.zeros((0, 16, 2) if T == 1 else (0, T, 16, 2), device=dev), torch.zeros(0, 16, 3, device=dev)
         out["pose2d"], out["pose3d"] = x, y
@@ -253,17 +220,5 @@ class DHAugmenter:
         ok = self.valid(fake)
         return self._single(fake["pose2d"][ok], fake["cam"][ok])
 
-    # --- checkpointing ------------------------------------------------------------------------------
-    def state_dict(self) -> dict:
-        state = {k: getattr(self, k).state_dict() for k in self.nets}
-        state.update({f"opt_{k}": getattr(self, f"opt_{k}").state_dict() for k in self.nets})
-        return {**state, "rng": self.rng.get_state(), "iteration": self.iteration, "epoch": self.epoch}
 
-    def load_state_dict(self, state: dict) -> None:
-        state = copy.deepcopy(state)  # optimizers keep references to the tensors they are given
-        for k in self.nets:
-            getattr(self, k).load_state_dict(state[k])
-            getattr(self, f"opt_{k}").load_state_dict(state[f"opt_{k}"])
-        self.rng.set_state(state["rng"].cpu())  # a checkpoint loaded with map_location="cuda"
-        self.iteration = state["iteration"]
-        self.epoch = state.get("epoch", 0)  # single-frame states written before the epoch was kept
+__all__ = ["DEFAULT_BATCH", "DHAugmenter"]

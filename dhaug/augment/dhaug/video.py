@@ -1,33 +1,17 @@
-"""DH-AUG video mode networks (method.md §6): a sequence generator and motion critics. The GAN pass
-that trains them is :class:`~dhaug.augment.DHAugmenter` with ``frames`` > 1.
-
-* :class:`VideoGenerator` — one noise vector per sequence -> per-frame DOF offsets, global rotation
-  and camera-relative root for ``T`` frames (the single-frame trunk, a ``T``-times wider head; or,
-  with ``temporal_basis`` K > 0, K cosine coefficients per output so every curve is smooth by
-  construction — not in the paper, whose coherence comes only from the motion critics).
-  Bone lengths come from the real sequence (constant in time) scaled once per sequence.
-* :class:`MotionDiscriminator3D` — streams over the sequence's bone cosines, their frame-to-frame
-  differences, the root-relative positions and their differences.
-* :class:`MotionDiscriminator2D` — the 2D sequence and the frame-to-frame steps of the 2D root.
-
-Fixed with respect to the original release (method.md §11): the motion critics see mirrored and
-time-reversed real and fake sequences alike (:func:`four_ways`), and the generator's reversed terms
-are computed on correctly reversed 3D sequences (the release reshaped them with the 2D feature size
-first); the gradient penalty of both motion critics interpolates whole sequences per sample (the
-release's 2D motion critic interpolated frame by frame).
-"""
+"""DH-AUG's video mode networks (method.md §6): the sequence generator (optionally smooth by a cosine
+basis) and the 3D and 2D motion critics, which see mirrored and time-reversed sequences alike."""
 from __future__ import annotations
 
 import torch
 from torch import nn
 
-from ..camera import project
-from ..kinematics import BodyModel, forward_kinematics
-from ..kinematics.limits import LimitTable
-from ..precision import full_precision
-from ..skeleton import mirror_pose
-from .basis import cosine_basis
-from .gan import Generator, _Res, _stream, bone_cosines
+from ...camera import project
+from ...kinematics import BodyModel, forward_kinematics
+from ...kinematics.limits import LimitTable
+from ...precision import full_precision
+from ...skeleton import mirror_pose
+from ..basis import cosine_basis
+from .networks import Generator, _Res, _stream, bone_cosines
 
 
 class VideoGenerator(Generator):
@@ -114,3 +98,6 @@ def joint_acceleration(seq: torch.Tensor) -> torch.Tensor:
     """(B, T, J, 3) -> (B,) mean joint acceleration ``|p[t+1] - 2 p[t] + p[t-1]|`` (units per frame^2)."""
     acc = seq[:, 2:] - 2 * seq[:, 1:-1] + seq[:, :-2]
     return torch.linalg.norm(acc, dim=-1).mean((1, 2))
+
+
+__all__ = ["MotionDiscriminator2D", "MotionDiscriminator3D", "VideoGenerator", "four_ways", "joint_acceleration"]

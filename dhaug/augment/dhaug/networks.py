@@ -1,34 +1,21 @@
-"""DH-AUG networks (method.md §3-§4): the DH generator, the 3D discriminator (pose stream +
-kinematic stream) and the 2D discriminator, and the WGAN-GP losses.
-
-The generator outputs named DOF offsets through ``tanh`` mapped onto a limit table, the global
-rotation, and the pelvis position *relative to the camera that will see it* (depth in
-``depth_range``, image position inside the central ``screen_margin`` of the frame), so generated
-people are always in front of the camera and on screen (the original only clamped the 2D).
-"""
+"""DH-AUG networks (method.md §3-§4): the DH generator (DOF offsets inside a limit table, global
+rotation, a pelvis placed in front of its camera), the 3D critic (pose stream + kinematic stream) and the
+WGAN-GP losses. The 2D critic is :class:`~dhaug.augment.common.Discriminator2D`."""
 from __future__ import annotations
 
 import torch
 from torch import nn
 
-from ..camera import project
-from ..kinematics import BodyModel, forward_kinematics
-from ..kinematics.limits import LimitTable
-from ..precision import full_precision
-from ..skeleton import H36M16, bone_lengths
-from .random_dh import scale_bones
+from ...camera import project
+from ...kinematics import BodyModel, forward_kinematics
+from ...kinematics.limits import LimitTable
+from ...precision import full_precision
+from ..common import bone_vectors, root_in_camera
 
 #: Pairs of bones (indices into kinematics.BONES, all pointing away from the pelvis) whose cosines form
 #: the kinematic stream of the 3D discriminator, in method.md §4's order.
 BONE_PAIRS = ((5, 4), (2, 1), (4, 3), (1, 0), (3, 0), (3, 6), (0, 6), (6, 7), (7, 8), (7, 9), (7, 12),
               (9, 10), (12, 13), (10, 11), (13, 14))
-
-
-def bone_vectors(pose: torch.Tensor) -> torch.Tensor:
-    """(..., 16, 3) -> (..., 15, 3), bone i from the parent of joint i+1 to joint i+1."""
-    parents = [p for p, _ in H36M16.bones]
-    return pose[..., 1:, :] - pose[..., parents, :]
-
 
 def bone_cosines(pose: torch.Tensor, with_lengths: bool = False):
     """Cosines of the :data:`BONE_PAIRS` angles, (..., 16, 3) -> (..., 15); ``with_lengths``: also the
@@ -40,25 +27,9 @@ def bone_cosines(pose: torch.Tensor, with_lengths: bool = False):
     cos = (u[..., list(i), :] * u[..., list(j), :]).sum(-1)
     return (cos, lengths) if with_lengths else cos
 
-
 def kinematic_features(pose: torch.Tensor) -> torch.Tensor:
     """The 30-d kinematic vector: 15 adjacent-bone cosines and 15 bone lengths. (..., 16, 3) -> (..., 30)."""
     return torch.cat(bone_cosines(pose, with_lengths=True), -1)
-
-
-def root_in_camera(code: torch.Tensor, K: torch.Tensor, aspect: torch.Tensor, depth_range: tuple[float, float],
-                   screen_margin: float) -> torch.Tensor:
-    """Camera-frame pelvis (B, 3) from a root code (B, 3) in [-1, 1]^2 x [0, 1]: depth in ``depth_range``,
-    image position within the central ``screen_margin`` of the (normalised) screen; K (B, 9) normalised
-    intrinsics, aspect (B,) h/w. People placed so are in front of the camera and near the image centre."""
-    d0, d1 = depth_range
-    depth = d0 + (d1 - d0) * code[:, 2]
-    sx = screen_margin * code[:, 0]
-    sy = screen_margin * code[:, 1] * aspect
-    x = (sx - K[:, 2]) / K[:, 0] * depth
-    y = (sy - K[:, 3]) / K[:, 1] * depth
-    return torch.stack([x, y, depth], -1)
-
 
 class _Res(nn.Module):
     def __init__(self, w: int) -> None:
@@ -68,10 +39,8 @@ class _Res(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return torch.relu(x + self.l2(torch.relu(self.l1(x))))
 
-
 def _stream(d_in: int, w: int, blocks: int = 3) -> nn.Sequential:
     return nn.Sequential(nn.Linear(d_in, w), nn.ReLU(), *[_Res(w) for _ in range(blocks)])
-
 
 class Generator(nn.Module):
     """z (B, noise) -> DOF offsets, global rotation (radians, inside ``limits``) and a camera-relative root."""
@@ -130,7 +99,6 @@ class Generator(nn.Module):
         z = torch.randn(n, self.noise_dim, generator=torch.Generator().manual_seed(seed)).to(dev)
         return self.generate(z, b, cams.R[cam], cams.T[cam], cams.K[cam], cams.aspect[cam])
 
-
 class Discriminator3D(nn.Module):
     """Root-relative world pose (B,16,3) -> score; a raw-pose stream and a kinematic stream."""
 
@@ -144,25 +112,6 @@ class Discriminator3D(nn.Module):
         h = torch.cat([self.pose(pose.flatten(1)), self.kin(kinematic_features(pose))], -1)
         return self.merge(h)[:, 0]
 
-
-class Discriminator2D(nn.Module):
-    """Normalised (not root-centred) 2D pose (B,16,2) -> score (judges pose, placement and scale)."""
-
-    def __init__(self, width: int = 256) -> None:
-        super().__init__()
-        self.l1, self.l2, self.l3 = nn.Linear(32, width), nn.Linear(width, width), nn.Linear(width, width)
-        self.l4, self.l5, self.l6 = nn.Linear(width, width), nn.Linear(width, width), nn.Linear(width, 1)
-        self.act = nn.LeakyReLU(0.01)
-
-    def forward(self, pose2d: torch.Tensor) -> torch.Tensor:
-        h1 = self.act(self.l1(pose2d.flatten(1)))
-        h2 = self.act(self.l2(h1))
-        h3 = self.act(self.l3(h2) + h1)
-        h4 = self.l4(h3)
-        h5 = self.act(self.l5(h4))
-        return self.l6(h5)[:, 0]
-
-
 def gradient_penalty(D: nn.Module, real: torch.Tensor, fake: torch.Tensor,
                      generator: torch.Generator | None = None) -> torch.Tensor:
     """WGAN-GP: E[(|grad D(x_hat)| - 1)^2], x_hat a per-sample uniform mix of the flattened poses."""
@@ -171,22 +120,10 @@ def gradient_penalty(D: nn.Module, real: torch.Tensor, fake: torch.Tensor,
     g, = torch.autograd.grad(D(x).sum(), x, create_graph=True)
     return ((g.flatten(1).norm(dim=1) - 1) ** 2).mean()
 
-
 def critic_loss(D: nn.Module, real: torch.Tensor, fake: torch.Tensor, gp_lambda: float = 10.0,
                 generator: torch.Generator | None = None) -> torch.Tensor:
     """``E[D(fake)] - E[D(real)] + lambda * GP``."""
     return D(fake).mean() - D(real).mean() + gp_lambda * gradient_penalty(D, real, fake, generator)
 
 
-def swap_bones(pose: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
-    """Keep every bone's direction, give it the new ``lengths`` (B, 15); root-relative (B,16,3) poses."""
-    b = bone_vectors(pose)
-    u = b / torch.linalg.norm(b, dim=-1, keepdim=True).clamp_min(1e-8)
-    joints = [torch.zeros_like(pose[:, 0])]
-    for j, (p, _) in enumerate(H36M16.bones):  # parents come before children
-        joints.append(joints[p] + u[:, j] * lengths[:, j:j + 1])
-    return torch.stack(joints, 1)
-
-
-__all__ = ["BONE_PAIRS", "Discriminator2D", "Discriminator3D", "Generator", "bone_cosines", "bone_lengths", "bone_vectors",
-           "critic_loss", "gradient_penalty", "kinematic_features", "root_in_camera", "scale_bones", "swap_bones"]
+__all__ = ["BONE_PAIRS", "Discriminator3D", "Generator", "bone_cosines", "critic_loss", "gradient_penalty", "kinematic_features"]
