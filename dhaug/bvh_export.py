@@ -10,6 +10,7 @@ from pathlib import Path
 import numpy as np
 
 from .camera import camera_to_upright
+from .data.pickles import load_npz, object_item
 from .errors import ConfigError, DataError
 from .files import atomic_write, check_npz, claim_output_file
 from .kinematics.bvh import motion_to_bvh
@@ -81,7 +82,6 @@ def _int(text: str, where: str) -> int:
 
 
 def _read_videopose3d(path: Path, sequence: str | None) -> Motion:
-    from .data.pickles import load_npz, object_item
 
     d = load_npz(path)
     if "positions_3d" not in d:

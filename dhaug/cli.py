@@ -1,18 +1,8 @@
-"""The ``dhaug`` command line.
-
-* ``dhaug demo`` — no augmentation vs random DH poses vs DH-AUG on the built-in synthetic data (or on ``--data-dir``);
-* ``dhaug train`` — one experiment from a config (``--config``, ``key=value`` overrides, ``--resume``);
-* ``dhaug evaluate`` — score a checkpoint on its test sets or on ``--cross`` files (never over its results);
-* ``dhaug show-poses`` — draw random DH poses, or a trained generator's poses/sequences (PNG, GIF);
-* ``dhaug prepare h36m | 3dhp | 3dpw | hrnet`` — convert datasets into dhaug's npz files (the ``h36m.zip``
-  archive; 3DHP's and 3DPW's test sets into cross-dataset files; EvoSkeleton's HRNet 2D).
-* ``dhaug lift`` — lift a 2D detector's keypoints (COCO/MMPose JSON, OpenPose folder, npz) to 3D with a checkpoint
-  (default: the bundled lifter).
-* ``dhaug generate`` — write generated 2D-3D pairs or sequences (random DH poses or a checkpoint's generator)
-  with their cameras, for other toolkits or ``data.train_file`` (VideoPose3D folder or cross-dataset npz).
-* ``dhaug export-bvh`` — a lifted or generated 16-joint motion as a BVH animation (IK to the DH body model).
+"""The ``dhaug`` command line: ``demo``, ``train``, ``evaluate``, ``show-poses``, ``prepare h36m | 3dhp |
+3dpw | hrnet``, ``lift``, ``generate``, ``export-bvh``.
 
 Bad input ends with one ``error:`` line naming the file/key/value at fault (exit code 2).
+What each command does: docs/cli.md#commands
 """
 from __future__ import annotations
 
@@ -58,7 +48,7 @@ def _updates(args) -> dict:
 
 
 def cmd_train(args) -> None:
-    from .config import load_config
+    from .config import load_config  # late (here and below): `dhaug --help` without torch
     from .train import train
 
     cfg = load_config(args.config, args.overrides, _updates(args))
@@ -173,7 +163,7 @@ def cmd_export_bvh(args) -> None:
 
 
 def _version() -> str:
-    from importlib.metadata import PackageNotFoundError, version
+    from importlib.metadata import PackageNotFoundError, version  # late: --version only
 
     try:
         return version("dhaug")
@@ -377,7 +367,7 @@ def main(argv: list[str] | None = None) -> int:
     """Run one command. Bad input, bad options and OS errors end with one ``error:`` line and exit code 2
     (``--debug`` or ``DHAUG_DEBUG=1``: the traceback instead); Ctrl-C and SIGTERM name the command and what it
     kept (exit 130 / 143)."""
-    import signal
+    import signal  # late: main() only
     import threading
 
     args = build_parser().parse_args(argv)

@@ -1,14 +1,9 @@
-"""``dhaug demo``: what dhaug is for, end to end on a built-in default.
+"""``dhaug demo``: what dhaug is for, end to end on a built-in default: a single-frame VideoPose3D trained
+three times (without augmentation, with random DH poses, with the DH-AUG GAN) on the built-in SYNTHETIC
+data, or on the real protocol with ``--data-dir``. Each run is trained and evaluated like ``dhaug train``
+(into ``OUT/<model>_<augmentation>/``); the comparison goes to ``OUT/summary.{md,json,png}``.
 
-Without ``--data-dir`` it uses the package's SYNTHETIC motion data (procedural skeletons with human
-proportions, 4 virtual cameras per subject, and a held-out "other dataset" with other proportions and
-viewpoints) and trains one small single-frame VideoPose3D three times: without augmentation, with random
-DH poses and with the DH-AUG GAN, each scored on the synthetic held-out subjects and on the synthetic other
-dataset; a few minutes on a CPU. With ``--data-dir`` the same comparison runs the real protocol
-(S1,S5,S6,S7,S8 -> S9,S11, GT 2D, full-size network, the 50 + 60 epoch schedule unless ``--epochs`` is given).
-
-Each run is trained and evaluated like ``dhaug train`` (into ``OUT/<model>_<augmentation>/``); a comparison
-table, a chart and a one-sentence reading of the numbers go to ``OUT/summary.{md,json,png}``.
+Details: docs/cli.md#dhaug-demo
 """
 from __future__ import annotations
 

@@ -1,29 +1,11 @@
 """In-the-wild lifting (``dhaug lift``): a 2D detector's keypoints -> dhaug's 16 joints -> 3D with a trained
-checkpoint, without camera calibration.
-
-The steps, one function each, strung together by :func:`run_lift` (the command) and
-:func:`lift_keypoints` (the same from Python, arrays in, 3D out):
-
-1. read (:func:`dhaug.data.keypoints.read_keypoints`): COCO results / MMPose JSON, OpenPose BODY_25
-   folders, ``.npz``/``.npy`` arrays; the highest-scoring person of every frame;
-2. map to :data:`dhaug.skeleton.H36M16` (:func:`dhaug.data.keypoints.to_h36m16`; rules and known offsets
-   from Human3.6M's joints in that module's docstring);
-3. fill: joints scored below ``min_score`` (and frames without a person) are interpolated linearly in
-   time from the same joint's confident frames, edges held;
-4. smooth (optional): Savitzky-Golay, quadratic, a window of about 0.2 s at ``fps`` (30 when unknown);
-5. normalise: ``x / w * 2 - [1, h / w]`` with the image size (:func:`dhaug.camera.normalize_screen`), the
-   convention the lifter was trained with. No intrinsics are used: the lifter has learned one range of
-   fields of view (Human3.6M's ~47 degrees, or the zoom augmentation's range), and a very different lens
-   shows up as a depth / scale error, not as a failure;
-6. predict (:func:`predict_3d`, through :func:`dhaug.evaluate.predict`): single-frame models see every
-   frame; multi-frame models a window centred on every frame (:func:`dhaug.data.windows.window_rows`,
-   the first / last frame repeated past the ends), ``step`` frames apart — given ``fps``, the step that
-   gives the windows the training frame rate (50 / ``data.downsample`` fps), else 1 (consecutive frames);
-   flip averaging as in the run's cross-dataset protocol (``data.cross_flip_test``);
-7. write (:func:`write_outputs`): ``lifted.npz``, ``lifted.json``, ``lifted.png`` (a strip of frames: 2D
-   input under the lifted 3D), ``lifted.gif`` and, when ``ffmpeg`` is on the PATH, ``lifted.mp4``.
+checkpoint, without camera calibration. The steps (read, map, fill, smooth, normalise, predict, write), one
+function each, are strung together by :func:`run_lift` (the command) and :func:`lift_keypoints` (the same
+from Python, arrays in, 3D out).
 
 The 3D is root-relative (pelvis = 0), in metres, in the camera's axes (x right, y down, z forward).
+
+Details (the steps one by one): docs/lifting.md#dhaug-lift
 """
 from __future__ import annotations
 
@@ -104,7 +86,7 @@ def check_image_size(size, where: str = "--image-size") -> tuple[float, float]:
 
 def prepare_2d(kp: Keypoints2D, image_size, min_score: float = 0.3, smooth: bool = False,
                fps: float | None = None) -> Prepared2D:
-    """Map -> fill -> smooth -> normalise (steps 2-5 of the module docstring).
+    """Map -> fill -> smooth -> normalise (steps 2-5 of docs/lifting.md#dhaug-lift).
 
     Args:
         kp: one person per frame (:class:`~dhaug.data.keypoints.Keypoints2D`, T frames).
@@ -232,7 +214,7 @@ def lift_keypoints(model_or_checkpoint, keypoints_2d, image_size, scores=None, m
                    smooth: bool = False, fps: float | None = None, step: int | None = None,
                    flip_test: bool | None = None, device=None, batch_size: int = 4096,
                    progress: bool = False) -> np.ndarray:
-    """Lift one person's 2D keypoints to 3D (steps 2-6 of the module docstring).
+    """Lift one person's 2D keypoints to 3D (steps 2-6 of docs/lifting.md#dhaug-lift).
 
     Args:
         model_or_checkpoint: a checkpoint path, a :class:`Lifter` or a module ((B, 16, 2) -> (B, 16, 3), or

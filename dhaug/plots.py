@@ -1,13 +1,18 @@
 """Pictures for people: training curves, per-action error bars, skeletons. Headless (Agg) only."""
 from __future__ import annotations
 
+import io
 from pathlib import Path
 
 import numpy as np
 import torch
+from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
+from matplotlib.lines import Line2D
 
 from .camera import camera_to_upright
+from .data.synthetic import SYNTHETIC_NOTE
+from .kinematics.limits import GLOBAL_ROTATIONS, paper_table
 from .skeleton import H36M16, Skeleton
 
 _LEFT, _RIGHT = "tab:blue", "tab:red"
@@ -99,7 +104,6 @@ def _fit_2d(ax, pose2d: np.ndarray, margin: float = 0.15) -> None:
 
 def side_key(fig: Figure) -> None:
     """The left/right colour key of the skeleton drawings, once per figure (top left, outside the panels)."""
-    from matplotlib.lines import Line2D
 
     handles = [Line2D([], [], color=_LEFT, lw=2), Line2D([], [], color=_RIGHT, lw=2), Line2D([], [], color="0.3", lw=2)]
     fig.legend(handles, ["subject's left", "subject's right", "centre"], loc="upper left", fontsize=7, frameon=False,
@@ -222,9 +226,7 @@ def save_sequence_gif(world: np.ndarray, pose2d: np.ndarray, path: str | Path, f
     """An animated GIF of one or several sequences played together: per sequence, 3D (world frame,
     Z up, axes fixed over the sequence) above its 2D. world (T,16,3) or (S,T,16,3); pose2d likewise (..,16,2).
     ``frame_labels``: one caption per frame (default ``frame t/T``)."""
-    import io
-
-    from PIL import Image
+    from PIL import Image  # late: only GIFs need Pillow
 
     pts, pose2d = _sequence_points(world, pose2d)
     n_seq, n_frames = pts.shape[:2]
@@ -242,7 +244,7 @@ def save_sequence_video(world: np.ndarray, pose2d: np.ndarray, path: str | Path,
                         skeleton: Skeleton = H36M16, frame_labels: list[str] | None = None) -> None:
     """The same frames as :func:`save_sequence_gif` as an MP4 (H.264), through matplotlib's ffmpeg writer;
     needs ``ffmpeg`` on the PATH (check ``shutil.which("ffmpeg")`` first)."""
-    from matplotlib.animation import FFMpegWriter
+    from matplotlib.animation import FFMpegWriter  # late: only videos need it
 
     pts, pose2d = _sequence_points(world, pose2d)
     n_seq, n_frames = pts.shape[:2]
@@ -261,9 +263,7 @@ def plot_dof_histograms(model, dofs: torch.Tensor, rotation: torch.Tensor, path:
     """One histogram per DOF with the paper's GAN (red) and normal (green) ranges and, if given, the
     data-driven range (blue dashed) and a reference distribution (``(dofs, rotation)``, e.g. the IK
     angles of real poses; orange outline, same area)."""
-    from matplotlib.figure import Figure
 
-    from .kinematics.limits import GLOBAL_ROTATIONS, paper_table
 
     values = torch.rad2deg(torch.cat([dofs, rotation], -1)).reshape(-1, model.num_dofs + 3).numpy()
     ref = None
@@ -306,9 +306,6 @@ def render_synthetic_preview(mocap, path, subject: str | None = None,
     (0 = from the front, -90 = from the subject's right side).
     Uses matplotlib's object API (Agg canvas), so no GUI backend is needed.
     """
-    from matplotlib.backends.backend_agg import FigureCanvasAgg
-
-    from .data.synthetic import SYNTHETIC_NOTE
 
     subject = subject or next(iter(mocap.positions))
     actions = mocap.positions[subject]

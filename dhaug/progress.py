@@ -1,16 +1,11 @@
-"""Progress display that reads well both on a terminal and in a redirected log.
-
-Policy: when ``enabled`` and the stream (stderr by default) is a terminal, a tqdm bar, redrawn in
-place and removed when done (``leave``). Otherwise no bar, and no carriage returns: a pass that is
-still running ``quiet_s`` seconds (default 60 s) after it began prints one plain line each time it
-crosses 25 %, 50 %, 75 % and 100 % (``desc: 50% (600/1200 it) 95 s``) - a heartbeat for long
-passes; short passes print nothing, so a training log holds only the one line per epoch that
-:func:`dhaug.train.train` prints. With ``enabled`` = False nothing is printed at all.
+"""Progress display that reads well both on a terminal and in a redirected log: a tqdm bar on a terminal;
+otherwise, for a pass still running ``quiet_s`` seconds after it began, one plain line at 25, 50, 75 and
+100 %; nothing with ``enabled`` = False.
 
     for batch in progress_bar(batches, desc="epoch 1 real", enabled=progress):
         ...
-    bar = progress_bar(total=n_files, desc="h36m archive", unit="file")
-    bar.update(1); bar.close()
+
+The policy in full: docs/cli.md#progress-output
 """
 from __future__ import annotations
 
@@ -79,6 +74,6 @@ def progress_bar(iterable: Iterable | None = None, *, total: int | None = None, 
     lines for passes longer than ``quiet_s`` seconds; silent when not ``enabled``)."""
     stream = sys.stderr if stream is None else stream
     if enabled and is_terminal(stream):
-        from tqdm.auto import tqdm
+        from tqdm.auto import tqdm  # late: bars only on a terminal
         return tqdm(iterable, total=total, desc=desc, unit=unit, leave=leave, file=stream, dynamic_ncols=True)
     return PlainProgress(iterable, total, desc, unit, stream if enabled else None, quiet_s)

@@ -21,6 +21,7 @@ from . import checkpoint, distributed
 from .augment import SyntheticSource, build_source
 from .config import ExperimentConfig, load_config, save_config, validate
 from .data import ExperimentData, load_experiment_data
+from .data.windows import window_rows
 from .device import keep_freed_memory, resolve_device
 from .distributed import Ranks
 from .errors import ConfigError, DataError
@@ -208,7 +209,6 @@ def _build(cfg: ExperimentConfig, data: ExperimentData, ranks: Ranks, device: to
     source = build_source(source_cfg, data, device)
     x, y = data.train.tensors(device)
     if frames > 1:  # windows of consecutive (subsampled) training frames, edge-replicated (method.md §6)
-        from .data.windows import window_rows
         x = x[torch.as_tensor(window_rows(data.train.seq, frames, 1, name=data.train.name), device=device)]
     if len(x) < 2:
         raise DataError(f"the training set {data.train.name!r} has {len(x)} pairs; need at least 2")

@@ -1,12 +1,15 @@
 """What the DH-AUG and PoseAug GANs share: networks and their Adam optimisers held in dicts by name,
 one optimiser step, the LR of them all, a seeded random generator and counters, exact checkpoint
-state, and the end of a pass (the kept pairs concatenated and masked once, the logs read back once)."""
+state, and the end of a pass (the kept pairs concatenated and masked once, the logs read back once);
+and the training-loop source around such a trainer."""
 from __future__ import annotations
 
 import copy
 
 import torch
 from torch import nn
+
+from .protocol import Source
 
 
 class AdversarialTrainer:
@@ -17,7 +20,8 @@ class AdversarialTrainer:
     def __init__(self, nets: dict[str, nn.Module], device, seed: int, **adam) -> None:
         self.device = torch.device(device)
         self.nets = {k: net.to(self.device) for k, net in nets.items()}
-        self.opts = {k: torch.optim.Adam(net.parameters(), **adam) for k, net in self.nets.items()}
+        self.opts: dict[str, torch.optim.Optimizer] = {k: torch.optim.Adam(net.parameters(), **adam)
+                                                      for k, net in self.nets.items()}
         self.rng = torch.Generator(device="cpu").manual_seed(seed)
         self.iteration = 0
         self.epoch = 0
@@ -78,4 +82,25 @@ class AdversarialTrainer:
         self.epoch = state.get("epoch", 0)  # single-frame DH-AUG states written before the epoch was kept
 
 
-__all__ = ["AdversarialTrainer"]
+class AdversarialSource(Source):
+    """A training-loop source around an :class:`AdversarialTrainer` ``self.aug``: its networks and
+    optimisers (synchronised under torchrun) and its state are the trainer's."""
+
+    aug: AdversarialTrainer
+
+    @property
+    def networks(self) -> dict[str, nn.Module]:
+        return self.aug.nets
+
+    @property
+    def optimizers(self) -> dict[str, torch.optim.Optimizer]:
+        return self.aug.opts
+
+    def state_dict(self) -> dict:
+        return self.aug.state_dict()
+
+    def load_state_dict(self, state: dict) -> None:
+        self.aug.load_state_dict(state)
+
+
+__all__ = ["AdversarialSource", "AdversarialTrainer"]

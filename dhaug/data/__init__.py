@@ -11,6 +11,7 @@ from .crossdata import cmu_from_arrays, load_cmu_test, load_cross_set, load_test
 from .generated import load_generated
 from .h36m import H36MData, build_split, load_h36m, project_ground_truth_2d
 from .poseset import PoseSet, concat
+from .synthetic import SYNTHETIC_NOTE, make_synthetic_cross_set, make_synthetic_mocap
 
 
 @dataclass
@@ -46,7 +47,6 @@ def load_experiment_data(cfg, full_rate_tests: bool = False) -> ExperimentData:
     ``full_rate_tests``: keep the in-domain test sequences whole (multi-frame windows need the
     neighbouring frames) and record ``test_downsample`` in ``test_every`` instead of cutting frames."""
     if cfg.dataset == "synthetic":
-        from .synthetic import SYNTHETIC_NOTE, make_synthetic_cross_set, make_synthetic_mocap
 
         mocap = make_synthetic_mocap()
         data = H36MData(mocap.positions, mocap.cameras, project_ground_truth_2d(mocap.positions, mocap.cameras),

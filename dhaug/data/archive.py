@@ -1,28 +1,8 @@
-"""Import the Human3.6M ``h36m.zip`` archive layout into VideoPose3D-style npz files.
+"""Import the Human3.6M ``h36m.zip`` archive layout (``cameras.h5``, ``S<n>/MyPoses/3D_positions/*.h5``,
+``S<n>/StackedHourglass/*.h5``) into VideoPose3D-style npz files: ``data_3d_h36m.npz`` (T, 32, 3) float32
+metres, world; ``data_2d_h36m_sh_pt_mpii.npz`` 4 x (T, 16, 2) float32 pixels; ``cameras.json`` (T in mm).
 
-The archive (the layout produced by the 3d-pose-baseline / SemGCN preparation route) holds::
-
-    <prefix>/cameras.h5                                   subject<N>/camera<M>/{R,T,f,c,k,p,Name}
-    <prefix>/S<n>/MyPoses/3D_positions/<Action>.h5        dataset '3D_positions' (96, T), mm, world
-    <prefix>/S<n>/StackedHourglass/<Action>.<cam_id>.h5   dataset 'poses' (T, 16, 2), pixels
-
-where ``<prefix>`` is any leading folder path (possibly empty). :func:`prepare_h36m_archive`
-writes, into an output folder::
-
-    data_3d_h36m.npz               positions_3d[subject][action] -> (T, 32, 3) float32, metres, world
-    data_2d_h36m_sh_pt_mpii.npz    positions_2d[subject][action] -> [4 x (T, 16, 2)] float32 pixels
-                                   (cameras in cameras.json order), plus metadata
-    cameras.json                   subject -> [4 x {id, R, T (mm), f, c, k, p, res_w, res_h}]
-
-Conventions (those of the published VideoPose3D / SemGCN files):
-
-* Action names are the file names with ``_`` read as a space (``Directions_1`` -> ``Directions 1``)
-  and the two spellings used for the same actions unified to ``TakingPhoto`` (from ``Photo``) and
-  ``WalkingDog`` (from ``WalkDog``).
-* ``S11 Directions`` is dropped (corrupted video), as is customary.
-* A hourglass sequence may be a few frames longer than its 3D sequence; it is trimmed to the 3D
-  length. A shorter one is an error.
-* Hourglass joints are reordered from the MPII order to the 16-joint order (see ``SH_TO_H36M16``).
+Details (archive and output layouts, action names, trimming, joint order): docs/data.md#prepare-h36m
 """
 from __future__ import annotations
 

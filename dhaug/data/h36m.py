@@ -21,7 +21,7 @@ import torch
 from ..camera import Camera, load_cameras, normalize_screen, project, world_to_camera
 from ..errors import DataError
 from ..files import atomic_write, check_npz
-from ..skeleton import H36M32_TO_16, H36M32_TO_17, VPOSE17_TO_16
+from ..skeleton import H36M32_TO_16, H36M32_TO_17, VPOSE17_TO_16, bone_lengths
 from .pickles import load_npz
 from .poseset import PoseSet, concat
 
@@ -263,7 +263,6 @@ class H36MData:
     def bone_template(self, subjects: list[str]) -> np.ndarray:
         """(S, 15) mean bone lengths per subject, left and right averaged (method.md §1), in
         :attr:`H36M16.bones` order."""
-        from ..skeleton import bone_lengths
         rows = []
         for s in subjects:
             lens = np.concatenate([bone_lengths(p) for p in self.positions[s].values()]).mean(0)

@@ -1,53 +1,9 @@
-"""2D detector output for in-the-wild lifting: file readers, the mapping to our 16 joints, gap filling
-and smoothing. Pure functions on numpy arrays; ``T`` = frames, ``J`` = the input layout's joints.
+"""2D detector output for in-the-wild lifting: file readers (COCO / MMPose JSON, OpenPose BODY_25, npz),
+the mapping to our 16 joints, gap filling and smoothing. Pure functions on numpy arrays; ``T`` = frames,
+``J`` = the input layout's joints. One person per frame is kept (the highest-scoring one, no tracking).
 
-Readers (:func:`read_keypoints`; one person per frame is kept — the highest-scoring one, no tracking):
-
-* ``coco`` — COCO-17 keypoints in JSON, any of these layouts:
-
-  - the COCO *results* format: a list of ``{"image_id", "keypoints": [x, y, score] x 17, "score"}``
-    (person score = ``score``, else the mean keypoint score). Integer ``image_id`` values are frame
-    numbers (a missing number is a frame without a person) unless they span more than 4x as many
-    numbers as there are ids (then, like string ids, they are only sorted, in natural order);
-  - MMPose, a list per frame of instances ``{"keypoints": 17 x [x, y], "keypoint_scores": 17 x s}``
-    (``keypoints`` may also be 17 x [x, y, s] without ``keypoint_scores``; person score = the mean
-    keypoint score); a single frame's list alone (one file of MMPose's inferencer ``pred_out_dir``);
-  - MMPose's video demo ``--save-predictions`` file: ``{"instance_info": [{"frame_id", "instances":
-    [...]}, ...], "meta_info": ...}`` (frames ordered by ``frame_id``; gaps are frames without a person);
-  - a folder of per-frame MMPose JSON files (MMPose's inferencer ``pred_out_dir``), in natural order of
-    the file names.
-
-  Layouts whose first 17 points are COCO-17's are cut to them: COCO-WholeBody (133), Halpe (26, 136).
-* ``openpose`` — a folder of OpenPose ``*_keypoints.json`` files (natural order of the names; one such file
-  alone is one frame), BODY_25
-  ``people[i].pose_keypoints_2d`` = 75 floats x, y, c; a point (0, 0, 0) is missing; person score = the
-  mean confidence of the 25 points.
-* ``npz`` — a ``.npy`` array or an ``.npz`` with ``keypoints`` (or its only array): (T, 17|25|16, 2|3)
-  pixels in COCO-17, BODY_25 or our order, third channel = score (else 1); optional ``scores`` (T, J)
-  and ``image_size`` (2,) = width, height in pixels.
-
-Mapping to :data:`dhaug.skeleton.H36M16` (:func:`to_h36m16`; BODY_25 goes through COCO-17 order first)
-and its known offsets from Human3.6M's joints (measured on H36M S1, S5, S9 where marked):
-
-* hips, knees, ankles, shoulders, elbows, wrists: the detector's own points. COCO (and BODY_25, trained on
-  COCO-style labels) hips are annotated on the outside of the hip, a few cm lower and wider than H36M's
-  hip-joint centres (no paired data here to measure it); the other limb joints agree to a few cm.
-* Pelvis = the midpoint of the two hips (H36M's pelvis is the hip-centre midpoint too, so only the
-  hips' own offset carries over). Score: the lower of the two.
-* Thorax = the midpoint of the two shoulders. H36M's thorax sits 5-6 cm above the shoulder midpoint
-  along the torso (4.6-6.1 cm, about 13 % of the pelvis-to-shoulders length): lifted torsos come out
-  slightly short. Score: the lower of the two.
-* Spine = pelvis + :data:`SPINE_FRACTION` (0.54) x (thorax - pelvis). 0.54 is where H36M's spine joint
-  projects onto the pelvis -> shoulder-midpoint line (0.540, 0.538, 0.559 for S1, S5, S9; 0.5 would put
-  it 2 cm low); the real joint lies 3 cm off that line (behind it), which 2D cannot see. Score: the lower
-  of pelvis and thorax.
-* Head = the mean of the confident (score >= ``min_score``) eyes and ears, else the nose, else missing.
-  This is the skull's centre at eye/ear height, a little forward; H36M's Head joint sits nearer the
-  crown, 16-19 cm above the thorax, i.e. an estimated ~5 cm above the ear line (anthropometric averages,
-  not measured here): lifted heads come out slightly low. Score: the mean of the points used.
-
-Missing or low-confidence joints are filled by :func:`fill_gaps` (linear in time from the same joint's
-confident frames, edges held); :func:`savgol_smooth` is an optional Savitzky-Golay filter (scipy) with a window of about 0.2 s (:func:`smoothing_window`).
+Details (file layouts, mapping rules and their known offsets from Human3.6M's joints):
+docs/lifting.md#keypoints
 """
 from __future__ import annotations
 
@@ -74,7 +30,7 @@ BODY25_NAMES = ("Nose", "Neck", "RShoulder", "RElbow", "RWrist", "LShoulder", "L
 BODY25_TO_COCO17 = (0, 16, 15, 18, 17, 5, 2, 6, 3, 7, 4, 12, 9, 13, 10, 14, 11)
 #: Our joints taken directly from a COCO point: H36M16 index -> COCO-17 index.
 COCO17_DIRECT = {1: 12, 2: 14, 3: 16, 4: 11, 5: 13, 6: 15, 10: 5, 11: 7, 12: 9, 13: 6, 14: 8, 15: 10}
-#: Where the spine joint lies on the pelvis -> thorax (shoulder midpoint) line (see the module docstring).
+#: Where the spine joint lies on the pelvis -> thorax (shoulder midpoint) line (docs/lifting.md#joint-mapping).
 SPINE_FRACTION = 0.54
 _HIPS, _SHOULDERS, _NOSE, _FACE = (11, 12), (5, 6), 0, (1, 2, 3, 4)
 #: Layouts by number of joints of an array input.
@@ -114,7 +70,7 @@ class Keypoints2D:
 
 
 def to_h36m16(xy: np.ndarray, score: np.ndarray, layout: str, min_score: float = 0.3) -> tuple[np.ndarray, np.ndarray]:
-    """Map a detector layout onto :data:`H36M16` (rules and offsets in the module docstring).
+    """Map a detector layout onto :data:`H36M16` (rules and offsets: docs/lifting.md#joint-mapping).
 
     Args:
         xy: (..., J, 2) pixels; score: (..., J); layout: ``coco17`` (J=17), ``body25`` (25) or ``h36m16`` (16).
@@ -208,7 +164,7 @@ def savgol_smooth(x: np.ndarray, window: int, polyorder: int = 2) -> np.ndarray:
     Returns:
         (T, ...) float64.
     """
-    from scipy.signal import savgol_filter
+    from scipy.signal import savgol_filter  # late: SciPy only for smoothing
 
     x = np.asarray(x, np.float64)
     if window % 2 != 1 or window <= polyorder or window > len(x):
@@ -336,7 +292,7 @@ def _frames_by_number(ids: list, where: str, notes: list[str]) -> tuple[list[int
 
 
 def read_coco_json(path: str | Path) -> Keypoints2D:
-    """A COCO-results or MMPose JSON file (layouts in the module docstring) -> COCO-17 keypoints."""
+    """A COCO-results or MMPose JSON file (layouts: docs/lifting.md#keypoint-readers) -> COCO-17 keypoints."""
     path = Path(path)
     obj = _load_json(path)
     notes: list[str] = []

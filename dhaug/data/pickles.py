@@ -1,17 +1,9 @@
-"""Reading pickled data without running code from it.
+"""Reading pickled data without running code from it: :class:`NumpyOnlyUnpickler` resolves exactly the
+globals that rebuild numpy arrays, dtypes and scalars (plus ``_codecs.encode``) and refuses every other
+one with a :class:`~dhaug.errors.DataError` naming the file and the global. Used for the 3DPW pickles and
+for ``.npy`` / ``.npz`` files with ``object`` arrays (never ``numpy.load(allow_pickle=True)``).
 
-Loading a pickle can run any code its author put into it (``pickle`` calls whatever global the
-stream names). The files dhaug converts hold only plain Python containers and numpy arrays, so
-:class:`NumpyOnlyUnpickler` resolves exactly the globals that rebuild numpy arrays, dtypes and
-scalars (plus ``_codecs.encode``, which protocol-2 pickles use for raw bytes) and refuses every other
-one with a :class:`~dhaug.errors.DataError` naming the file and the global. Used for
-
-* the 3DPW ``sequenceFiles/*.pkl`` (Python 2 pickles: read with ``encoding='latin1'``, numpy's
-  documented way to load Python 2 arrays);
-* ``.npy`` / ``.npz`` files whose arrays have dtype ``object`` (a pickled dict saved with
-  ``numpy.save`` / ``numpy.savez``, e.g. EvoSkeleton's ``twoDPose_HRN_*.npy``, P-STMO's
-  ``data_test_3dhp.npz``): the header is parsed with ``numpy.lib.format`` and the pickled payload
-  goes through the same restricted unpickler, never through ``numpy.load(allow_pickle=True)``.
+Details: docs/data.md#restricted-pickles
 """
 from __future__ import annotations
 

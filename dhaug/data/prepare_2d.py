@@ -1,30 +1,9 @@
-"""``dhaug prepare hrnet``: EvoSkeleton's HRNet 2D detections of Human3.6M into ``data_2d_h36m_hr.npz``,
-the VideoPose3D 2D layout :func:`dhaug.data.h36m.load_keypoints_2d` reads (``--keypoints hr``).
+"""``dhaug prepare hrnet``: EvoSkeleton's HRNet 2D detections of Human3.6M (``twoDPose_HRN_{train,test}.npy``)
+into ``data_2d_h36m_hr.npz``, the VideoPose3D 2D layout :func:`dhaug.data.h36m.load_keypoints_2d` reads
+(``--keypoints hr``): ``positions_2d[subject][action]`` = 4 arrays (T, 16, 2) float32 pixels in the camera
+order of ``cameras.json``, and ``metadata``.
 
-EvoSkeleton's ``twoDPose_HRN_train.npy`` (S1, S5, S6, S7, S8) and ``twoDPose_HRN_test.npy`` (S9, S11)
-are ``numpy.save`` d dicts in 3d-pose-baseline's layout (EvoSkeleton ``libs/dataset/h36m/data_utils.py``;
-PoseAug / DH-AUG convert them the same way):
-
-* key ``(subject, action, name)``: ``subject`` an int (9 -> ``S9``), ``action`` the action class
-  (``'Directions'``), ``name`` the sequence and camera, ``'<sequence>.<camera id>.h5'`` plus a suffix
-  (EvoSkeleton strips three characters, ``-sh``, to reach its projected-GT key), e.g.
-  ``'Directions 1.54138969.h5-sh'``: the sequence name is the part before the first ``.``, the camera id
-  the part after it;
-* value ``(T, 64)`` float pixels: the 32 Human3.6M mocap joints x (x, y) (the 17 used ones filled,
-  the others zero), cut here to our 16 joints (:data:`~dhaug.skeleton.H36M32_TO_16`; the Neck/Nose
-  joint is dropped as in the 16-joint files). ``(T, 32, 2)`` and ``(T, 17, 2)`` (VideoPose3D order)
-  values are accepted too.
-
-Output ``positions_2d[subject][action]`` = 4 arrays (T, 16, 2) float32 pixels in the camera order of
-``cameras.json`` in the output folder (else the built-in calibration), and ``metadata`` (16 joints). Action
-names are written the way ``data_3d_h36m.npz`` in the output folder spells them when that file is
-there (``Photo 1`` and ``TakingPhoto 1`` name the same sequence; so do ``WalkDog`` / ``WalkingDog``),
-else in dhaug's canonical spelling (:func:`dhaug.data.archive.canonical_action`); a sequence missing
-a camera is left out with a warning, one shorter than its 3D sequence is an error.
-
-The CPN and Detectron files of VideoPose3D (``data_2d_h36m_cpn_ft_h36m_dbb.npz``,
-``data_2d_h36m_detectron_ft_h36m.npz``; 17 joints) need no conversion: the loader cuts them to 16
-joints itself (``--keypoints cpn`` / ``det``).
+Details (input keys and values, action spelling, the CPN / Detectron files): docs/data.md#prepare-hrnet
 """
 from __future__ import annotations
 

@@ -1,66 +1,11 @@
-"""``dhaug prepare 3dhp``: the MPI-INF-3DHP test set (method.md §9) from the files users have, into the
-``test_3dhp.npz`` format that :func:`dhaug.data.crossdata.load_test_3dhp` reads.
+"""``dhaug prepare 3dhp``: the MPI-INF-3DHP test set (method.md §9), from SPIN's ``mpi_inf_3dhp_valid.npz`` or
+P-STMO's ``data_test_3dhp.npz`` (told from the keys), into the ``test_3dhp.npz`` format that
+:func:`dhaug.data.crossdata.load_test_3dhp` reads; joints mapped to our 16 by :data:`SPIN24_TO_16`.
 
-Sources (the format is told from the keys):
+Output: ``pose3d`` (N, 16, 3) float32 millimetres, camera frame; ``pose2d`` (N, 16, 2) float32 normalised
+(``x / w * 2 - 1``, ``y / w * 2 - h / w``); ``seq`` (N,) = TS number - 1; ``frame`` (N,) the image frame index.
 
-* **SPIN's** ``dataset_extras/mpi_inf_3dhp_valid.npz`` (the file PoseAug / DH-AUG convert; SPIN's
-  ``datasets/preprocess/mpi_inf_3dhp.py``, ``test_data``): ``imgname`` (N,) like
-  ``mpi_inf_3dhp_test_set/TS1/imageSequence/img_000001.jpg``, ``center``, ``scale`` (unused here),
-  ``part`` (N, 24, 3) = 2D pixels + visibility, ``S`` (N, 24, 4) = 3D + visibility. SPIN's code writes
-  ``S`` from the test set's ``univ_annot3`` divided by 1000 and minus the pelvis, i.e. **metres,
-  root-relative, camera frame**; ``part`` from ``annot2`` (pixels of the full image). It keeps the
-  valid frames whose 17 joints all lie in the image: 2,929 frames, TS1..TS6 in order.
-  Units are not trusted blindly: millimetres are detected (median bone length) and converted.
-* **P-STMO's** ``data_test_3dhp.npz`` (its ``data_to_npz_3dhp_test.py``): one key ``data`` holding a
-  pickled dict ``{'TS1': {'data_3d', 'data_2d', 'valid'}, ..., 'TS6': ...}`` with, per sequence of F
-  frames, ``data_3d`` (F, 17, 3) = ``univ_annot3`` (**millimetres, camera frame**, not root-relative),
-  ``data_2d`` (F, 17, 2) = ``annot2`` (pixels), ``valid`` (F,) = ``valid_frame``; joints in the 3DHP
-  test order (below). Only valid frames are kept; other keys (e.g. ``data_2d_crop``) are ignored.
-  The pickle is read with :mod:`dhaug.data.pickles` (numpy arrays only, no code is run).
-
-Joints. SPIN's 24 ground-truth joints (``constants.JOINT_NAMES[25:]``) are 0 RAnkle, 1 RKnee, 2 RHip,
-3 LHip, 4 LKnee, 5 LAnkle, 6 RWrist, 7 RElbow, 8 RShoulder, 9 LShoulder, 10 LElbow, 11 LWrist,
-12 Neck (LSP), 13 Top of Head (LSP), 14 Pelvis (MPII), 15 Thorax (MPII), 16 Spine (H36M), 17 Jaw (H36M),
-18 Head (H36M), 19-23 nose/eyes/ears; the 3DHP test order is 0 head_top, 1 neck, 2 right_shoulder,
-3 right_elbow, 4 right_wrist, 5 left_shoulder, 6 left_elbow, 7 left_wrist, 8 right_hip, 9 right_knee,
-10 right_ankle, 11 left_hip, 12 left_knee, 13 left_ankle, 14 pelvis, 15 spine, 16 head. SPIN fills its
-slots from the 3DHP joints as 3DHP pelvis -> 14, neck -> 12 (Neck), head_top -> 18 (Head (H36M)), head
--> 17 (Jaw), spine -> 16, so both sources give the same 16 joints:
-
-====  ==========  ====================  =========================
-ours  name        SPIN index (name)     3DHP test index (name)
-====  ==========  ====================  =========================
-0     Pelvis      14 Pelvis (MPII)      14 pelvis
-1     RHip        2 Right Hip           8 right_hip
-2     RKnee       1 Right Knee          9 right_knee
-3     RAnkle      0 Right Ankle         10 right_ankle
-4     LHip        3 Left Hip            11 left_hip
-5     LKnee       4 Left Knee           12 left_knee
-6     LAnkle      5 Left Ankle          13 left_ankle
-7     Spine       16 Spine (H36M)       15 spine
-8     Thorax      12 Neck (LSP)         1 neck
-9     Head        18 Head (H36M)        0 head_top
-10    LShoulder   9 Left Shoulder       5 left_shoulder
-11    LElbow      10 Left Elbow         6 left_elbow
-12    LWrist      11 Left Wrist         7 left_wrist
-13    RShoulder   8 Right Shoulder      2 right_shoulder
-14    RElbow      7 Right Elbow         3 right_elbow
-15    RWrist      6 Right Wrist         4 right_wrist
-====  ==========  ====================  =========================
-
-(3DHP's ``head``, SPIN's Jaw, is dropped.) SPIN's list is method.md §9's
-``14,2,1,0,3,4,5,16,12,18,9,10,11,8,7,6``.
-
-2D is normalised as method.md §9 and PoseAug's ``prepare_data_3dhp.py``: ``x / w * 2 - 1``,
-``y / w * 2 - h / w`` with (w, h) = 2048 x 2048 for TS1-TS4 and 1920 x 1080 for TS5-TS6 (the
-sequence is read from ``imgname``).
-
-Output ``test_3dhp.npz``: ``pose3d`` (N, 16, 3) float32 millimetres, camera frame (root-relative for
-SPIN's file, which has no root position); ``pose2d`` (N, 16, 2) float32 normalised; ``seq`` (N,) =
-TS number - 1; ``frame`` (N,) = the image's frame index in its sequence (``img_000001`` -> 0), so video
-windows are cut in time across the dropped invalid frames. The standard file has 2,929 frames split
-603 / 540 / 505 / 553 / 276 / 452 over TS1..TS6 (:data:`~dhaug.data.crossdata.TEST_3DHP_SEQ_ENDS`);
-other counts are refused unless ``any_length`` (a subset of the test set).
+Details (source formats, joint tables, units, frame counts): docs/data.md#prepare-3dhp
 """
 from __future__ import annotations
 

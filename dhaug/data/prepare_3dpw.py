@@ -1,64 +1,12 @@
-"""``dhaug prepare 3dpw``: the 3DPW test set (``sequenceFiles/test/*.pkl``) as a cross-dataset file in
-the ``cmu_test.npz`` format (:func:`dhaug.data.crossdata.cmu_from_arrays`), with ground-truth 2D
-projected from the 3D joints. No SMPL model files are needed: the pickles carry the joints.
+"""``dhaug prepare 3dpw``: the 3DPW test set (``sequenceFiles/test/*.pkl``, read with :mod:`dhaug.data.pickles`)
+as a cross-dataset file in the ``cmu_test.npz`` format (:func:`dhaug.data.crossdata.cmu_from_arrays`), with
+ground-truth 2D projected from the 3D joints. No SMPL model files are needed: the pickles carry the joints.
 
-The official sequence files (3DPW's readme; SPIN's ``datasets/preprocess/pw3d.py`` reads them) are
-Python 2 pickles of a dict; the fields used here:
+Output ``test_3dpw.npz``: ``pose3d`` (N, 16, 3) float32 camera-frame millimetres (SMPL joints by
+:data:`SMPL24_TO_16`); ``pose2d`` (N, 16, 2) normalised by the image's longer side; one ``seq`` per
+(sequence file, person); ``fps`` 30.
 
-* ``jointPositions``: per person, (F, 72) = the 24 SMPL joints x (x, y, z) in **world metres**, one row
-  per image frame (30 Hz, aligned with ``cam_poses``);
-* ``cam_poses``: (F, 4, 4) world -> camera rigid transforms (``X_cam = R X_world + t``);
-* ``cam_intrinsics``: (3, 3) ``K = [[fx, 0, cx], [0, fy, cy], [0, 0, 1]]`` pixels;
-* ``campose_valid``: per person, (F,) flags: the camera pose of that frame is aligned to the image;
-* ``img_frame_ids`` (F,): the image frames' indices into the 60 Hz IMU data (only its length is checked);
-* ``sequence``: the name (the file name is used when it is missing).
-
-They are read with :mod:`dhaug.data.pickles`, which rebuilds numpy arrays and plain containers and
-refuses any other global, so a crafted pickle cannot run code (``encoding='latin1'`` for Python 2).
-
-Joints (SMPL order: 0 pelvis, 1 L_hip, 2 R_hip, 3 spine1, 4 L_knee, 5 R_knee, 6 spine2, 7 L_ankle,
-8 R_ankle, 9 spine3, 10 L_foot, 11 R_foot, 12 neck, 13 L_collar, 14 R_collar, 15 head, 16 L_shoulder,
-17 R_shoulder, 18 L_elbow, 19 R_elbow, 20 L_wrist, 21 R_wrist, 22 L_hand, 23 R_hand; left = the
-person's left, as H36M's) -> ours, :data:`SMPL24_TO_16`:
-
-==========  =====================  ============================================================
-ours        SMPL joint             known offset from Human3.6M's joint (SMPL rest pose, approx.)
-==========  =====================  ============================================================
-Pelvis      0 pelvis               ~9 cm above the line between SMPL's hip joints (H36M's root
-                                   lies about on that line); all 3D is root-relative, so this
-                                   moves the hips and legs ~9 cm down relative to the root
-RHip, LHip  2 R_hip, 1 L_hip       ~6-7 cm from the midline (H36M ~13 cm)
-knees       5 R_knee, 4 L_knee     -
-ankles      8 R_ankle, 7 L_ankle   -
-Spine       6 spine2               ~25 cm above the pelvis, like H36M's spine (~23 cm); spine1 (3,
-                                   ~11 cm) and spine3 (9, ~30 cm) fit worse
-Thorax      12 neck                at the base of the neck, ~2 cm above H36M's thorax
-Head        15 head                **~10 cm lower**: SMPL's head joint is the skull's pivot,
-                                   ~8 cm above its neck joint; H36M's Head is ~18 cm above the
-                                   thorax, near the crown. Expect the Head joint's error to carry
-                                   this offset (tens of mm in MPJPE on that joint)
-shoulders   17 R_shoulder, 16 L_s  -
-elbows      19 R_elbow, 18 L_e     -
-wrists      21 R_wrist, 20 L_w     -
-==========  =====================  ============================================================
-
-Frames: a person's frame is kept when ``campose_valid`` is set and every joint is at least
-:data:`MIN_DEPTH_M` in front of the camera (a dropped count is reported).
-
-2D: the camera-frame joints are projected with ``K`` (no distortion) and normalised by the image's
-**longer side** ``s``: ``u = (x - w/2) / s * 2``, ``v = (y - h/2) / s * 2``. For landscape images
-(s = w) this is exactly the usual ``x / w * 2 - 1, y / w * 2 - h / w``; a portrait 1080 x 1920 image
-is treated as padded left and right to a centred 1920 x 1920 square, so its 2D stays within
-[-1, 1] and its normalised focal length (``2 f / s``) is on the scale of the landscape training
-cameras. (PoseAug's 3DPW issue #23 also normalises portrait images by their height, keeping the
-image at the left edge; centring differs from that by a constant shift of 0.44 in x.) The image size
-is not in the pickles: it is taken from the principal point — portrait 1080 x 1920 when ``cx < cy``,
-else landscape 1920 x 1080 (3DPW's two phone formats) — unless ``image_size`` is given.
-
-Output ``test_3dpw.npz``: ``pose3d`` (N, 16, 3) float32 camera-frame millimetres; ``pose2d`` (N, 16, 2)
-float32; ``seq`` (N,) one sequence per (sequence file, person); ``frame`` (N,) the image frame index;
-``seq_names`` JSON per sequence ``{"clip": "<sequence>/person<k>", "action": "<sequence without its
-_NN suffix>", "camera": 0, "image_size": [w, h]}``; ``fps`` 30.
+Details (fields used, joint offsets, kept frames, 2D normalisation): docs/data.md#prepare-3dpw
 """
 from __future__ import annotations
 

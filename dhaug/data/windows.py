@@ -1,20 +1,10 @@
 """Temporal windows for multi-frame lifters (method.md §6), as row indices into a :class:`PoseSet`.
 
-A window of ``T`` (odd) frames is centred on a row and reaches ``(T - 1) / 2`` rows to each side,
-``step`` rows apart, inside the row's own sequence; past either end of the sequence the first or
-last row is repeated (edge replication). The set itself is never copied: the windows are an
-``(M, T)`` index array, and a batch is ``pose2d[index[b]]`` -> ``(B, T, 16, 2)``.
+A window of ``T`` (odd) frames is centred on a row, ``step`` rows apart, inside the row's own sequence; past
+either end the first or last row is repeated. The windows are an ``(M, T)`` index array, and a batch is
+``pose2d[index[b]]`` -> ``(B, T, 16, 2)``. Given the rows' ``frame`` numbers, windows are cut in time.
 
-* Training (paper): subsample each sequence first (``PoseSet.every(10)``), then ``step=1`` — the
-  window spans ``10 T`` original frames.
-* Testing, paper protocol: the full-rate sequence with ``step=1`` (50 fps windows).
-* Testing, consistent protocol: the full-rate sequence with ``step`` = the training subsampling, so
-  test windows have the training frame rate.
-
-Given the rows' ``frame`` numbers, windows are cut in *time* instead of rows: ``step`` counts frames
-of the source timeline and each window slot takes the row of the nearest frame that exists in the
-sequence. A sequence with dropped frames (the cross-dataset files drop frames whose joints leave the
-image) then never gets a window that silently jumps over the gap. Without gaps both agree.
+Details (training and test protocols, cutting in time): docs/data.md#temporal-windows
 """
 from __future__ import annotations
 

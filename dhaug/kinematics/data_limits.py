@@ -9,6 +9,7 @@ import numpy as np
 import torch
 
 from .body_model import BodyModel
+from .ik import inverse_kinematics
 from .limits import GLOBAL_ROTATIONS, LimitTable, paper_table
 
 #: Where the table derived from the Human3.6M training subjects is shipped (degrees per DOF; summary
@@ -40,7 +41,6 @@ def table_from_poses(model: BodyModel, world: torch.Tensor, margin_deg: float = 
     angle widened by ``margin_deg`` on both sides and cut to ``clip_to`` (default: the paper's GAN
     column, i.e. anatomical limits). Any range that spans more than 300 degrees (yaw) becomes
     the full circle."""
-    from .ik import inverse_kinematics
 
     if world.ndim != 3 or world.shape[1:] != (16, 3):
         raise ValueError(f"poses must have shape (N, 16, 3), got {tuple(world.shape)}")

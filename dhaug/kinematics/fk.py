@@ -2,13 +2,7 @@
 
 Frames are kept as three column vectors (x, y, z axes) and a position, so a modified-DH link
 ``RotX(alpha) TransX(a) RotZ(theta) TransZ(d)`` costs a few fused vector operations instead of a
-4x4 product:
-
-    p  <- p + a * x
-    u   = cos(alpha) * y + sin(alpha) * z
-    x', y' = cos(theta) * x + sin(theta) * u,  -sin(theta) * x + cos(theta) * u
-    z'  = -sin(alpha) * y + cos(alpha) * z
-    p  <- p + d * z'
+4x4 product (the update: docs/kinematics.md#forward-kinematics).
 
 Any leading batch shape works (``()``, ``(B,)``, ``(B, T)``), float32 or float64, CPU or CUDA.
 """

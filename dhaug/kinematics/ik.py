@@ -1,23 +1,9 @@
 """Analytic inverse kinematics: real 16-joint poses -> (bone lengths, global rotation, root, DOFs)
-such that :func:`~dhaug.kinematics.fk.forward_kinematics` reproduces them. Vectorised over frames.
+such that :func:`~dhaug.kinematics.fk.forward_kinematics` reproduces them. Vectorised over frames; all
+closed form, per chain. The paper model puts the shoulders on a line through the thorax (its residual on
+real data); the clavicle model places each shoulder exactly.
 
-Method (all closed form, per chain):
-
-1. **Body frame** (the global rotation): x = RHip - LHip direction, z = the Spine direction made
-   orthogonal to x, y = z × x. Human3.6M's hips are collinear with the pelvis, as the model assumes.
-2. Every 3-DOF joint (hip, shoulder, pelvis, spine, thorax, neck) is three links
-   ``Rx(a1) Rz(t1) Rx(a2) Rz(t2) Rx(a3) Rz(t3)`` with a2, a3 = ±90°, which is a ZYZ Euler rotation in
-   disguise: ``Rx(a1)^T M K^T = Rz(t1) Ry(s2 t2) Rz(s3 t3)`` (K = I or Rx(180°)). The joint's output
-   frame is fixed by the next bone's direction (one axis) and either the plane of the next two
-   bones (hip/knee, shoulder/elbow) or, where the model is redundant (the rotation about the bone),
-   by a deterministic rule: the rest-pose axis made orthogonal to the known one ("no twist").
-3. Knee/elbow angles from the angle between the two limb bones; with a straight limb the twist is
-   undetermined and the no-twist rule above is used.
-4. Of the two ZYZ solutions, the one closer to the angle-limit table is kept.
-
-Paper model: the shoulders are put on the line through the thorax (frame 8's x axis = the
-LShoulder - RShoulder direction), which real data does not obey: that is its residual.
-Clavicle model: two extra rotations per side place each shoulder exactly.
+Method: docs/kinematics.md#inverse-kinematics
 """
 from __future__ import annotations
 

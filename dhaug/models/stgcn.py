@@ -1,25 +1,8 @@
-"""Single-frame ST-GCN lifter on the 16-joint graph: the graph network of Cai et al. (ICCV 2019,
-"Exploiting spatial-temporal relationships for 3D pose estimation via graph convolutional networks")
-with one frame, PoseAug's strongest single-frame backbone (its table: 41.9 -> 36.4 mm on H36M).
+"""Single-frame ST-GCN lifter on the 16-joint graph: the graph network of Cai et al. (ICCV 2019) with one
+frame, PoseAug's strongest single-frame backbone: partitioned graph convolutions, part pooling and a
+non-local block. (B, 16, 2) normalised 2D -> (B, 16, 3) root-relative 3D.
 
-Structure (method.md §8 names the backbone; the layer sizes follow PoseAug's single-frame baseline):
-
-* **partitioned graph convolution** — a joint's neighbours are split into ``K = 4`` subsets with their
-  own weights: the joint itself; neighbours *closer* to the pelvis; neighbours *farther* from it; and
-  the *symmetric* joint on the other side (left knee <-> right knee). Each subset's adjacency is
-  normalised by the in-degree of the full graph and scaled by a learnable per-edge importance;
-* three joint-level blocks (2 -> 128 -> 128 -> 256 channels; each: graph conv, BN, ReLU, dropout,
-  a 1x1 layer, BN, dropout, residual, ReLU);
-* **part pooling**: max over the joints of each of 5 body parts (torso+head, two arms, two legs), two
-  blocks on the 5-node part graph (torso linked to the limbs, arms and legs linked symmetrically;
-  256 -> 512 -> 512), a max over the parts for a whole-body feature; whole-body and part features are
-  fused and copied back to the joints of each part;
-* a non-local (self-attention) block over the joints on [joint features, part features], then a 1x1
-  layer to 3D.
-
-Differences from PoseAug's release, on purpose: it inserts a 17th joint (the Nose) into the 16-joint
-input by a fixed linear map; we stay on the 16-joint graph (the Head joint ends the spine). Its parts
-pool the head with the torso, as ours do.
+Structure and differences from PoseAug's release: docs/models.md#st-gcn
 """
 from __future__ import annotations
 

@@ -8,7 +8,6 @@ from dataclasses import replace
 from pathlib import Path
 
 import torch
-from torch import nn
 
 from ...config import ExperimentConfig, load_config
 from ...data.windows import window_rows
@@ -17,14 +16,15 @@ from ...kinematics import get_body_model
 from ...kinematics.ik import inverse_kinematics
 from ...kinematics.limits import paper_table
 from ...timing import section
+from ..adversarial import AdversarialSource
 from ..common import bone_templates, resolve_limits, training_cameras, training_world
-from ..protocol import EpochPairs, Source
+from ..protocol import EpochPairs
 from .networks import Generator
 from .trainer import DHAugmenter
 from .video import VideoGenerator
 
 
-class GANSource(Source):
+class GANSource(AdversarialSource):
     """One DH-AUG GAN pass over the real training set (or its windows) per epoch; its critic-step fakes
     are the epoch's synthetic pairs. The pose net starts after ``warmup`` + 1 GAN-only epochs."""
 
@@ -41,14 +41,6 @@ class GANSource(Source):
         self.monitor_every = monitor_every
         self.pose_start = warmup + 1
         self.out_dir = out_dir / "gan"
-
-    @property
-    def networks(self) -> dict[str, nn.Module]:
-        return self.aug.nets
-
-    @property
-    def optimizers(self) -> dict[str, torch.optim.Optimizer]:
-        return self.aug.opts
 
     def epoch_pairs(self, epoch: int, progress: bool) -> EpochPairs:
         t0 = time.time()
@@ -93,11 +85,6 @@ class GANSource(Source):
                             title=f"generated DOFs after epoch {epoch + 1} (deg, grey) vs real IK angles (orange); "
                                   f"limits: red GAN, green 'normal', blue dashed the generator's table")
 
-    def state_dict(self) -> dict:
-        return self.aug.state_dict()
-
-    def load_state_dict(self, state: dict) -> None:
-        self.aug.load_state_dict(state)
 
 
 def build(cfg: ExperimentConfig, data, device: torch.device) -> GANSource:

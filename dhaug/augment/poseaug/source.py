@@ -9,18 +9,18 @@ from functools import partial
 from pathlib import Path
 
 import torch
-from torch import nn
 
 from ...config import ExperimentConfig
 from ...schedule import learning_rate
 from ...timing import section
+from ..adversarial import AdversarialSource
 from ..common import bone_templates, training_cameras
-from ..protocol import EpochPairs, Source, no_pairs
+from ..protocol import EpochPairs, no_pairs
 from .schedule import Schedule
 from .trainer import PoseAugmenter, example_grid
 
 
-class PoseAugSource(Source):
+class PoseAugSource(AdversarialSource):
     """PoseAug (:mod:`.poseaug`): in its GAN epochs (:class:`~.poseaug.Schedule`) one pass of the augmentor
     and discriminators over the real training pairs — with the attached pose net's feedback in joint
     epochs, whose augmented pairs are returned for the synthetic pass —, and a picture of real vs
@@ -33,14 +33,6 @@ class PoseAugSource(Source):
         self.real3d, self.root, self.cam_index = real3d, root, cam_index
         self.pose_start = schedule.pose_start
         self.out_dir, self.monitor_every = out_dir / "poseaug", monitor_every
-
-    @property
-    def networks(self) -> dict[str, nn.Module]:
-        return self.aug.nets
-
-    @property
-    def optimizers(self) -> dict[str, torch.optim.Optimizer]:
-        return self.aug.opts
 
     def attach(self, model: torch.nn.Module) -> None:
         self.aug.attach(model)
@@ -85,11 +77,6 @@ class PoseAugSource(Source):
                        title=f"PoseAug after epoch {epoch + 1} ({phase}): rows real, BA, BA+BL, BA+BL+RT (the "
                              "training pair); each 3D (world, Z up) above its 2D")
 
-    def state_dict(self) -> dict:
-        return self.aug.state_dict()
-
-    def load_state_dict(self, state: dict) -> None:
-        self.aug.load_state_dict(state)
 
 
 def build(cfg: ExperimentConfig, data, device: torch.device) -> PoseAugSource:

@@ -1,31 +1,12 @@
-"""A small built-in SYNTHETIC motion dataset for ``dhaug demo`` (offline, no downloads).
+"""A small built-in SYNTHETIC motion dataset for ``dhaug demo`` (offline, no downloads): procedural bodies,
+motions and static calibrated cameras standing in for Human3.6M with the same data structures.
 
-Everything here is procedural: bodies with human proportions, motions driven by smooth joint-angle
-curves through a small forward kinematics, and static calibrated cameras. No real person, no
-recorded motion. It stands in for Human3.6M with the same data structures:
+* :func:`make_synthetic_mocap` -> :class:`SyntheticMocap`: ``positions[subject][action]`` (T, 16, 3) float32
+  world metres (Z up, floor at z = 0), :data:`dhaug.skeleton.H36M16` order; ``cameras[subject]``: 4 cameras;
+* :func:`make_synthetic_cross_set` -> a dict in the ``cmu_test.npz`` cross-dataset format.
 
-* :func:`make_synthetic_mocap` -> :class:`SyntheticMocap`: ``positions[subject][action]`` is a
-  ``(T, 16, 3)`` float32 array of world joint positions in metres (Z up, floor at z = 0) in the
-  :data:`dhaug.skeleton.H36M16` order, and ``cameras[subject]`` holds four static
-  :class:`dhaug.camera.Camera` objects placed like the Human3.6M rig.
-* :func:`make_synthetic_cross_set` -> a dict in the format of the CMU cross-dataset test file
-  (``cmu_test.npz``): different body proportions, viewpoints, intrinsics and motion styles.
-* :func:`dhaug.plots.render_synthetic_preview` draws a few frames of each action to a PNG.
-
-Modules: ``body`` (proportions, rotations, the data's own FK), ``motions`` (the actions), ``cameras``
-(the rigs), ``cmu_format`` (the cross-dataset set), ``common`` (note, container, random streams).
-
-Body model. Local body frames use x = forward, y = left, z = up. The pelvis orientation is
-``Rz(yaw) Ry(pitch) Rx(roll)``; the hips lie on the pelvis y axis (pelvis = hip midpoint). A limb
-(left side) rotates by ``Rx(abduction) Ry(-flexion) Rz(twist)`` relative to its parent frame,
-knees by ``Ry(+knee)`` (shank swings backwards: knees bend forward) and elbows by ``Ry(-elbow)``
-(forearm swings to the front of the arm frame); right limbs use the mirror image ``M R M`` with
-``M = diag(1, -1, 1)`` so the same angles mean the same anatomical motion on both sides. Knee and
-elbow angles are soft-clipped to [0, 150] degrees, so they never hyper-extend.
-
-Everything is deterministic for a given seed (``numpy.random.default_rng``, no global state); each
-subject, action and camera draws from its own stream, so a subject's data does not depend on which
-other subjects are requested.
+Deterministic for a given seed. Modules, body model (local frames: x forward, y left, z up), seeding:
+docs/data.md#synthetic-demo-data
 """
 from __future__ import annotations
 

@@ -1,7 +1,7 @@
 """The synthetic bodies: proportions, rotations and the demo data's own small forward kinematics.
 
 Demo data must not come from the model under test, so this FK is independent of
-:mod:`dhaug.kinematics` (other angle conventions, no DH chains); see the package docstring.
+:mod:`dhaug.kinematics` (other angle conventions, no DH chains); its conventions: docs/data.md#body-model.
 """
 from __future__ import annotations
 
