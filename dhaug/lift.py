@@ -19,7 +19,9 @@ import numpy as np
 import torch
 from torch import nn
 
+from . import checkpoint
 from .camera import camera_to_upright, normalize_screen_np
+from .config import load_config
 from .data.keypoints import (
     Keypoints2D,
     fill_gaps,
@@ -29,8 +31,14 @@ from .data.keypoints import (
     smoothing_window,
     to_h36m16,
 )
+from .data.windows import window_rows
+from .device import resolve_device
 from .errors import DataError
-from .files import claim_output_dir
+from .evaluate import predict
+from .files import atomic_write, claim_output_dir
+from .kinematics.bvh import motion_to_bvh
+from .models import build_model
+from .progress import progress_bar
 from .skeleton import H36M16
 
 #: Frame rate assumed for the smoothing window (and the GIF's pace) when none is given.
@@ -133,10 +141,6 @@ def load_lifter(checkpoint_path: str | Path | None = None, device: str | torch.d
     """The network of a dhaug checkpoint, built as ``dhaug evaluate`` builds it (the checkpoint's config,
     :func:`dhaug.models.build_model`), on ``device`` (default ``auto``: CUDA when present).
     ``checkpoint_path`` None: the bundled lifter (:func:`bundled_lifter_path`)."""
-    from . import checkpoint
-    from .config import load_config
-    from .device import resolve_device
-    from .models import build_model
 
     if checkpoint_path is None:
         checkpoint_path = bundled_lifter_path()
@@ -190,9 +194,6 @@ def predict_3d(lifter: Lifter, pose2d: np.ndarray, step: int = 1, flip_test: boo
     Returns:
         (T, 16, 3) float32, pelvis at 0.
     """
-    from .data.windows import window_rows
-    from .evaluate import predict
-    from .progress import progress_bar
 
     flip = lifter.flip_test if flip_test is None else flip_test
     x = torch.as_tensor(np.asarray(pose2d), dtype=torch.float32, device=lifter.device)
@@ -294,8 +295,7 @@ def write_outputs(out: Path, summary: dict, pose3d: np.ndarray, prep: Prepared2D
                   bvh: bool = False) -> None:
     """``lifted.npz``, ``lifted.json``, ``lifted.png``, ``lifted.gif`` (and ``lifted.mp4`` with ffmpeg,
     ``lifted.bvh`` with ``bvh``) in ``out``."""
-    from .files import atomic_write
-    from .plots import plot_pose_grid, save_sequence_gif, save_sequence_video
+    from .plots import plot_pose_grid, save_sequence_gif, save_sequence_video  # late: matplotlib is slow to import
 
     out.mkdir(parents=True, exist_ok=True)
     arrays = {"pose3d": pose3d.astype(np.float32), "pose2d_input": prep.pixels.astype(np.float32),
@@ -320,7 +320,6 @@ def write_outputs(out: Path, summary: dict, pose3d: np.ndarray, prep: Prepared2D
         save_sequence_video(upright[shown], prep.normalised[shown], out / "lifted.mp4", rate, title, frame_labels=labels)
         files.append("lifted.mp4")
     if bvh:
-        from .kinematics.bvh import motion_to_bvh
 
         motion = motion_to_bvh(upright.astype(np.float64), fps or DEFAULT_FPS)
         atomic_write(out / "lifted.bvh", lambda fh: fh.write(motion.text), binary=False)

@@ -18,8 +18,10 @@ from typing import Any, Callable
 
 import numpy as np
 
+from ..camera import load_cameras
 from ..errors import DataError
 from ..files import atomic_write
+from ..progress import progress_bar
 
 FILE_3D = "data_3d_h36m.npz"
 FILE_2D_SH = "data_2d_h36m_sh_pt_mpii.npz"
@@ -85,7 +87,7 @@ class _Source:
         return str(self.path / name)
 
     def open_h5(self, name: str):
-        import h5py
+        import h5py  # late: HDF5 only for the archive's .h5 poses
 
         where = self.where(name)
         try:
@@ -107,7 +109,7 @@ class _Source:
 
 def _read_dataset(src: _Source, name: str, key: str) -> np.ndarray:
     """Read dataset ``key`` of the h5 file ``name`` as float64, or fail naming the file."""
-    import h5py
+    import h5py  # late: HDF5 only for the archive's .h5 poses
 
     where = src.where(name)
     with src.open_h5(name) as f:
@@ -164,9 +166,8 @@ def _decode_name(arr: Any) -> str:
 def _read_cameras(src: _Source, name: str) -> dict[str, list[dict]]:
     """cameras.h5 -> ``{subject: [camera dict in cameras.json format]}`` ordered like the built-in
     calibration; resolution from the built-in calibration matched by camera id."""
-    import h5py
+    import h5py  # late: HDF5 only for the archive's .h5 poses
 
-    from ..camera import load_cameras
 
     builtin = load_cameras()
     res_by_id: dict[str, tuple[int, int]] = {}
@@ -353,7 +354,6 @@ def _index(src: _Source, warnings: list[str]) -> tuple[dict[tuple[str, str], _Se
 def _read(src: _Source, seqs: dict[tuple[str, str], _Seq], cameras: dict, cam_member: str, warnings: list[str],
           progress: bool) -> tuple[dict, dict]:
     """Every sequence's 3D (T, 32, 3) metres and, where all its cameras have one, its hourglass 2D."""
-    from ..progress import progress_bar
 
     order = sorted(seqs.values(), key=lambda s: (_subject_key(s.subject), s.action))
     total = len(order) + sum(len(s.sh) for s in order)

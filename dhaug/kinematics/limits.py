@@ -13,6 +13,7 @@ from .body_model import BodyModel
 
 Range = tuple[float, float]
 
+# fmt: off  (tables: one joint group per line)
 _SPINE = ("pelvis_0", "pelvis_1", "pelvis_2", "spine_0", "spine_1", "spine_2",
           "thorax_0", "thorax_1", "thorax_2", "neck_0", "neck_1", "neck_2")
 _SPINE_NORMAL = ((-25, 25), (-10, 90), (-20, 20), (-20, 20), (-10, 45), (-25, 25),
@@ -37,6 +38,7 @@ CLAVICLE_LIMITS: dict[str, tuple[Range, Range]] = {
     f"{s}_clavicle_{k}": ((-30, 30), (-15, 15)) for s in ("r", "l") for k in ("up", "fwd")
 }
 
+# fmt: on
 GLOBAL_ROTATIONS = ("rot_x", "rot_y", "rot_z")
 
 
