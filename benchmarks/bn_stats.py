@@ -12,6 +12,7 @@ sets with flip test.
 
     python benchmarks/bn_stats.py runs/medium/videopose_random_s0 [--stem bn_stats_random_s0]
 """
+
 from __future__ import annotations
 
 import argparse
@@ -32,7 +33,10 @@ from dhaug.skeleton import mirror_pose
 
 def score(model: nn.Module, tests: dict, cross: set[str]) -> dict[str, float]:
     """Frame-mean MPJPE on every test set; the cross-dataset ones (names in ``cross``) with flip test."""
-    return {name: evaluate_set(model, ps, "cpu", flip_test=name in cross)["frame_mean"]["mpjpe"] for name, ps in tests.items()}
+    return {
+        name: evaluate_set(model, ps, "cpu", flip_test=name in cross)["frame_mean"]["mpjpe"]
+        for name, ps in tests.items()
+    }
 
 
 def reestimate(model: nn.Module, x: torch.Tensor, batches: int = 150, batch: int = 1024, seed: int = 0) -> None:
@@ -78,23 +82,38 @@ def main() -> None:
     trained = {k: v.clone() for k, v in model.state_dict().items()}
     last = "mixed real + synthetic" if cfg.train.mixed_batches(cfg.model.frames) else "real"
     rows = [(f"as trained (running statistics of the last, {last}, pass)", score(model, data.tests, set(data.cross)))]
-    for label, x in [("re-estimated on the real training pairs", real),
-                     (f"re-estimated on {cfg.augment.method} synthetic pairs", synthetic),
-                     ("re-estimated on real + synthetic pairs", torch.cat([real, synthetic]))]:
+    for label, x in [
+        ("re-estimated on the real training pairs", real),
+        (f"re-estimated on {cfg.augment.method} synthetic pairs", synthetic),
+        ("re-estimated on real + synthetic pairs", torch.cat([real, synthetic])),
+    ]:
         model.load_state_dict(trained)
         reestimate(model, x)
         rows.append((label, score(model, data.tests, set(data.cross))))
         print(label, rows[-1][1], flush=True)
     sets = list(data.tests)
-    md = [f"# BatchNorm statistics of {run} (epoch {state['epoch']}, augment {cfg.augment.method})", "",
-          f"Real training pairs: {len(real)}; synthetic pairs (epoch 0 of the run's source): {len(synthetic)}. "
-          "Weights unchanged; MPJPE in mm (in-domain: every 10th frame; cross-dataset sets: flip test).", "",
-          "| BatchNorm running statistics | " + " | ".join(sets) + " |", "|---|" + "---|" * len(sets)]
+    md = [
+        f"# BatchNorm statistics of {run} (epoch {state['epoch']}, augment {cfg.augment.method})",
+        "",
+        f"Real training pairs: {len(real)}; synthetic pairs (epoch 0 of the run's source): {len(synthetic)}. "
+        "Weights unchanged; MPJPE in mm (in-domain: every 10th frame; cross-dataset sets: flip test).",
+        "",
+        "| BatchNorm running statistics | " + " | ".join(sets) + " |",
+        "|---|" + "---|" * len(sets),
+    ]
     md += [f"| {label} | " + " | ".join(f"{r[s]:.1f}" for s in sets) + " |" for label, r in rows]
     md += ["", f"Machine: {machine()}", ""]
-    write(a.stem or f"bn_stats_{run.name}", {"run": str(run), "epoch": state["epoch"], "method": cfg.augment.method,
-                                             "rows": [{"statistics": lab, **r} for lab, r in rows], "machine": machine()},
-          "\n".join(md))
+    write(
+        a.stem or f"bn_stats_{run.name}",
+        {
+            "run": str(run),
+            "epoch": state["epoch"],
+            "method": cfg.augment.method,
+            "rows": [{"statistics": lab, **r} for lab, r in rows],
+            "machine": machine(),
+        },
+        "\n".join(md),
+    )
 
 
 if __name__ == "__main__":

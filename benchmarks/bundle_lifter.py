@@ -4,6 +4,7 @@ the bundled file itself with ``dhaug evaluate`` on the medium test sets and writ
 
     python benchmarks/bundle_lifter.py --label videopose_dhaug-c512_s0 [--force]
 """
+
 from __future__ import annotations
 
 import argparse
@@ -34,9 +35,17 @@ def main() -> None:
         raise SystemExit(f"error: {target} exists; give --force to replace it")
     state = checkpoint.load(require(REPO / a.runs / a.label / "checkpoint.pt"))
     weights = {k: (v.half() if v.is_floating_point() else v) for k, v in state["model"].items()}
-    bundle = {"model": weights, "config": state["config"], "epoch": state["epoch"],
-              "provenance": {"run": a.label, "commit": summary["commit"], "seed": summary["seed"],
-                             "weights": "float16 copies of the run's float32 weights"}}
+    bundle = {
+        "model": weights,
+        "config": state["config"],
+        "epoch": state["epoch"],
+        "provenance": {
+            "run": a.label,
+            "commit": summary["commit"],
+            "seed": summary["seed"],
+            "weights": "float16 copies of the run's float32 weights",
+        },
+    }
     checkpoint.save_atomic(bundle, target)
     size = target.stat().st_size
     if size > LIMIT_BYTES:
@@ -46,8 +55,19 @@ def main() -> None:
     data = REPO / a.runs / "data"
     cross = cmu_parts(require(SHARED / "cmu" / "cmu_test.npz"), data)
     out = REPO / "runs" / "bundle_eval"
-    cmd = [sys.executable, "-m", "dhaug", "evaluate", "--checkpoint", str(target), "--out", str(out), "--h36m",
-           "--data-dir", str(SHARED / "h36m")] + [x for c in cross for x in ("--cross", str(c))]
+    cmd = [
+        sys.executable,
+        "-m",
+        "dhaug",
+        "evaluate",
+        "--checkpoint",
+        str(target),
+        "--out",
+        str(out),
+        "--h36m",
+        "--data-dir",
+        str(SHARED / "h36m"),
+    ] + [x for c in cross for x in ("--cross", str(c))]
     subprocess.run(cmd, check=True)
     bundled = json.loads((out / "results.json").read_text())["results"]
     card(summary, bundled, size, sum(v.numel() for v in weights.values() if v.is_floating_point()))
@@ -59,8 +79,10 @@ def card(summary: dict, bundled: dict, size: int, params: int) -> None:
     rows = []
     for name in ("h36m", "cmu_val", "cmu_heldout"):
         run, ours = summary["results"][name]["frame_mean"], bundled[name]["frame_mean"]
-        rows.append(f"| {name} | {run['mpjpe']:.1f} / {run['p_mpjpe']:.1f} | {ours['mpjpe']:.1f} / {ours['p_mpjpe']:.1f} | "
-                    f"{ours['pck']:.1f} | {ours['auc']:.1f} | {ours['frames']:,} |")
+        rows.append(
+            f"| {name} | {run['mpjpe']:.1f} / {run['p_mpjpe']:.1f} | {ours['mpjpe']:.1f} / {ours['p_mpjpe']:.1f} | "
+            f"{ours['pck']:.1f} | {ours['auc']:.1f} | {ours['frames']:,} |"
+        )
     m = summary["machine"]
     text = f"""# Model card: the bundled lifter (`dhaug/weights/lifter.pt`)
 
@@ -68,21 +90,21 @@ def card(summary: dict, bundled: dict, size: int, params: int) -> None:
 non-commercial research only; the weights carry the same restriction. Do not use them commercially.
 
 ## What it is
-A single-frame VideoPose3D lifter ({cfg['model']['channels']} channels, {cfg['model']['stages']} stages,
+A single-frame VideoPose3D lifter ({cfg["model"]["channels"]} channels, {cfg["model"]["stages"]} stages,
 {params / 1e6:.2f} M parameters, stored as float16: {size / 2**20:.1f} MB) that maps 16 normalised 2D joints
 (Human3.6M order, screen coordinates `x / w * 2 - [1, h / w]`) to root-relative 3D joints in metres, camera
 axes. `dhaug lift` uses it when no `--checkpoint` is given, with the flip test.
 
 ## How it was trained
 The `medium` protocol of `benchmarks/medium.py` (`configs/medium_videopose.yaml` with `model.channels=512`):
-Human3.6M S1, S5, S6, S7, S8, ground-truth 2D, every 10th frame (146,724 pairs), {cfg['train']['epochs'] + cfg['train']['tail_epochs']} pose-net epochs ({cfg['train']['epochs']} with linear
-LR decay from 1e-3, a {cfg['train']['tail_epochs']}-epoch tail), Adam, batch 1024, augmented with DH-AUG (`augment.method=dhaug`: the
+Human3.6M S1, S5, S6, S7, S8, ground-truth 2D, every 10th frame (146,724 pairs), {cfg["train"]["epochs"] + cfg["train"]["tail_epochs"]} pose-net epochs ({cfg["train"]["epochs"]} with linear
+LR decay from 1e-3, a {cfg["train"]["tail_epochs"]}-epoch tail), Adam, batch 1024, augmented with DH-AUG (`augment.method=dhaug`: the
 GAN's generated pairs mixed into the real batches after 3 GAN-only epochs, our defaults), seed
-{summary['seed']}, the last epoch kept (no checkpoint selection on any test set). Run `{summary['label']}`,
-commit `{summary['commit']}`, {m.get('cpu') or 'CPU not recorded'}, {summary['precision']}, {summary['wall_s'] / 60:.0f} min.
+{summary["seed"]}, the last epoch kept (no checkpoint selection on any test set). Run `{summary["label"]}`,
+commit `{summary["commit"]}`, {m.get("cpu") or "CPU not recorded"}, {summary["precision"]}, {summary["wall_s"] / 60:.0f} min.
 
 Reproduce: `python benchmarks/medium.py --models videopose --variants dhaug --seeds 0 --tag c512 model.channels=512`,
-then `python benchmarks/bundle_lifter.py --label {summary['label']}`.
+then `python benchmarks/bundle_lifter.py --label {summary["label"]}`.
 
 ## Scores
 Frame-weighted MPJPE / P-MPJPE (mm); CMU with the flip test. `cmu_val` (CMU subject 02's clips) is the

@@ -6,6 +6,7 @@ import (frame count) when ``blender`` is on the PATH.
 
     python benchmarks/bvh_roundtrip.py [--clips 46] [--read-frames 60]
 """
+
 from __future__ import annotations
 
 import argparse
@@ -47,16 +48,21 @@ def blender_frames(path: Path) -> int | None:
     exe = shutil.which("blender")
     if not exe:
         return None
-    expr = (f"import bpy; bpy.ops.import_anim.bvh(filepath={str(path)!r}); "
-            "a = bpy.context.object.animation_data.action; print('FRAMES', int(a.frame_range[1] - a.frame_range[0] + 1))")
-    out = subprocess.run([exe, "-b", "--factory-startup", "--python-expr", expr], capture_output=True, text=True,
-                         timeout=300).stdout
+    expr = (
+        f"import bpy; bpy.ops.import_anim.bvh(filepath={str(path)!r}); "
+        "a = bpy.context.object.animation_data.action; print('FRAMES', int(a.frame_range[1] - a.frame_range[0] + 1))"
+    )
+    out = subprocess.run(
+        [exe, "-b", "--factory-startup", "--python-expr", expr], capture_output=True, text=True, timeout=300
+    ).stdout
     return next((int(line.split()[1]) for line in out.splitlines() if line.startswith("FRAMES")), None)
 
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--clips", type=int, default=46, help="the first N sequences of cmu_test.npz to export (184 in all)")
+    ap.add_argument(
+        "--clips", type=int, default=46, help="the first N sequences of cmu_test.npz to export (184 in all)"
+    )
     ap.add_argument("--read-frames", type=int, default=60, help="frames per file read back through bvhio")
     ap.add_argument("--body-model", default="clavicle")
     args = ap.parse_args()
@@ -81,14 +87,20 @@ def main() -> None:
         exact = forward_kinematics(model, ik.dofs, ik.bones, ik.rotation, ik.root).numpy()  # per-frame bones
         fixed = ik.bones.median(0).values.expand(len(pose), 15)  # what the BVH holds: the median bones
         target = forward_kinematics(model, ik.dofs, fixed, ik.rotation, ik.root).numpy()[:n]
-        rows.append({"source": name, "frames": len(pose), "fps": fps,
-                     "ik_alone_mm_max": float(np.linalg.norm(exact - pose, axis=-1).max() * 1000),
-                     "bone_range_mm_max": float((ik.bones.max(0).values - ik.bones.min(0).values).max() * 1000),
-                     "residual_mm_mean": float(bvh.residual_mm.mean()),
-                     "residual_mm_p95": float(np.percentile(bvh.residual_mm, 95)),
-                     "residual_mm_max": float(bvh.residual_mm.max()),
-                     "readback_vs_meant_mm_max": float(np.linalg.norm(back - target, axis=-1).max() * 1000),
-                     "readback_vs_input_mm_mean": float(np.linalg.norm(back - pose[:n], axis=-1).mean() * 1000)})
+        rows.append(
+            {
+                "source": name,
+                "frames": len(pose),
+                "fps": fps,
+                "ik_alone_mm_max": float(np.linalg.norm(exact - pose, axis=-1).max() * 1000),
+                "bone_range_mm_max": float((ik.bones.max(0).values - ik.bones.min(0).values).max() * 1000),
+                "residual_mm_mean": float(bvh.residual_mm.mean()),
+                "residual_mm_p95": float(np.percentile(bvh.residual_mm, 95)),
+                "residual_mm_max": float(bvh.residual_mm.max()),
+                "readback_vs_meant_mm_max": float(np.linalg.norm(back - target, axis=-1).max() * 1000),
+                "readback_vs_input_mm_mean": float(np.linalg.norm(back - pose[:n], axis=-1).mean() * 1000),
+            }
+        )
         if name in ("cmu seq 0", "random DH sequence 0"):
             pictures[name] = (pose[:n], back)
             blender = blender_frames(path) if name == "cmu seq 0" else None
@@ -100,35 +112,49 @@ def main() -> None:
     def agg(sel, key, fn):
         return fn([r[key] for r in rows if sel(r)])
 
-    groups = {"CMU sequences": lambda r: r["source"].startswith("cmu"),
-              "random DH sequences": lambda r: r["source"].startswith("random")}
-    md = ["# BVH export read back by bvhio (an independent reader)", "",
-          f"`python benchmarks/bvh_roundtrip.py --clips {args.clips} --read-frames {args.read_frames}`; body model "
-          f"`{args.body_model}`; {seconds:.0f} s. *residual*: joints of the BVH motion vs the input (IK residual plus "
-          "bone lengths fixed to their median; frames weighted equally within a clip); *read back*: bvhio's world "
-          f"joint positions (first {args.read_frames} frames of each file) vs the FK of the written angles.", "",
-          "*IK alone*: the IK with every frame's own bone lengths; *bone range*: the largest change of one bone's",
-          "length within a clip (the input's, e.g. CMU's derived spine joint) — what fixing the bones costs.", "",
-          "| source | files | frames | residual mean (mm) | residual p95 (mm) | residual max (mm) | IK alone, max (mm) "
-          "| bone range, max (mm) | read back vs meant, max (mm) |",
-          "|---|---|---|---|---|---|---|---|---|"]
+    groups = {
+        "CMU sequences": lambda r: r["source"].startswith("cmu"),
+        "random DH sequences": lambda r: r["source"].startswith("random"),
+    }
+    md = [
+        "# BVH export read back by bvhio (an independent reader)",
+        "",
+        f"`python benchmarks/bvh_roundtrip.py --clips {args.clips} --read-frames {args.read_frames}`; body model "
+        f"`{args.body_model}`; {seconds:.0f} s. *residual*: joints of the BVH motion vs the input (IK residual plus "
+        "bone lengths fixed to their median; frames weighted equally within a clip); *read back*: bvhio's world "
+        f"joint positions (first {args.read_frames} frames of each file) vs the FK of the written angles.",
+        "",
+        "*IK alone*: the IK with every frame's own bone lengths; *bone range*: the largest change of one bone's",
+        "length within a clip (the input's, e.g. CMU's derived spine joint) — what fixing the bones costs.",
+        "",
+        "| source | files | frames | residual mean (mm) | residual p95 (mm) | residual max (mm) | IK alone, max (mm) "
+        "| bone range, max (mm) | read back vs meant, max (mm) |",
+        "|---|---|---|---|---|---|---|---|---|",
+    ]
     for g, sel in groups.items():
-        md.append(f"| {g} | {agg(sel, 'frames', len)} | {agg(sel, 'frames', sum)} | "
-                  f"{agg(sel, 'residual_mm_mean', np.mean):.2f} | {agg(sel, 'residual_mm_p95', np.max):.2f} | "
-                  f"{agg(sel, 'residual_mm_max', np.max):.2f} | {agg(sel, 'ik_alone_mm_max', np.max):.4f} | "
-                  f"{agg(sel, 'bone_range_mm_max', np.max):.1f} | {agg(sel, 'readback_vs_meant_mm_max', np.max):.4f} |")
+        md.append(
+            f"| {g} | {agg(sel, 'frames', len)} | {agg(sel, 'frames', sum)} | "
+            f"{agg(sel, 'residual_mm_mean', np.mean):.2f} | {agg(sel, 'residual_mm_p95', np.max):.2f} | "
+            f"{agg(sel, 'residual_mm_max', np.max):.2f} | {agg(sel, 'ik_alone_mm_max', np.max):.4f} | "
+            f"{agg(sel, 'bone_range_mm_max', np.max):.1f} | {agg(sel, 'readback_vs_meant_mm_max', np.max):.4f} |"
+        )
     b = next((r.get("blender_frames") for r in rows if "blender_frames" in r), None)
-    md += ["", f"Blender import: {'%d frames (file has %d)' % (b, rows[0]['frames']) if b else 'not run (no blender on this machine)'}.",
-           "", "![rest pose and read-back frames](bvh_roundtrip.png)", ""]
-    write("bvh_roundtrip", {"machine": machine(), "args": vars(args), "seconds": seconds, "rows": rows},
-          "\n".join(md))
+    md += [
+        "",
+        f"Blender import: {'%d frames (file has %d)' % (b, rows[0]['frames']) if b else 'not run (no blender on this machine)'}.",
+        "",
+        "![rest pose and read-back frames](bvh_roundtrip.png)",
+        "",
+    ]
+    write("bvh_roundtrip", {"machine": machine(), "args": vars(args), "seconds": seconds, "rows": rows}, "\n".join(md))
 
 
 def draw(pictures: dict, body_model: str, path: Path) -> None:
     """Rest pose (all channels 0), then frames of each source: input dashed, bvhio's read-back solid."""
     model = get_body_model(body_model)
-    bones = torch.tensor([0.13, 0.44, 0.44, 0.13, 0.44, 0.44, 0.24, 0.25, 0.2, 0.15, 0.28, 0.25, 0.15, 0.28, 0.25],
-                         dtype=torch.float64)
+    bones = torch.tensor(
+        [0.13, 0.44, 0.44, 0.13, 0.44, 0.44, 0.24, 0.25, 0.2, 0.15, 0.28, 0.25, 0.15, 0.28, 0.25], dtype=torch.float64
+    )
     rest = forward_kinematics(model, torch.zeros(model.num_dofs, dtype=torch.float64), bones).numpy()
     panels = [("rest pose (all channels 0)", rest, None)]
     for name, (pose, back) in pictures.items():
@@ -144,7 +170,9 @@ def draw(pictures: dict, body_model: str, path: Path) -> None:
         draw_skeleton_3d(ax, solid, camera_frame=False)
         _equal_3d(ax, solid if dashed is None else np.concatenate([solid, dashed]))
         ax.view_init(elev=12, azim=-60)
-        ax.set_xticklabels([]); ax.set_yticklabels([]); ax.set_zticklabels([])
+        ax.set_xticklabels([])
+        ax.set_yticklabels([])
+        ax.set_zticklabels([])
         ax.set_title(title, fontsize=8)
     fig.suptitle("BVH export: read back by bvhio (solid) over the input (dashed); Z up", fontsize=9)
     fig.tight_layout(rect=(0, 0, 1, 0.94))

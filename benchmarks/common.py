@@ -1,4 +1,5 @@
 """Shared bits of the hand-run benchmarks: machine description and result writing."""
+
 from __future__ import annotations
 
 import json
@@ -31,8 +32,9 @@ def cpu_model() -> str | None:
 
 def world_poses(positions, subjects: list[str], every: int) -> torch.Tensor:
     """(N, 16, 3) world poses (Z up, metres) of ``subjects`` (``load_positions_3d`` output), every ``every``-th frame."""
-    return torch.as_tensor(np.concatenate([p[::every] for s in subjects for p in positions[s].values()]),
-                           dtype=torch.float32)
+    return torch.as_tensor(
+        np.concatenate([p[::every] for s in subjects for p in positions[s].values()]), dtype=torch.float32
+    )
 
 
 def run_labels(runs: list[str], labels: list[str] | None) -> list[str]:
@@ -44,17 +46,28 @@ def run_labels(runs: list[str], labels: list[str] | None) -> list[str]:
 
 
 def machine() -> dict:
-    info = {"python": platform.python_version(), "torch": torch.__version__, "cpu_count": os.cpu_count(),
-            "torch_threads": torch.get_num_threads(), "platform": platform.platform(),
-            "cuda": torch.cuda.get_device_name(0) if torch.cuda.is_available() else None,
-            "date": time.strftime("%Y-%m-%d %H:%M:%S"), "cpu": cpu_model(), "cpu_native_bf16": cpu_has_native_bf16()}
+    info = {
+        "python": platform.python_version(),
+        "torch": torch.__version__,
+        "cpu_count": os.cpu_count(),
+        "torch_threads": torch.get_num_threads(),
+        "platform": platform.platform(),
+        "cuda": torch.cuda.get_device_name(0) if torch.cuda.is_available() else None,
+        "date": time.strftime("%Y-%m-%d %H:%M:%S"),
+        "cpu": cpu_model(),
+        "cpu_native_bf16": cpu_has_native_bf16(),
+    }
     try:
         here = Path(__file__).parent
-        info["git_commit"] = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True,
-                                            cwd=here).stdout.strip()
+        info["git_commit"] = subprocess.run(
+            ["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True, cwd=here
+        ).stdout.strip()
         # uncommitted changes to the package: the numbers are not the commit's
-        info["git_dirty"] = bool(subprocess.run(["git", "status", "--porcelain", "--", "dhaug"], capture_output=True,
-                                                text=True, cwd=here.parent).stdout.strip())
+        info["git_dirty"] = bool(
+            subprocess.run(
+                ["git", "status", "--porcelain", "--", "dhaug"], capture_output=True, text=True, cwd=here.parent
+            ).stdout.strip()
+        )
     except OSError:
         pass
     return info

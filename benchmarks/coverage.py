@@ -16,6 +16,7 @@ wider shoulders) add a floor that is the same for every source.
 
     python benchmarks/coverage.py [--runs runs/medium/videopose_dhaug_s0 ...] [--poses 20000] [--target cmu_val]
 """
+
 from __future__ import annotations
 
 import argparse
@@ -77,41 +78,71 @@ def main() -> None:
     positions = load_positions_3d(require(SHARED / "h36m" / "data_3d_h36m.npz"))
     train = world_poses(positions, TRAIN, 1)
     reference = world_poses(positions, TRAIN, 10)  # realism reference: the medium protocol's training frames
-    target = (cmu_world(require(SHARED / "cmu" / "cmu_test.npz")) if args.target == "cmu_val"
-              else world_poses(positions, TEST, 10))
+    target = (
+        cmu_world(require(SHARED / "cmu" / "cmu_test.npz"))
+        if args.target == "cmu_val"
+        else world_poses(positions, TEST, 10)
+    )
     g = torch.Generator().manual_seed(args.seed)
     bones = bone_lengths(train[torch.randint(len(train), (256,), generator=g)])
     paper = get_body_model("paper")
-    rand = RandomDHAugmenter(paper, bones, train[:1, 0], load_cameras()["S1"], limits=limit_table("normal", "paper"),
-                             seed=args.seed)
-    sources = [("H36M training poses (S1,S5-S8)", train[torch.randperm(len(train), generator=g)[:args.poses]], "real"),
-               ("random DH ('normal' limits)", rand.sample_world(args.poses, g), "RandomDHAugmenter")]
+    rand = RandomDHAugmenter(
+        paper, bones, train[:1, 0], load_cameras()["S1"], limits=limit_table("normal", "paper"), seed=args.seed
+    )
+    sources = [
+        ("H36M training poses (S1,S5-S8)", train[torch.randperm(len(train), generator=g)[: args.poses]], "real"),
+        ("random DH ('normal' limits)", rand.sample_world(args.poses, g), "RandomDHAugmenter"),
+    ]
     for run, label in zip(args.runs, labels):
         world, info = generated(Path(run), args.poses, args.seed, bones)  # (n * T, 16, 3) for a video generator
-        sources.append((label, world[:args.poses], f"{info['method']}, epoch {info['epoch']}, seed {info['seed']}"))
+        sources.append((label, world[: args.poses], f"{info['method']}, epoch {info['epoch']}, seed {info['seed']}"))
 
     rows = []
     for label, poses, info in sources:
         cover = nearest_real_angle(target, poses)
-        real = nearest_real_angle(poses[:args.realism_poses], reference)
-        rows.append({"source": label, "what": info, "poses": len(poses),
-                     **{f"coverage_{k}": v for k, v in stats(cover).items()},
-                     **{f"realism_{k}": v for k, v in stats(real).items()}})
-        print(f"{label}: coverage {rows[-1]['coverage_mean_deg']:.1f} deg, realism {rows[-1]['realism_mean_deg']:.1f} deg",
-              flush=True)
-    md = [f"# {args.stem}: how well each source covers {args.target} ({len(target)} poses), and how real it looks", "",
-          "| source | poses | coverage mean | median | p90 | realism mean | median | p90 |", "|---|---|---|---|---|---|---|---|"]
-    md += [f"| {r['source']} | {r['poses']} | {r['coverage_mean_deg']:.1f} | {r['coverage_median_deg']:.1f} | "
-           f"{r['coverage_p90_deg']:.1f} | {r['realism_mean_deg']:.1f} | {r['realism_median_deg']:.1f} | "
-           f"{r['realism_p90_deg']:.1f} |" for r in rows]
-    md += ["", f"*Coverage*: mean bone angle (deg) from each {args.target} pose to its nearest pose of the source "
-           f"({args.poses} poses each; lower = the source holds poses like the target's). *Realism*: from "
-           f"{args.realism_poses} poses of the source to the nearest H36M training pose (every 10th frame of "
-           f"S1,S5-S8, {len(reference)} poses; lower = more like the training people). Heading and bone lengths "
-           f"removed (`dhaug.augment.realism`); the training poses' own realism is near 0 by construction (their "
-           f"reference is every 10th of the same frames). Seed {args.seed}.", "", f"Machine: {machine()}", ""]
-    write(args.stem, {"target": args.target, "target_poses": len(target), "rows": rows, "machine": machine()},
-          "\n".join(md))
+        real = nearest_real_angle(poses[: args.realism_poses], reference)
+        rows.append(
+            {
+                "source": label,
+                "what": info,
+                "poses": len(poses),
+                **{f"coverage_{k}": v for k, v in stats(cover).items()},
+                **{f"realism_{k}": v for k, v in stats(real).items()},
+            }
+        )
+        print(
+            f"{label}: coverage {rows[-1]['coverage_mean_deg']:.1f} deg, realism {rows[-1]['realism_mean_deg']:.1f} deg",
+            flush=True,
+        )
+    md = [
+        f"# {args.stem}: how well each source covers {args.target} ({len(target)} poses), and how real it looks",
+        "",
+        "| source | poses | coverage mean | median | p90 | realism mean | median | p90 |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
+    md += [
+        f"| {r['source']} | {r['poses']} | {r['coverage_mean_deg']:.1f} | {r['coverage_median_deg']:.1f} | "
+        f"{r['coverage_p90_deg']:.1f} | {r['realism_mean_deg']:.1f} | {r['realism_median_deg']:.1f} | "
+        f"{r['realism_p90_deg']:.1f} |"
+        for r in rows
+    ]
+    md += [
+        "",
+        f"*Coverage*: mean bone angle (deg) from each {args.target} pose to its nearest pose of the source "
+        f"({args.poses} poses each; lower = the source holds poses like the target's). *Realism*: from "
+        f"{args.realism_poses} poses of the source to the nearest H36M training pose (every 10th frame of "
+        f"S1,S5-S8, {len(reference)} poses; lower = more like the training people). Heading and bone lengths "
+        f"removed (`dhaug.augment.realism`); the training poses' own realism is near 0 by construction (their "
+        f"reference is every 10th of the same frames). Seed {args.seed}.",
+        "",
+        f"Machine: {machine()}",
+        "",
+    ]
+    write(
+        args.stem,
+        {"target": args.target, "target_poses": len(target), "rows": rows, "machine": machine()},
+        "\n".join(md),
+    )
 
 
 if __name__ == "__main__":

@@ -5,6 +5,7 @@ each prediction to the truth (> 1: predicted skeletons too small).
 
 Run from the repository root:  python benchmarks/cross_breakdown.py runs/A runs/B ... [--stem NAME]
 """
+
 from __future__ import annotations
 
 import argparse
@@ -46,19 +47,38 @@ def main() -> None:
         pa = (joint_errors(procrustes_align(p, y), y).mean(-1) * 1000).numpy()
         label = f"{cfg.augment.method}, seed {cfg.train.seed}" + (
             f", fov {cfg.augment.fov_range_deg}, limits {cfg.augment.limits}, {cfg.augment.body_model}"
-            if cfg.augment.method != "none" else "")
+            if cfg.augment.method != "none"
+            else ""
+        )
         for lo, hi in ((0, 99),) + BINS:
             k = (fnorm >= lo) & (fnorm < hi)
-            rows.append({"run": run, "label": label, "bin": "all" if hi == 99 else f"{lo}-{hi}", "frames": int(k.sum()),
-                         "mpjpe": float(e[k].mean()), "n_mpjpe": float(en[k].mean()), "p_mpjpe": float(pa[k].mean()),
-                         "scale": float(scale.numpy()[k].mean())})
+            rows.append(
+                {
+                    "run": run,
+                    "label": label,
+                    "bin": "all" if hi == 99 else f"{lo}-{hi}",
+                    "frames": int(k.sum()),
+                    "mpjpe": float(e[k].mean()),
+                    "n_mpjpe": float(en[k].mean()),
+                    "p_mpjpe": float(pa[k].mean()),
+                    "scale": float(scale.numpy()[k].mean()),
+                }
+            )
             print(rows[-1])
-    md = ["# cmu_test errors by camera focal length", "",
-          "Normalised focal length `2 fx / width` of the test camera (Human3.6M: ~2.29). MPJPE / scale-aligned "
-          "N-MPJPE / P-MPJPE in mm (flip test, last epoch); `scale` = mean best-fit scale of the prediction.", "",
-          "| run | focal bin | frames | MPJPE | N-MPJPE | P-MPJPE | scale |", "|---|---|---|---|---|---|---|"]
-    md += [f"| {r['label']} (`{r['run']}`) | {r['bin']} | {r['frames']} | {r['mpjpe']:.1f} | {r['n_mpjpe']:.1f} | "
-           f"{r['p_mpjpe']:.1f} | {r['scale']:.2f} |" for r in rows]
+    md = [
+        "# cmu_test errors by camera focal length",
+        "",
+        "Normalised focal length `2 fx / width` of the test camera (Human3.6M: ~2.29). MPJPE / scale-aligned "
+        "N-MPJPE / P-MPJPE in mm (flip test, last epoch); `scale` = mean best-fit scale of the prediction.",
+        "",
+        "| run | focal bin | frames | MPJPE | N-MPJPE | P-MPJPE | scale |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    md += [
+        f"| {r['label']} (`{r['run']}`) | {r['bin']} | {r['frames']} | {r['mpjpe']:.1f} | {r['n_mpjpe']:.1f} | "
+        f"{r['p_mpjpe']:.1f} | {r['scale']:.2f} |"
+        for r in rows
+    ]
     md += ["", f"Machine: {machine()}", ""]
     write(a.stem, {"rows": rows, "machine": machine()}, "\n".join(md))
 

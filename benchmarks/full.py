@@ -11,6 +11,7 @@
 Run from the repository root:  python benchmarks/full.py [--models ...] [--augment ...] [--seeds 0 ...]
 [--keypoints sh] [--cross FILE ...] [--stem NAME] [key=value ...]
 """
+
 from __future__ import annotations
 
 import argparse
@@ -19,8 +20,12 @@ from protocol import Run, add_data_arguments, cross_label, run_protocol
 
 if __name__ == "__main__":
     ap = argparse.ArgumentParser()
-    ap.add_argument("--models", nargs="+", default=["videopose", "mlp", "semgcn"],
-                    help="configs/full_<model>.yaml to run, e.g. videopose mlp semgcn videopose9 videopose27 poseformer9")
+    ap.add_argument(
+        "--models",
+        nargs="+",
+        default=["videopose", "mlp", "semgcn"],
+        help="configs/full_<model>.yaml to run, e.g. videopose mlp semgcn videopose9 videopose27 poseformer9",
+    )
     ap.add_argument("--keypoints", default="gt")
     ap.add_argument("--augment", nargs="+", default=["none"])
     ap.add_argument("--seeds", nargs="+", type=int, default=[0])
@@ -29,11 +34,24 @@ if __name__ == "__main__":
     add_data_arguments(ap)
     ap.add_argument("overrides", nargs="*", help="config overrides for every run, key=value")
     a = ap.parse_args()
-    runs = [Run(f"full_{m}", [f"augment.method={aug}", f"train.seed={seed}"])
-            for m in a.models for aug in a.augment for seed in a.seeds]
+    runs = [
+        Run(f"full_{m}", [f"augment.method={aug}", f"train.seed={seed}"])
+        for m in a.models
+        for aug in a.augment
+        for seed in a.seeds
+    ]
     cross = cross_label(a.cross)
-    run_protocol(a.stem or f"full_{a.keypoints}", runs, a.overrides + [f"data.keypoints={a.keypoints}"], a.out,
-                 f"full protocol: S1,S5,S6,S7,S8 -> S9+S11 and {cross}, {a.keypoints} 2D",
-                 f"Settings of configs/full_<model>.yaml for models {a.models}; augmentation {a.augment}; seeds {a.seeds}; "
-                 "overrides: " + (" ".join(a.overrides) or "none") + ". All test frames. " + __doc__.split("\n\n")[1]
-                 .replace("\n", " "), a.cross, a.data_dir)
+    run_protocol(
+        a.stem or f"full_{a.keypoints}",
+        runs,
+        a.overrides + [f"data.keypoints={a.keypoints}"],
+        a.out,
+        f"full protocol: S1,S5,S6,S7,S8 -> S9+S11 and {cross}, {a.keypoints} 2D",
+        f"Settings of configs/full_<model>.yaml for models {a.models}; augmentation {a.augment}; seeds {a.seeds}; "
+        "overrides: "
+        + (" ".join(a.overrides) or "none")
+        + ". All test frames. "
+        + __doc__.split("\n\n")[1].replace("\n", " "),
+        a.cross,
+        a.data_dir,
+    )

@@ -11,6 +11,7 @@ epoch spent in it.
 
 Run from the repository root:  python benchmarks/gan_cost.py [--runs runs/bench_quick_augment/*]
 """
+
 from __future__ import annotations
 
 import argparse
@@ -30,16 +31,33 @@ from dhaug.data import load_experiment_data
 def real_set(n: int):
     """(camera-frame root-relative 3D, roots, camera index, cameras, bone templates) of n real poses."""
     h36m = SHARED / "h36m"
-    cfg = DataConfig(dataset="h36m", data_dir=str(h36m), train_subjects=["S1"], test_subjects=["S9"], downsample=4,
-                     test_downsample=200) if (h36m / "data_3d_h36m.npz").is_file() else \
-        DataConfig(dataset="synthetic", train_subjects=["S1"], test_subjects=["S9"], downsample=1, test_downsample=50)
+    cfg = (
+        DataConfig(
+            dataset="h36m",
+            data_dir=str(h36m),
+            train_subjects=["S1"],
+            test_subjects=["S9"],
+            downsample=4,
+            test_downsample=200,
+        )
+        if (h36m / "data_3d_h36m.npz").is_file()
+        else DataConfig(
+            dataset="synthetic", train_subjects=["S1"], test_subjects=["S9"], downsample=1, test_downsample=50
+        )
+    )
     data = load_experiment_data(cfg)
     tr = data.train
     idx = np.arange(len(tr))[:n]
     cams = data.mocap.cameras["S1"]
     templates = torch.as_tensor(data.mocap.bone_template(["S1"]), dtype=torch.float32)
-    return (torch.as_tensor(tr.pose3d[idx]), torch.as_tensor(tr.root[idx]), torch.as_tensor(tr.camera[idx]),
-            cams, templates, cfg.dataset)
+    return (
+        torch.as_tensor(tr.pose3d[idx]),
+        torch.as_tensor(tr.root[idx]),
+        torch.as_tensor(tr.camera[idx]),
+        cams,
+        templates,
+        cfg.dataset,
+    )
 
 
 def micro(n: int, batches: list[int], device: str) -> list[dict]:
@@ -56,9 +74,19 @@ def micro(n: int, batches: list[int], device: str) -> list[dict]:
             torch.cuda.synchronize()
         dt = time.perf_counter() - t0
         its = len(real3d) // B
-        rows.append({"device": device, "data": source, "real_poses": len(real3d), "batch": B, "iterations": its,
-                     "seconds": dt, "ms_per_iteration": 1000 * dt / its, "pairs": len(out["pose2d"]),
-                     "pairs_per_s": len(out["pose2d"]) / dt})
+        rows.append(
+            {
+                "device": device,
+                "data": source,
+                "real_poses": len(real3d),
+                "batch": B,
+                "iterations": its,
+                "seconds": dt,
+                "ms_per_iteration": 1000 * dt / its,
+                "pairs": len(out["pose2d"]),
+                "pairs_per_s": len(out["pose2d"]) / dt,
+            }
+        )
         print(rows[-1])
     return rows
 
@@ -74,9 +102,18 @@ def from_runs(dirs: list[str]) -> list[dict]:
         gan = float(np.mean([h["gan/seconds"] for h in hist]))
         epoch = float(np.mean([h["seconds"] for h in hist]))
         pairs = float(np.mean([h["fake_pairs"] for h in hist]))
-        rows.append({"run": d, "device": res["config"]["train"]["device"], "pose_epochs": len(hist),
-                     "gan_seconds": gan, "epoch_seconds": epoch, "share": gan / epoch, "pairs": pairs,
-                     "pairs_per_s": pairs / gan})
+        rows.append(
+            {
+                "run": d,
+                "device": res["config"]["train"]["device"],
+                "pose_epochs": len(hist),
+                "gan_seconds": gan,
+                "epoch_seconds": epoch,
+                "share": gan / epoch,
+                "pairs": pairs,
+                "pairs_per_s": pairs / gan,
+            }
+        )
         print(rows[-1])
     return rows
 
@@ -91,15 +128,32 @@ def main() -> None:
     devices = ["cpu"] + (["cuda"] if torch.cuda.is_available() else [])
     rows = [r for d in devices for r in micro(a.poses, a.batches, d)]
     runs = from_runs(a.runs)
-    md = ["# DH-AUG GAN cost", "", "## One GAN pass (`python benchmarks/gan_cost.py`)", "",
-          "| device | data | real poses | GAN batch | ms / iteration | generated pairs / s |", "|---|---|---|---|---|---|"]
-    md += [f"| {r['device']} | {r['data']} | {r['real_poses']} | {r['batch']} | {r['ms_per_iteration']:.1f} | "
-           f"{r['pairs_per_s']:,.0f} |" for r in rows]
+    md = [
+        "# DH-AUG GAN cost",
+        "",
+        "## One GAN pass (`python benchmarks/gan_cost.py`)",
+        "",
+        "| device | data | real poses | GAN batch | ms / iteration | generated pairs / s |",
+        "|---|---|---|---|---|---|",
+    ]
+    md += [
+        f"| {r['device']} | {r['data']} | {r['real_poses']} | {r['batch']} | {r['ms_per_iteration']:.1f} | "
+        f"{r['pairs_per_s']:,.0f} |"
+        for r in rows
+    ]
     if runs:
-        md += ["", "## Share of a training epoch (pose-net epochs of the given runs)", "",
-               "| run | device | GAN pass (s) | whole epoch (s) | GAN share | generated pairs / s |", "|---|---|---|---|---|---|"]
-        md += [f"| {r['run']} | {r['device']} | {r['gan_seconds']:.1f} | {r['epoch_seconds']:.1f} | {100 * r['share']:.0f} % | "
-               f"{r['pairs_per_s']:,.0f} |" for r in runs]
+        md += [
+            "",
+            "## Share of a training epoch (pose-net epochs of the given runs)",
+            "",
+            "| run | device | GAN pass (s) | whole epoch (s) | GAN share | generated pairs / s |",
+            "|---|---|---|---|---|---|",
+        ]
+        md += [
+            f"| {r['run']} | {r['device']} | {r['gan_seconds']:.1f} | {r['epoch_seconds']:.1f} | {100 * r['share']:.0f} % | "
+            f"{r['pairs_per_s']:,.0f} |"
+            for r in runs
+        ]
     md += ["", f"Machine: {machine()}", ""]
     write(a.stem, {"micro": rows, "runs": runs, "machine": machine()}, "\n".join(md))
 

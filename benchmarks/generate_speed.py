@@ -9,6 +9,7 @@ the default width (speed does not depend on its weights). Random poses are drawn
 Run from the repository root:  python benchmarks/generate_speed.py [--n 200000] [--frames 1 9]
 [--formats cross videopose3d] [--threads 0] [--stem generate_speed]
 """
+
 from __future__ import annotations
 
 import argparse
@@ -40,8 +41,11 @@ def make_source(kind: str, frames: int, device: torch.device):
         return random_source(frames=frames)
     width = AugmentConfig().gan.gen_width
     torch.manual_seed(0)
-    G = (Generator(PAPER, paper_table("gan"), width) if frames == 1 else
-         VideoGenerator(PAPER, paper_table("gan"), frames, width, temporal_basis=temporal_basis(-1, frames)))
+    G = (
+        Generator(PAPER, paper_table("gan"), width)
+        if frames == 1
+        else VideoGenerator(PAPER, paper_table("gan"), frames, width, temporal_basis=temporal_basis(-1, frames))
+    )
     return GeneratorPoses(G, device=device, info={"benchmark": "untrained generator"})
 
 
@@ -57,15 +61,31 @@ def bench(kind: str, frames: int, device: torch.device, n: int, formats: list[st
     source = make_source(kind, frames, device)
     count = max(1, n // frames)  # about n frames per row
     draw_rate(source, 10)  # warm-up: lazy imports, first kernels
-    rows = [{"source": kind, "device": str(device), "frames": frames, "what": "draw + project",
-             "draws_per_s": draw_rate(source, count)}]
+    rows = [
+        {
+            "source": kind,
+            "device": str(device),
+            "frames": frames,
+            "what": "draw + project",
+            "draws_per_s": draw_rate(source, count),
+        }
+    ]
     for fmt in formats:
         out = folder / f"{kind}_{frames}_{device.type}_{fmt}" / ("g.npz" if fmt == "cross" else "g")
         s = generate_dataset(source, count, out, fmt=fmt, progress=False)
         size = sum(p.stat().st_size for p in ([out] if out.is_file() else out.iterdir()))
-        rows.append({"source": kind, "device": str(device), "frames": frames, "what": f"file, {fmt}",
-                     "draws_per_s": count / s["seconds"], "valid_fraction": s["valid_fraction"],
-                     "bytes_per_frame": size / (count * frames), "n": count})
+        rows.append(
+            {
+                "source": kind,
+                "device": str(device),
+                "frames": frames,
+                "what": f"file, {fmt}",
+                "draws_per_s": count / s["seconds"],
+                "valid_fraction": s["valid_fraction"],
+                "bytes_per_frame": size / (count * frames),
+                "n": count,
+            }
+        )
     for r in rows:
         r["frames_per_s"] = r["draws_per_s"] * frames
     return rows
@@ -87,18 +107,34 @@ if __name__ == "__main__":
         for frames in a.frames:
             for kind, device in [("random", torch.device("cpu"))] + [("generator", d) for d in devices]:
                 rows += bench(kind, frames, device, a.n, a.formats, Path(tmp))
-                print(f"{kind} {device} T={frames}: " + ", ".join(f"{r['what']} {r['draws_per_s']:,.0f}/s"
-                                                              for r in rows if r["source"] == kind
-                                                              and r["device"] == str(device) and r["frames"] == frames))
-    md = ["# dhaug generate: generated pairs per second", "",
-          f"About {a.n:,} frames per row (sequences: {a.n:,} / T of them), seed 0, the four S1 cameras; a draw is a "
-          "pose (T = 1) or a sequence of T frames seen by one camera. *draw + project*: the source's blocks, "
-          "their projection and numpy chunks (invalid draws dropped); *file*: `generate_dataset` end to end, default chunk. "
-          f"Blocks of {block_draws(1, 4):,} draws (T = 1). The generator is untrained, of the default width.", "",
-          "| source | device | T | what | draws/s | frames/s | valid | bytes/frame |", "|---|---|---|---|---|---|---|---|"]
-    md += [f"| {r['source']} | {r['device']} | {r['frames']} | {r['what']} | {r['draws_per_s']:,.0f} | "
-           f"{r['frames_per_s']:,.0f} | {format(r['valid_fraction'], '.1%') if 'valid_fraction' in r else ''} | "
-           f"{format(r['bytes_per_frame'], '.0f') if 'bytes_per_frame' in r else ''} |" for r in rows]
+                print(
+                    f"{kind} {device} T={frames}: "
+                    + ", ".join(
+                        f"{r['what']} {r['draws_per_s']:,.0f}/s"
+                        for r in rows
+                        if r["source"] == kind and r["device"] == str(device) and r["frames"] == frames
+                    )
+                )
+    md = [
+        "# dhaug generate: generated pairs per second",
+        "",
+        f"About {a.n:,} frames per row (sequences: {a.n:,} / T of them), seed 0, the four S1 cameras; a draw is a "
+        "pose (T = 1) or a sequence of T frames seen by one camera. *draw + project*: the source's blocks, "
+        "their projection and numpy chunks (invalid draws dropped); *file*: `generate_dataset` end to end, default chunk. "
+        f"Blocks of {block_draws(1, 4):,} draws (T = 1). The generator is untrained, of the default width.",
+        "",
+        "| source | device | T | what | draws/s | frames/s | valid | bytes/frame |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
+    md += [
+        f"| {r['source']} | {r['device']} | {r['frames']} | {r['what']} | {r['draws_per_s']:,.0f} | "
+        f"{r['frames_per_s']:,.0f} | {format(r['valid_fraction'], '.1%') if 'valid_fraction' in r else ''} | "
+        f"{format(r['bytes_per_frame'], '.0f') if 'bytes_per_frame' in r else ''} |"
+        for r in rows
+    ]
     md += ["", f"Machine: {machine()}"]
-    write(a.stem, {"machine": machine(), "n": a.n, "frames": a.frames, "formats": a.formats, "rows": rows},
-          "\n".join(md) + "\n")
+    write(
+        a.stem,
+        {"machine": machine(), "n": a.n, "frames": a.frames, "formats": a.formats, "rows": rows},
+        "\n".join(md) + "\n",
+    )

@@ -31,6 +31,7 @@ Run from the repository root:
     python benchmarks/medium.py --table
     python benchmarks/medium.py --split val --variants none poseaug   # the validation split, for choosing settings
 """
+
 from __future__ import annotations
 
 import argparse
@@ -50,14 +51,23 @@ from dhaug.files import atomic_write
 #: (issue 27): train on S1,S5,S6,S7, score on all of S8 (the set is still named ``h36m``) and ``cmu_val``;
 #: S9, S11 and ``cmu_heldout`` are never looked at. Each split has its own summaries and table.
 SPLITS = {
-    "test": {"runs": RESULTS / "medium_runs", "table": "medium", "overrides": [], "cmu_parts": ("cmu_val", "cmu_heldout"),
-             "whole_cmu": True,
-             "title": "# medium protocol: S1,S5,S6,S7,S8 (every 10th frame, GT 2D) -> all of S9+S11 and CMU"},
-    "val": {"runs": RESULTS / "medium_val_runs", "table": "medium_val",
-            "overrides": ["data.train_subjects=[S1,S5,S6,S7]", "data.test_subjects=[S8]"], "cmu_parts": ("cmu_val",),
-            "whole_cmu": False,
-            "title": "# medium protocol, validation split: S1,S5,S6,S7 (every 10th frame, GT 2D) -> all of S8 "
-                     "(column h36m) and cmu_val — for choosing settings; S9, S11 and cmu_heldout are not used"},
+    "test": {
+        "runs": RESULTS / "medium_runs",
+        "table": "medium",
+        "overrides": [],
+        "cmu_parts": ("cmu_val", "cmu_heldout"),
+        "whole_cmu": True,
+        "title": "# medium protocol: S1,S5,S6,S7,S8 (every 10th frame, GT 2D) -> all of S9+S11 and CMU",
+    },
+    "val": {
+        "runs": RESULTS / "medium_val_runs",
+        "table": "medium_val",
+        "overrides": ["data.train_subjects=[S1,S5,S6,S7]", "data.test_subjects=[S8]"],
+        "cmu_parts": ("cmu_val",),
+        "whole_cmu": False,
+        "title": "# medium protocol, validation split: S1,S5,S6,S7 (every 10th frame, GT 2D) -> all of S8 "
+        "(column h36m) and cmu_val — for choosing settings; S9, S11 and cmu_heldout are not used",
+    },
 }
 RUNS = SPLITS["test"]["runs"]
 REPO = Path(__file__).resolve().parents[1]
@@ -67,8 +77,12 @@ VARIANTS = {
     "random": ["augment.method=random"],
     "random-paper": ["augment.method=random", "augment.fov_range_deg=null", "train.synthetic_batches=separate"],
     "dhaug": ["augment.method=dhaug"],
-    "dhaug-paper": ["augment.method=dhaug", "augment.fov_range_deg=null", "augment.limits=gan",
-                    "train.synthetic_batches=separate"],
+    "dhaug-paper": [
+        "augment.method=dhaug",
+        "augment.fov_range_deg=null",
+        "augment.limits=gan",
+        "train.synthetic_batches=separate",
+    ],
     "dhaug-video": ["augment.method=dhaug-video"],
     "poseaug": ["augment.method=poseaug"],
 }
@@ -96,9 +110,15 @@ def cmu_parts(cmu: Path, folder: Path) -> list[Path]:
 def commit() -> str:
     """The checked-out commit, ``-dirty`` when tracked code differs from it (this benchmark's own result files
     under benchmarks/results/ do not count: the table it rebuilds after every run would mark the next row)."""
-    head = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True, cwd=REPO).stdout.strip()
-    changed = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no", "--", ".", ":!benchmarks/results"],
-                             capture_output=True, text=True, cwd=REPO).stdout.strip()
+    head = subprocess.run(
+        ["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True, cwd=REPO
+    ).stdout.strip()
+    changed = subprocess.run(
+        ["git", "status", "--porcelain", "--untracked-files=no", "--", ".", ":!benchmarks/results"],
+        capture_output=True,
+        text=True,
+        cwd=REPO,
+    ).stdout.strip()
     return head + ("-dirty" if changed else "")
 
 
@@ -106,17 +126,41 @@ def summarise(run_dir: Path, label: str, variant: str, wall_s: float, code: str)
     """The row of one finished run; ``code``: the commit the run was started from (``git describe --dirty``)."""
     res = json.loads((run_dir / "results.json").read_text())
     hist = res.get("history", [])
-    return {"label": label, "variant": variant, "model": res["config"]["model"]["name"],
-            "frames": res["config"]["model"]["frames"], "seed": res["config"]["train"]["seed"],
-            "precision": res.get("precision"), "synthetic_batches": res.get("synthetic_batches"),
-            "commit": code, "machine": machine(),
-            "wall_s": wall_s, "train_s": sum(h["seconds"] for h in hist), "train_pairs": res.get("train_pairs"),
-            "results": {k: {"frame_mean": v["frame_mean"], "action_mean": v["action_mean"],
-                            "sequence_mean": v.get("sequence_mean"), "flip_test": v["flip_test"], "count": v.get("count")}
-                        for k, v in res["results"].items()},
-            "curves": [{k: v for k, v in h.items() if k == "epoch" or k.startswith("eval/") or k in
-                        ("lr", "train_loss", "grad_norm_max", "grad_norm_mean", "fake_loss", "seconds")} for h in hist],
-            "config": res["config"]}
+    return {
+        "label": label,
+        "variant": variant,
+        "model": res["config"]["model"]["name"],
+        "frames": res["config"]["model"]["frames"],
+        "seed": res["config"]["train"]["seed"],
+        "precision": res.get("precision"),
+        "synthetic_batches": res.get("synthetic_batches"),
+        "commit": code,
+        "machine": machine(),
+        "wall_s": wall_s,
+        "train_s": sum(h["seconds"] for h in hist),
+        "train_pairs": res.get("train_pairs"),
+        "results": {
+            k: {
+                "frame_mean": v["frame_mean"],
+                "action_mean": v["action_mean"],
+                "sequence_mean": v.get("sequence_mean"),
+                "flip_test": v["flip_test"],
+                "count": v.get("count"),
+            }
+            for k, v in res["results"].items()
+        },
+        "curves": [
+            {
+                k: v
+                for k, v in h.items()
+                if k == "epoch"
+                or k.startswith("eval/")
+                or k in ("lr", "train_loss", "grad_norm_max", "grad_norm_mean", "fake_loss", "seconds")
+            }
+            for h in hist
+        ],
+        "config": res["config"],
+    }
 
 
 METRICS = (("mpjpe", "MPJPE"), ("p_mpjpe", "P-MPJPE"), ("pck", "PCK"), ("auc", "AUC"))
@@ -130,11 +174,16 @@ def table(split: str = "test") -> None:
         print(f"no finished runs in {sp['runs']}")
         return
     sets = list(dict.fromkeys(k for r in runs for k in r["results"]))
-    md = [sp["title"], "",
-          __doc__.split("\n\n")[1].strip(), "",
-          "## Mean ± half-range over seeds (frame-weighted MPJPE / P-MPJPE, mm)", "",
-          "| model | variant | seeds | " + " | ".join(sets) + " | wall per run (min) |",
-          "|---|---|---|" + "---|" * len(sets) + "---|"]
+    md = [
+        sp["title"],
+        "",
+        __doc__.split("\n\n")[1].strip(),
+        "",
+        "## Mean ± half-range over seeds (frame-weighted MPJPE / P-MPJPE, mm)",
+        "",
+        "| model | variant | seeds | " + " | ".join(sets) + " | wall per run (min) |",
+        "|---|---|---|" + "---|" * len(sets) + "---|",
+    ]
     groups: dict[tuple, list] = {}
     for r in runs:
         groups.setdefault((r["model"], r["frames"], r["variant"]), []).append(r)
@@ -148,32 +197,56 @@ def table(split: str = "test") -> None:
             m = np.array([r["results"][s]["frame_mean"]["mpjpe"] for r in have])
             p = np.array([r["results"][s]["frame_mean"]["p_mpjpe"] for r in have])
             cells.append(f"{m.mean():.1f} ± {np.ptp(m) / 2:.1f} / {p.mean():.1f}")
-        md.append(f"| {model}{'' if frames == 1 else f' {frames}f'} | {variant} | {','.join(str(r['seed']) for r in rs)} | "
-                  + " | ".join(cells) + f" | {np.mean([r['wall_s'] for r in rs]) / 60:.0f} |")
-    md += ["", "## Every run", "", "| run | test set | " + " | ".join(m for _, m in METRICS) +
-           " | action-mean MPJPE | epochs | precision | commit | CPU | train (min) | wall (min) |",
-           "|---|---|" + "---|" * (len(METRICS) + 7)]
+        md.append(
+            f"| {model}{'' if frames == 1 else f' {frames}f'} | {variant} | {','.join(str(r['seed']) for r in rs)} | "
+            + " | ".join(cells)
+            + f" | {np.mean([r['wall_s'] for r in rs]) / 60:.0f} |"
+        )
+    md += [
+        "",
+        "## Every run",
+        "",
+        "| run | test set | "
+        + " | ".join(m for _, m in METRICS)
+        + " | action-mean MPJPE | epochs | precision | commit | CPU | train (min) | wall (min) |",
+        "|---|---|" + "---|" * (len(METRICS) + 7),
+    ]
     for r in runs:
         for s, v in r["results"].items():
             fm = v["frame_mean"]
-            md.append(f"| {r['label']} | {s}{' (flip)' if v['flip_test'] else ''} | " + " | ".join(f"{fm[k]:.2f}" for k, _ in METRICS)
-                      + f" | {v['action_mean']['mpjpe']:.2f} | {r['config']['train']['epochs'] + r['config']['train']['tail_epochs']} | "
-                      f"{r['precision']} | {r['commit']} | {r['machine'].get('cpu') or 'not recorded'} | {r['train_s'] / 60:.1f} | "
-                      f"{r['wall_s'] / 60:.1f} |")
-    md += ["", "## Convergence (H36M MPJPE on every 10th test frame after each epoch, mm)", "",
-           "Curves: `medium_curves.png`. *Last 20 %*: the largest change of the curve over the last fifth of the "
-           "epochs (the protocol asks < 1 mm for `none`).", "",
-           "| run | epochs | first | min | last | last 20 % | max gradient norm |", "|---|---|---|---|---|---|---|"]
+            md.append(
+                f"| {r['label']} | {s}{' (flip)' if v['flip_test'] else ''} | "
+                + " | ".join(f"{fm[k]:.2f}" for k, _ in METRICS)
+                + f" | {v['action_mean']['mpjpe']:.2f} | {r['config']['train']['epochs'] + r['config']['train']['tail_epochs']} | "
+                f"{r['precision']} | {r['commit']} | {r['machine'].get('cpu') or 'not recorded'} | {r['train_s'] / 60:.1f} | "
+                f"{r['wall_s'] / 60:.1f} |"
+            )
+    md += [
+        "",
+        "## Convergence (H36M MPJPE on every 10th test frame after each epoch, mm)",
+        "",
+        "Curves: `medium_curves.png`. *Last 20 %*: the largest change of the curve over the last fifth of the "
+        "epochs (the protocol asks < 1 mm for `none`).",
+        "",
+        "| run | epochs | first | min | last | last 20 % | max gradient norm |",
+        "|---|---|---|---|---|---|---|",
+    ]
     for r in runs:
         c = pose_epochs(r)
         if not c:
             continue
         e = np.array([h["eval/h36m"] for h in c])
-        tail = e[-max(2, int(np.ceil(0.2 * len(e)))):]
-        md.append(f"| {r['label']} | {len(e)} | {e[0]:.1f} | {e.min():.1f} | {e[-1]:.1f} | {np.ptp(tail):.2f} | "
-                  f"{max(h['grad_norm_max'] for h in c):.2f} |")
-    md += ["", "Frame-weighted means count every test pose once; numbers are from the last epoch (no model "
-           "selection). PCK@150 mm and AUC in %.", ""]
+        tail = e[-max(2, int(np.ceil(0.2 * len(e)))) :]
+        md.append(
+            f"| {r['label']} | {len(e)} | {e[0]:.1f} | {e.min():.1f} | {e[-1]:.1f} | {np.ptp(tail):.2f} | "
+            f"{max(h['grad_norm_max'] for h in c):.2f} |"
+        )
+    md += [
+        "",
+        "Frame-weighted means count every test pose once; numbers are from the last epoch (no model "
+        "selection). PCK@150 mm and AUC in %.",
+        "",
+    ]
     old = RESULTS / f"{sp['table']}.md"
     notes = old.read_text().split("\n## Notes\n", 1) if old.is_file() else []
     if len(notes) == 2:
@@ -193,7 +266,10 @@ def plot_curves(runs: list[dict], path: Path) -> None:
     are drawn as triangles on the top edge); the legend sits below the panels."""
     from matplotlib import colormaps
     from matplotlib.figure import Figure
-    names = [k for k in ("eval/h36m", "eval/cmu_val", "eval/cmu_heldout") if any(k in h for r in runs for h in r["curves"])]
+
+    names = [
+        k for k in ("eval/h36m", "eval/cmu_val", "eval/cmu_heldout") if any(k in h for r in runs for h in r["curves"])
+    ]
     families = sorted({(r["model"], r["variant"]) for r in runs})
     tab = colormaps["tab20"]
     colour = {f: tab(j % 20) for j, f in enumerate(families)}
@@ -207,8 +283,14 @@ def plot_curves(runs: list[dict], path: Path) -> None:
         for r in runs:
             c = [h[k] for h in pose_epochs(r) if k in h]
             x = np.arange(1, len(c) + 1)
-            line, = ax.plot(x, np.minimum(c, top) if top else c, styles[r["seed"] % len(styles)], ms=3,
-                            color=colour[(r["model"], r["variant"])], label=r["label"])
+            (line,) = ax.plot(
+                x,
+                np.minimum(c, top) if top else c,
+                styles[r["seed"] % len(styles)],
+                ms=3,
+                color=colour[(r["model"], r["variant"])],
+                label=r["label"],
+            )
             if top:
                 over = np.asarray(c) > top
                 ax.plot(x[over], np.full(over.sum(), top), "^", ms=6, color=line.get_color())
@@ -236,17 +318,26 @@ def main() -> None:
     ap.add_argument("--cmu", help="cmu_test.npz (default ../shared/data/cmu/cmu_test.npz)")
     ap.add_argument("--no-progress", action="store_true", help="plain lines instead of progress bars")
     ap.add_argument("--table", action="store_true", help="only rebuild the table from finished runs")
-    ap.add_argument("--split", choices=sorted(SPLITS), default="test",
-                    help="test: the reported protocol (default); val: S1,S5,S6,S7 -> S8 and cmu_val, for choosing settings")
-    ap.add_argument("--tag", help="a name for the settings the overrides make: rows are labelled "
-                                  "<model>_<variant>-<tag>_s<seed> (required with overrides)")
+    ap.add_argument(
+        "--split",
+        choices=sorted(SPLITS),
+        default="test",
+        help="test: the reported protocol (default); val: S1,S5,S6,S7 -> S8 and cmu_val, for choosing settings",
+    )
+    ap.add_argument(
+        "--tag",
+        help="a name for the settings the overrides make: rows are labelled "
+        "<model>_<variant>-<tag>_s<seed> (required with overrides)",
+    )
     ap.add_argument("overrides", nargs="*", help="config overrides for every run, key=value")
     a = ap.parse_args()
     if a.tag is not None and not re.fullmatch(r"[A-Za-z0-9.]+", a.tag):
         ap.error(f"--tag {a.tag!r}: letters, digits and dots only (it becomes part of file names)")
     if a.overrides and not a.tag:
-        ap.error(f"overrides {a.overrides} change the protocol's settings: name them with --tag, so their rows are "
-                 "not filed (or skipped) as the protocol's own variants")
+        ap.error(
+            f"overrides {a.overrides} change the protocol's settings: name them with --tag, so their rows are "
+            "not filed (or skipped) as the protocol's own variants"
+        )
     sp = SPLITS[a.split]
     if a.table:
         table(a.split)
@@ -272,9 +363,15 @@ def main() -> None:
                     print(f"{label}: done already ({summary}); skipped")
                     continue
                 run_dir = Path(a.out) / (label if a.split == "test" else f"{a.split}_{label}")
-                cfg = load_config(REPO / "configs" / f"medium_{model}.yaml",
-                                  [f"data.data_dir={data_dir}", "data.cross_sets=[" + ",".join(map(str, cross)) + "]"]
-                                  + sp["overrides"] + VARIANTS[variant] + [f"train.seed={seed}"] + a.overrides + [f"out_dir={run_dir}", f"name={label}"])
+                cfg = load_config(
+                    REPO / "configs" / f"medium_{model}.yaml",
+                    [f"data.data_dir={data_dir}", "data.cross_sets=[" + ",".join(map(str, cross)) + "]"]
+                    + sp["overrides"]
+                    + VARIANTS[variant]
+                    + [f"train.seed={seed}"]
+                    + a.overrides
+                    + [f"out_dir={run_dir}", f"name={label}"],
+                )
                 if data is None:
                     data = load_experiment_data(cfg.data, full_rate_tests=cfg.model.frames > 1)
                 print(f"{label}: training into {run_dir}", flush=True)

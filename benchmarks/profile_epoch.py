@@ -16,6 +16,7 @@ Run from the repository root (one torch job at a time):
 
     python benchmarks/profile_epoch.py [--variants none random dhaug poseaug] [--train-every 4] [--stem profile_epoch]
 """
+
 from __future__ import annotations
 
 import argparse
@@ -63,8 +64,10 @@ def medium_epoch(variant: str, secs: dict, real: int, fake: int, scale: int) -> 
 
 
 def profile(variant: str, data, cfg_overrides: list[str], out: Path, scale: int) -> list[dict]:
-    cfg = load_config(REPO / "configs" / "medium_videopose.yaml",
-                      cfg_overrides + VARIANTS[variant] + ["train.epochs=1", "train.tail_epochs=0", f"out_dir={out}"])
+    cfg = load_config(
+        REPO / "configs" / "medium_videopose.yaml",
+        cfg_overrides + VARIANTS[variant] + ["train.epochs=1", "train.tail_epochs=0", f"out_dir={out}"],
+    )
     epochs: list[dict] = []
     timer = Timer()
     real_save = train_module._save
@@ -73,9 +76,16 @@ def profile(variant: str, data, cfg_overrides: list[str], out: Path, scale: int)
     def save_and_mark(run, cfg_, epoch, history, path):  # an epoch ends with its checkpoint
         real_save(run, cfg_, epoch, history, path)
         now = time.perf_counter()
-        epochs.append({"seconds": dict(timer.seconds), "wall": now - mark["t"],
-                       "fake_pairs": history[-1].get("fake_pairs", 0) if history[-1]["train_loss"] == history[-1]["train_loss"] else 0,
-                       "real_pairs": len(run.x)})
+        epochs.append(
+            {
+                "seconds": dict(timer.seconds),
+                "wall": now - mark["t"],
+                "fake_pairs": history[-1].get("fake_pairs", 0)
+                if history[-1]["train_loss"] == history[-1]["train_loss"]
+                else 0,
+                "real_pairs": len(run.x),
+            }
+        )
         timer.reset()
         mark["t"] = now
 
@@ -95,31 +105,57 @@ def profile(variant: str, data, cfg_overrides: list[str], out: Path, scale: int)
         secs = dict(e["seconds"])
         # the epoch line is printed inside io/logging; whatever ran outside every section is "other"
         secs["other"] = max(0.0, e["wall"] - sum(secs.values()))
-        rows.append({"variant": variant, "epoch": i + 1, "kind": kind, "wall_s": e["wall"], "sections": secs,
-                     "real_pairs": e["real_pairs"], "fake_pairs": e["fake_pairs"]})
-        print(f"{variant} epoch {i + 1} ({kind}): {e['wall']:.1f} s " +
-              ", ".join(f"{k} {v:.1f}" for k, v in sorted(secs.items(), key=lambda kv: -kv[1])), flush=True)
+        rows.append(
+            {
+                "variant": variant,
+                "epoch": i + 1,
+                "kind": kind,
+                "wall_s": e["wall"],
+                "sections": secs,
+                "real_pairs": e["real_pairs"],
+                "fake_pairs": e["fake_pairs"],
+            }
+        )
+        print(
+            f"{variant} epoch {i + 1} ({kind}): {e['wall']:.1f} s "
+            + ", ".join(f"{k} {v:.1f}" for k, v in sorted(secs.items(), key=lambda kv: -kv[1])),
+            flush=True,
+        )
     return rows
 
 
 def markdown(rows: list[dict], scale: int, info: dict, pairs: int) -> str:
     names = sorted({k for r in rows for k in r["sections"]}, key=lambda k: (k == "other", k))
-    head = "| section | " + " | ".join(f"{r['variant']} {'warm-up' if r['kind'].startswith('warm') else 'epoch'}"
-                                       for r in rows) + " |"
-    lines = ["# Where a medium epoch's time goes (VideoPose-1f)", "",
-             f"Measured: one epoch per column on every {scale}-th medium training pair ({pairs} real pairs), "
-             f"test curves at the protocol's size; seconds per section (`python benchmarks/profile_epoch.py "
-             f"--train-every {scale}`). Last row: the epoch scaled to the medium set (each section by how much the "
-             f"pairs it sees grow: real pairs and GAN/PoseAug pairs x {scale}, the fixed random draw not; curves "
-             f"and checkpoint and pictures as measured). 'other': outside every section (the first epoch includes the set-up); "
-             f"'synthetic/pairs': the source's work outside its own sections (its pictures, where they have no section).", "",
-             head, "|---|" + "---|" * len(rows)]
+    head = (
+        "| section | "
+        + " | ".join(f"{r['variant']} {'warm-up' if r['kind'].startswith('warm') else 'epoch'}" for r in rows)
+        + " |"
+    )
+    lines = [
+        "# Where a medium epoch's time goes (VideoPose-1f)",
+        "",
+        f"Measured: one epoch per column on every {scale}-th medium training pair ({pairs} real pairs), "
+        f"test curves at the protocol's size; seconds per section (`python benchmarks/profile_epoch.py "
+        f"--train-every {scale}`). Last row: the epoch scaled to the medium set (each section by how much the "
+        f"pairs it sees grow: real pairs and GAN/PoseAug pairs x {scale}, the fixed random draw not; curves "
+        f"and checkpoint and pictures as measured). 'other': outside every section (the first epoch includes the set-up); "
+        f"'synthetic/pairs': the source's work outside its own sections (its pictures, where they have no section).",
+        "",
+        head,
+        "|---|" + "---|" * len(rows),
+    ]
     for n in names:
         lines.append(f"| {n} | " + " | ".join(f"{r['sections'].get(n, 0.0):.1f}" for r in rows) + " |")
     lines.append("| synthetic pairs in the pose pass | " + " | ".join(f"{r['fake_pairs']}" for r in rows) + " |")
     lines.append("| **wall (measured)** | " + " | ".join(f"**{r['wall_s']:.1f}**" for r in rows) + " |")
-    lines.append("| **medium epoch (scaled)** | " + " | ".join(
-        f"**{medium_epoch(r['variant'], r['sections'], r['real_pairs'], r['fake_pairs'], scale):.0f}**" for r in rows) + " |")
+    lines.append(
+        "| **medium epoch (scaled)** | "
+        + " | ".join(
+            f"**{medium_epoch(r['variant'], r['sections'], r['real_pairs'], r['fake_pairs'], scale):.0f}**"
+            for r in rows
+        )
+        + " |"
+    )
     lines += ["", f"Machine: {info}", ""]
     return "\n".join(lines)
 
@@ -129,21 +165,31 @@ def main() -> None:
     ap.add_argument("--variants", nargs="+", default=list(VARIANTS), choices=list(VARIANTS))
     ap.add_argument("--train-every", type=int, default=4, help="use every k-th medium training pair (1: all)")
     ap.add_argument("--stem", default="profile_epoch")
-    ap.add_argument("overrides", nargs="*", help="config overrides for every run, key=value (e.g. train.precision=fp32)")
+    ap.add_argument(
+        "overrides", nargs="*", help="config overrides for every run, key=value (e.g. train.precision=fp32)"
+    )
     ap.add_argument("--table", action="store_true", help="only rebuild the markdown from the JSON of the last run")
     a = ap.parse_args()
     if a.table:
         import json
 
         from common import RESULTS
+
         payload = json.loads((RESULTS / f"{a.stem}.json").read_text())
         rows = payload["rows"]
-        write(a.stem, payload, markdown(rows, payload["train_every"], payload["machine"],
-                                        rows[0]["real_pairs"] if rows else 0))
+        write(
+            a.stem,
+            payload,
+            markdown(rows, payload["train_every"], payload["machine"], rows[0]["real_pairs"] if rows else 0),
+        )
         return
     data_dir = require(SHARED / "h36m")
     cmu = require(SHARED / "cmu" / "cmu_test.npz")
-    over = [f"data.data_dir={data_dir}", f"data.cross_sets=[{cmu}]", f"data.downsample={10 * a.train_every}"] + a.overrides
+    over = [
+        f"data.data_dir={data_dir}",
+        f"data.cross_sets=[{cmu}]",
+        f"data.downsample={10 * a.train_every}",
+    ] + a.overrides
     cfg = load_config(REPO / "configs" / "medium_videopose.yaml", over)
     t0 = time.perf_counter()
     data = load_experiment_data(cfg.data)
@@ -153,8 +199,11 @@ def main() -> None:
         for v in a.variants:
             rows += profile(v, data, over, Path(tmp) / v, a.train_every)
     info = machine()
-    write(a.stem, {"rows": rows, "train_every": a.train_every, "overrides": a.overrides, "machine": info},
-          markdown(rows, a.train_every, info, len(data.train)))
+    write(
+        a.stem,
+        {"rows": rows, "train_every": a.train_every, "overrides": a.overrides, "machine": info},
+        markdown(rows, a.train_every, info, len(data.train)),
+    )
 
 
 if __name__ == "__main__":

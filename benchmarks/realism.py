@@ -15,6 +15,7 @@ real-looking generated poses of each run next to their nearest real pose).
 
     python benchmarks/realism.py --runs runs/bench_qv_dhaug_s0/00_quick_videopose9 ... --stem quick_video_realism
 """
+
 from __future__ import annotations
 
 import argparse
@@ -44,8 +45,15 @@ def generated(run: Path, n: int, seed: int, bones: torch.Tensor) -> tuple[torch.
     G, cfg = generator_from_checkpoint(state, str(run))
     fake = G.draw(n, CameraSet.from_cameras(load_cameras()["S1"]), bones.reshape(-1, 15)[:1], seed=seed)
     world = fake["world"]
-    info = {"run": str(run), "method": cfg.augment.method, "epoch": state["epoch"], "frames": getattr(G, "frames", 1),
-            "temporal_basis": len(G.basis) if hasattr(G, "basis") else 0, "n_critic": cfg.augment.gan.n_critic, "seed": cfg.train.seed}
+    info = {
+        "run": str(run),
+        "method": cfg.augment.method,
+        "epoch": state["epoch"],
+        "frames": getattr(G, "frames", 1),
+        "temporal_basis": len(G.basis) if hasattr(G, "basis") else 0,
+        "n_critic": cfg.augment.gan.n_critic,
+        "seed": cfg.train.seed,
+    }
     if world.dim() == 4:  # video: (n, T, 16, 3)
         info["accel_mm_per_frame2"] = 1000 * float(joint_acceleration(world).mean())
         world = world.flatten(0, 1)
@@ -54,13 +62,19 @@ def generated(run: Path, n: int, seed: int, bones: torch.Tensor) -> tuple[torch.
 
 def summary(angles: torch.Tensor, threshold: float) -> dict:
     a = angles.numpy()
-    return {"poses": len(a), "mean_deg": float(a.mean()), "median_deg": float(np.median(a)),
-            "p90_deg": float(np.percentile(a, 90)), "p99_deg": float(np.percentile(a, 99)),
-            "beyond_unseen_p99_pct": float(100 * (a > threshold).mean())}
+    return {
+        "poses": len(a),
+        "mean_deg": float(a.mean()),
+        "median_deg": float(np.median(a)),
+        "p90_deg": float(np.percentile(a, 90)),
+        "p99_deg": float(np.percentile(a, 99)),
+        "beyond_unseen_p99_pct": float(100 * (a > threshold).mean()),
+    }
 
 
 def plot(rows: list[tuple[str, torch.Tensor]], path: Path) -> None:
     import matplotlib
+
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
@@ -81,6 +95,7 @@ def plot(rows: list[tuple[str, torch.Tensor]], path: Path) -> None:
 def plot_worst(worst: list[tuple[str, torch.Tensor, torch.Tensor, torch.Tensor]], path: Path, k: int) -> None:
     """Per run: its k least real-looking poses (top row) above their nearest real S1 pose (bottom row)."""
     import matplotlib
+
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
@@ -127,14 +142,17 @@ def main() -> None:
     a_unseen = nearest_real_angle(unseen, reference)
     threshold = float(np.percentile(a_unseen.numpy(), 99))
     paper = get_body_model("paper")
-    rand = RandomDHAugmenter(paper, s1_bones, reference[:1, 0], load_cameras()["S1"],
-                             limits=limit_table("normal", "paper"), seed=args.seed)
+    rand = RandomDHAugmenter(
+        paper, s1_bones, reference[:1, 0], load_cameras()["S1"], limits=limit_table("normal", "paper"), seed=args.seed
+    )
     a_random = nearest_real_angle(rand.sample_world(10_000, torch.Generator().manual_seed(args.seed)), reference)
     ik = inverse_kinematics(paper, unseen)
     a_model = nearest_real_angle(forward_kinematics(paper, ik.dofs, ik.bones, ik.rotation, ik.root), reference)
-    rows = [("real S5-S8 (unseen subjects)", a_unseen, {}),
-            ("real S5-S8 through the paper body model (IK -> FK)", a_model, {}),
-            ("random DH poses ('normal' limits)", a_random, {})]
+    rows = [
+        ("real S5-S8 (unseen subjects)", a_unseen, {}),
+        ("real S5-S8 through the paper body model (IK -> FK)", a_model, {}),
+        ("random DH poses ('normal' limits)", a_random, {}),
+    ]
     worst = []
     for run, label in zip(args.runs, labels):
         world, info = generated(Path(run), args.sequences, args.seed, s1_bones)
@@ -143,26 +161,41 @@ def main() -> None:
         order = a.argsort(descending=True)[: args.worst]
         ref_c = canonical_directions(reference).flatten(1)
         best = (canonical_directions(world[order]).flatten(1) @ ref_c.T).argmax(1)
-        worst.append((label, canonical_poses(world[order], s1_bones[0]), canonical_poses(reference[best], s1_bones[0]),
-                      a[order]))
+        worst.append(
+            (label, canonical_poses(world[order], s1_bones[0]), canonical_poses(reference[best], s1_bones[0]), a[order])
+        )
 
     table = [{"source": label, **summary(a, threshold), **info} for label, a, info in rows]
-    md = [f"# {args.stem}: nearest-real-pose angle (deg) to S1 world poses (every 5th frame, {len(reference)} poses)",
-          "", "| source | poses | mean | median | p90 | p99 | % beyond unseen p99 | accel (mm/frame²) |",
-          "|---|---|---|---|---|---|---|---|"]
+    md = [
+        f"# {args.stem}: nearest-real-pose angle (deg) to S1 world poses (every 5th frame, {len(reference)} poses)",
+        "",
+        "| source | poses | mean | median | p90 | p99 | % beyond unseen p99 | accel (mm/frame²) |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
     for r in table:
         acc = f"{r['accel_mm_per_frame2']:.1f}" if "accel_mm_per_frame2" in r else ""
-        md.append(f"| {r['source']} | {r['poses']} | {r['mean_deg']:.1f} | {r['median_deg']:.1f} | {r['p90_deg']:.1f} | "
-                  f"{r['p99_deg']:.1f} | {r['beyond_unseen_p99_pct']:.1f} | {acc} |")
-    md += ["", f"Mean angle between corresponding bones of each pose and its nearest S1 pose, heading and bone "
-           f"lengths removed (`dhaug.augment.realism`). 'Unseen p99' = {threshold:.1f}°, the 99th percentile of "
-           f"real S5-S8 poses. Generators: {args.sequences} noise vectors, seed {args.seed}, S1 bone lengths "
-           "and cameras (video: every frame of each window). Pictures: "
-           f"`{args.stem}.png`, `{args.stem}_worst.png`.", "", f"Machine: {machine()}", ""]
+        md.append(
+            f"| {r['source']} | {r['poses']} | {r['mean_deg']:.1f} | {r['median_deg']:.1f} | {r['p90_deg']:.1f} | "
+            f"{r['p99_deg']:.1f} | {r['beyond_unseen_p99_pct']:.1f} | {acc} |"
+        )
+    md += [
+        "",
+        f"Mean angle between corresponding bones of each pose and its nearest S1 pose, heading and bone "
+        f"lengths removed (`dhaug.augment.realism`). 'Unseen p99' = {threshold:.1f}°, the 99th percentile of "
+        f"real S5-S8 poses. Generators: {args.sequences} noise vectors, seed {args.seed}, S1 bone lengths "
+        "and cameras (video: every frame of each window). Pictures: "
+        f"`{args.stem}.png`, `{args.stem}_worst.png`.",
+        "",
+        f"Machine: {machine()}",
+        "",
+    ]
     plot([(label, a) for label, a, _ in rows], RESULTS / f"{args.stem}.png")
     plot_worst(worst, RESULTS / f"{args.stem}_worst.png", args.worst)
-    write(args.stem, {"reference_poses": len(reference), "unseen_p99_deg": threshold, "rows": table,
-                      "machine": machine()}, "\n".join(md))
+    write(
+        args.stem,
+        {"reference_poses": len(reference), "unseen_p99_deg": threshold, "rows": table, "machine": machine()},
+        "\n".join(md),
+    )
 
 
 if __name__ == "__main__":

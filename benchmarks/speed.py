@@ -9,6 +9,7 @@ seconds of the epochs (GAN passes and pose-net passes, without curves) and the G
     git worktree add /tmp/dhaug-old d688edd
     python benchmarks/speed.py --old /tmp/dhaug-old [--variants none dhaug] [--train-every 4]
 """
+
 from __future__ import annotations
 
 import argparse
@@ -22,20 +23,35 @@ from pathlib import Path
 from common import SHARED, machine, require, write
 
 REPO = Path(__file__).resolve().parents[1]
-VARIANTS = {"none": ["augment.method=none"], "random": ["augment.method=random"], "dhaug": ["augment.method=dhaug"],
-            "poseaug": ["augment.method=poseaug"]}
+VARIANTS = {
+    "none": ["augment.method=none"],
+    "random": ["augment.method=random"],
+    "dhaug": ["augment.method=dhaug"],
+    "poseaug": ["augment.method=poseaug"],
+}
 LAUNCH = "import sys; sys.path.insert(0, '.'); from dhaug.cli import main; sys.exit(main(sys.argv[1:]))"
 
 
 def git_commit(repo: Path) -> str:
-    return subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True, cwd=repo).stdout.strip()
+    return subprocess.run(
+        ["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True, cwd=repo
+    ).stdout.strip()
 
 
 def run(repo: Path, variant: str, every: int, out: Path) -> dict:
     cmu = require(SHARED / "cmu" / "cmu_test.npz")
-    args = ["train", "--config", str(REPO / "configs" / "medium_videopose.yaml"), "--no-progress",
-            f"data.data_dir={require(SHARED / 'h36m')}", f"data.cross_sets=[{cmu}]", f"data.downsample={10 * every}",
-            "train.epochs=1", "train.tail_epochs=0", f"out_dir={out}"] + VARIANTS[variant]
+    args = [
+        "train",
+        "--config",
+        str(REPO / "configs" / "medium_videopose.yaml"),
+        "--no-progress",
+        f"data.data_dir={require(SHARED / 'h36m')}",
+        f"data.cross_sets=[{cmu}]",
+        f"data.downsample={10 * every}",
+        "train.epochs=1",
+        "train.tail_epochs=0",
+        f"out_dir={out}",
+    ] + VARIANTS[variant]
     t0 = time.perf_counter()
     p = subprocess.run([sys.executable, "-c", LAUNCH, *args], cwd=repo, capture_output=True, text=True)
     wall = time.perf_counter() - t0
@@ -43,10 +59,17 @@ def run(repo: Path, variant: str, every: int, out: Path) -> dict:
         raise SystemExit(f"{repo} {variant} failed:\n{p.stderr[-2000:]}")
     hist = json.loads((out / "results.json").read_text())["history"]
     res = json.loads((out / "results.json").read_text())["results"]
-    return {"repo": str(repo), "commit": git_commit(repo), "variant": variant, "wall_s": wall,
-            "epochs_s": sum(h["seconds"] for h in hist), "gan_s": sum(h.get("gan/seconds", 0.0) for h in hist),
-            "loop_epochs": len(hist), "h36m_mpjpe": res["h36m"]["frame_mean"]["mpjpe"],
-            "curves": sum(1 for h in hist if any(k.startswith("eval/") for k in h))}
+    return {
+        "repo": str(repo),
+        "commit": git_commit(repo),
+        "variant": variant,
+        "wall_s": wall,
+        "epochs_s": sum(h["seconds"] for h in hist),
+        "gan_s": sum(h.get("gan/seconds", 0.0) for h in hist),
+        "loop_epochs": len(hist),
+        "h36m_mpjpe": res["h36m"]["frame_mean"]["mpjpe"],
+        "curves": sum(1 for h in hist if any(k.startswith("eval/") for k in h)),
+    }
 
 
 def main() -> None:
@@ -65,14 +88,21 @@ def main() -> None:
                 rows.append(r)
                 print(r, flush=True)
     info = machine()
-    md = ["# Old vs new commit, side by side", "",
-          f"`python benchmarks/speed.py --old OLD --train-every {a.train_every}`: each variant trained by both checkouts "
-          f"one after the other on this machine: medium VideoPose-1f config, every {a.train_every}-th training pair, one "
-          "pose-net epoch after the variant's GAN warm-up, the protocol's curves and final evaluation. Seconds.", "",
-          "| variant | commit | loop epochs | epochs with curves | epochs (s) | GAN passes (s) | whole run (s) | H36M MPJPE (mm) |",
-          "|---|---|---|---|---|---|---|---|"]
-    md += [f"| {r['variant']} | {r['commit']} ({r['label']}) | {r['loop_epochs']} | {r['curves']} | {r['epochs_s']:.0f} | "
-           f"{r['gan_s']:.0f} | {r['wall_s']:.0f} | {r['h36m_mpjpe']:.1f} |" for r in rows]
+    md = [
+        "# Old vs new commit, side by side",
+        "",
+        f"`python benchmarks/speed.py --old OLD --train-every {a.train_every}`: each variant trained by both checkouts "
+        f"one after the other on this machine: medium VideoPose-1f config, every {a.train_every}-th training pair, one "
+        "pose-net epoch after the variant's GAN warm-up, the protocol's curves and final evaluation. Seconds.",
+        "",
+        "| variant | commit | loop epochs | epochs with curves | epochs (s) | GAN passes (s) | whole run (s) | H36M MPJPE (mm) |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
+    md += [
+        f"| {r['variant']} | {r['commit']} ({r['label']}) | {r['loop_epochs']} | {r['curves']} | {r['epochs_s']:.0f} | "
+        f"{r['gan_s']:.0f} | {r['wall_s']:.0f} | {r['h36m_mpjpe']:.1f} |"
+        for r in rows
+    ]
     md += ["", f"Machine: {info}", ""]
     write(a.stem, {"rows": rows, "train_every": a.train_every, "machine": info}, "\n".join(md))
 

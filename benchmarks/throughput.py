@@ -12,6 +12,7 @@ against the same weights run as strided 1D convolutions (the form before), and P
 Run from the repository root:  python benchmarks/throughput.py [--pairs 200000] [--batch 1024]
 [--frames 9 27] [--window-batch 256]
 """
+
 from __future__ import annotations
 
 import argparse
@@ -53,12 +54,18 @@ def bench_device(device: torch.device, pairs: int, batch: int, models=MODELS, em
 
     def loader_step():  # exactly the training loop's batching: index slice + mirrored copy
         i = pos["i"]
-        idx = perm[i:i + batch]
+        idx = perm[i : i + batch]
         xb, yb = x[idx], y[idx]
         mirror_pose(xb), mirror_pose(yb)
         pos["i"] = (i + batch) % (pairs - batch)
 
-    rows = [{"device": str(device), "what": "dhaug loader (index slices + mirror)", "samples_per_s": batch / time_it(loader_step, device)}]
+    rows = [
+        {
+            "device": str(device),
+            "what": "dhaug loader (index slices + mirror)",
+            "samples_per_s": batch / time_it(loader_step, device),
+        }
+    ]
 
     if device.type == "cpu":
         ds = torch.utils.data.TensorDataset(x, y)
@@ -71,8 +78,14 @@ def bench_device(device: torch.device, pairs: int, batch: int, models=MODELS, em
             except StopIteration:
                 it["it"] = iter(dl)
                 next(it["it"])
-        rows.append({"device": str(device), "what": "torch DataLoader, per-sample (for comparison)",
-                     "samples_per_s": batch / time_it(dataloader_step, device, 2.0, 20)})
+
+        rows.append(
+            {
+                "device": str(device),
+                "what": "torch DataLoader, per-sample (for comparison)",
+                "samples_per_s": batch / time_it(dataloader_step, device, 2.0, 20),
+            }
+        )
 
     for name in models:
         for prec in precisions(device, emulated):
@@ -80,8 +93,15 @@ def bench_device(device: torch.device, pairs: int, batch: int, models=MODELS, em
             opt = torch.optim.Adam(model.parameters(), lr=1e-4)
             xb, yb = x[:batch], y[:batch]
             dt = time_it(lambda: train_step(model, opt, xb, yb, 1.0, "mse", prec), device, 3.0, 50)
-            rows.append({"device": str(device), "what": f"{name} train step (batch {batch})", "precision": precision_label(prec, device),
-                         "samples_per_s": batch / dt, "ms_per_step": 1e3 * dt})
+            rows.append(
+                {
+                    "device": str(device),
+                    "what": f"{name} train step (batch {batch})",
+                    "precision": precision_label(prec, device),
+                    "samples_per_s": batch / dt,
+                    "ms_per_step": 1e3 * dt,
+                }
+            )
     return rows
 
 
@@ -120,7 +140,10 @@ def ceiling(log: list[tuple[str, tuple]], device: torch.device, prec: str) -> fl
     """FLOP/s of the step's own matrix products run back to back, nothing else (the ceiling a train step
     of that model could reach on this device in ``prec``: fp32, or bf16 operands)."""
     dtype = torch.bfloat16 if prec == "bf16" else torch.float32
-    mats = [(op, torch.randn(a, device=device, dtype=dtype), torch.randn(b, device=device, dtype=dtype)) for op, (a, b) in log]
+    mats = [
+        (op, torch.randn(a, device=device, dtype=dtype), torch.randn(b, device=device, dtype=dtype))
+        for op, (a, b) in log
+    ]
 
     def run():
         for op, a, b in mats:
@@ -129,8 +152,9 @@ def ceiling(log: list[tuple[str, tuple]], device: torch.device, prec: str) -> fl
     return matmul_flops(log) / time_it(run, device, 3.0, 50)
 
 
-def bench_ceiling(device: torch.device, batch: int, models, emulated: bool = False,
-                  compiled: bool = False) -> list[dict]:
+def bench_ceiling(
+    device: torch.device, batch: int, models, emulated: bool = False, compiled: bool = False
+) -> list[dict]:
     """Per backbone and precision: the matmul ceiling of its layer shapes and its train step as a share of it."""
     rows = []
     x, y = torch.randn(batch, 16, 2, device=device), torch.randn(batch, 16, 3, device=device)
@@ -142,9 +166,18 @@ def bench_ceiling(device: torch.device, batch: int, models, emulated: bool = Fal
             opt = torch.optim.Adam(model.parameters(), lr=1e-4)
             step = time_it(lambda: train_step(model, opt, x, y, 1.0, "mse", prec), device, 3.0, 50)
             top = ceiling(log, device, prec)
-            rows.append({"device": str(device), "model": name, "precision": precision_label(prec, device),
-                         "step_gflop": flops / 1e9, "ceiling_gflops": top / 1e9, "step_gflops": flops / step / 1e9,
-                         "share": flops / step / top, "samples_per_s": batch / step})
+            rows.append(
+                {
+                    "device": str(device),
+                    "model": name,
+                    "precision": precision_label(prec, device),
+                    "step_gflop": flops / 1e9,
+                    "ceiling_gflops": top / 1e9,
+                    "step_gflops": flops / step / 1e9,
+                    "share": flops / step / top,
+                    "samples_per_s": batch / step,
+                }
+            )
             if compiled:  # train.compile: the same step through torch.compile, and what compiling cost
                 torch._dynamo.reset()
                 model = build_model(ModelConfig(name=name)).to(device).train()
@@ -154,9 +187,16 @@ def bench_ceiling(device: torch.device, batch: int, models, emulated: bool = Fal
                 sync(device)
                 first = time.perf_counter() - t0
                 step = time_it(lambda: train_step(fast, opt, x, y, 1.0, "mse", prec), device, 3.0, 50)
-                rows.append({**rows[-1], "model": f"{name} (torch.compile; first step {first:.0f} s)",
-                             "step_gflops": flops / step / 1e9, "share": flops / step / top, "samples_per_s": batch / step,
-                             "compile_s": first})
+                rows.append(
+                    {
+                        **rows[-1],
+                        "model": f"{name} (torch.compile; first step {first:.0f} s)",
+                        "step_gflops": flops / step / 1e9,
+                        "share": flops / step / top,
+                        "samples_per_s": batch / step,
+                        "compile_s": first,
+                    }
+                )
     return rows
 
 
@@ -186,18 +226,27 @@ def bench_gan(device: torch.device, batch: int, iterations: int = 10, emulated: 
     lo, hi = paper_table("normal").for_model(PAPER)
     bones = torch.tensor(S1_BONE_LENGTHS)
     v = lo + (hi - lo) * torch.rand(n, len(lo), generator=g) * 0.3
-    world = forward_kinematics(PAPER, v[:, :PAPER.num_dofs], bones.expand(n, 15))
+    world = forward_kinematics(PAPER, v[:, : PAPER.num_dofs], bones.expand(n, 15))
     cams = load_cameras()["S1"]
     ci = torch.randint(4, (n,), generator=g)
     R = torch.stack([torch.as_tensor(c.R, dtype=torch.float32) for c in cams])[ci]
     real3d, root = world @ R.transpose(-1, -2), torch.tensor([0.0, 0.0, 5.0]).expand(n, 3).clone()
     rows = []
     for prec in precisions(device, emulated):
-        aug = DHAugmenter(cams, bones[None], PAPER, settings=AugmentConfig(gan=GANConfig(batch_size=batch)), device=device, seed=0)
+        aug = DHAugmenter(
+            cams, bones[None], PAPER, settings=AugmentConfig(gan=GANConfig(batch_size=batch)), device=device, seed=0
+        )
         with autocast(prec, device):
             dt = time_it(lambda: aug.fit_epoch(real3d, root, ci, progress=False), device, 3.0, 5)
-        rows.append({"device": str(device), "what": f"DH-AUG GAN pass, {iterations} iterations (batch {batch})",
-                     "precision": precision_label(prec, device), "samples_per_s": n / dt, "ms_per_step": 1e3 * dt / iterations})
+        rows.append(
+            {
+                "device": str(device),
+                "what": f"DH-AUG GAN pass, {iterations} iterations (batch {batch})",
+                "precision": precision_label(prec, device),
+                "samples_per_s": n / dt,
+                "ms_per_step": 1e3 * dt / iterations,
+            }
+        )
     return rows
 
 
@@ -220,13 +269,22 @@ def bench_windows(device: torch.device, frames_list: list[int], batch: int, emul
         vpose = build_model(ModelConfig(name="videopose", frames=frames)).to(device).train()
         variants = [("videopose, matrix form (used)", vpose), ("videopose, strided convolutions", _ConvForm(vpose))]
         if frames <= 27:
-            variants.append(("poseformer", build_model(ModelConfig(name="poseformer", frames=frames)).to(device).train()))
+            variants.append(
+                ("poseformer", build_model(ModelConfig(name="poseformer", frames=frames)).to(device).train())
+            )
         for label, model in variants:
             for prec in precisions(device, emulated):
                 opt = torch.optim.Adam(model.parameters(), lr=1e-4)
                 dt = time_it(lambda: train_step(model, opt, x, y, 1.0, "mpjpe", prec), device, 3.0, 30)
-                rows.append({"device": str(device), "what": f"{label}, {frames}-frame windows, train step (batch {batch})",
-                             "precision": precision_label(prec, device), "samples_per_s": batch / dt, "ms_per_step": 1e3 * dt})
+                rows.append(
+                    {
+                        "device": str(device),
+                        "what": f"{label}, {frames}-frame windows, train step (batch {batch})",
+                        "precision": precision_label(prec, device),
+                        "samples_per_s": batch / dt,
+                        "ms_per_step": 1e3 * dt,
+                    }
+                )
     return rows
 
 
@@ -240,32 +298,70 @@ if __name__ == "__main__":
     ap.add_argument("--no-gan", action="store_true", help="skip the GAN pass rows")
     ap.add_argument("--limit-models", nargs="+", help="backbones of the train-step-vs-limit rows (default: --models)")
     ap.add_argument("--compile", action="store_true", help="also time those train steps through torch.compile")
-    ap.add_argument("--stem", default="throughput", help="results file name under benchmarks/results/ (a partial "
-                                                          "run: give another stem, so the full table is kept)")
-    ap.add_argument("--emulated-bf16", action="store_true",
-                    help="also time bf16 where the CPU has no native bf16 (rows marked 'emulated': what a forced "
-                         "train.precision=bf16 costs there)")
+    ap.add_argument(
+        "--stem",
+        default="throughput",
+        help="results file name under benchmarks/results/ (a partial "
+        "run: give another stem, so the full table is kept)",
+    )
+    ap.add_argument(
+        "--emulated-bf16",
+        action="store_true",
+        help="also time bf16 where the CPU has no native bf16 (rows marked 'emulated': what a forced "
+        "train.precision=bf16 costs there)",
+    )
     a = ap.parse_args()
     keep_freed_memory()  # as dhaug train does
     devices = [torch.device("cpu")] + ([torch.device("cuda")] if torch.cuda.is_available() else [])
     em = a.emulated_bf16
-    rows = [r for d in devices for r in bench_device(d, a.pairs, a.batch, a.models, em)
-            + ([] if a.no_gan else bench_gan(d, a.batch, emulated=em)) + bench_windows(d, a.frames, a.window_batch, em)]
-    md = ["# Data pipeline vs model throughput", "",
-          f"{a.pairs} random pairs held as device tensors, batch {a.batch}. A training step with flip augmentation "
-          "does two model steps per loaded batch; a window batch does four (mirrored, time-reversed, both).", "",
-          "| device | what | precision | samples/s | ms per step |", "|---|---|---|---|---|"]
-    md += [f"| {r['device']} | {r['what']} | {r.get('precision', '')} | {r['samples_per_s']:,.0f} | "
-           f"{format(r['ms_per_step'], '.1f') if 'ms_per_step' in r else ''} |" for r in rows]
+    rows = [
+        r
+        for d in devices
+        for r in bench_device(d, a.pairs, a.batch, a.models, em)
+        + ([] if a.no_gan else bench_gan(d, a.batch, emulated=em))
+        + bench_windows(d, a.frames, a.window_batch, em)
+    ]
+    md = [
+        "# Data pipeline vs model throughput",
+        "",
+        f"{a.pairs} random pairs held as device tensors, batch {a.batch}. A training step with flip augmentation "
+        "does two model steps per loaded batch; a window batch does four (mirrored, time-reversed, both).",
+        "",
+        "| device | what | precision | samples/s | ms per step |",
+        "|---|---|---|---|---|",
+    ]
+    md += [
+        f"| {r['device']} | {r['what']} | {r.get('precision', '')} | {r['samples_per_s']:,.0f} | "
+        f"{format(r['ms_per_step'], '.1f') if 'ms_per_step' in r else ''} |"
+        for r in rows
+    ]
     limit = [r for d in devices for r in bench_ceiling(d, a.batch, a.limit_models or a.models, em, a.compile)]
-    md += ["", "## Train step against the limit", "",
-           f"The limit: the step's own matrix products (forward and backward, logged from one step; batch {a.batch}) "
-           "run back to back with nothing else, in the same precision. The share is the step's matmul FLOPs per "
-           "second of a whole training step (loss, BatchNorm, dropout, optimiser and all) over that limit.", "",
-           "| device | model | precision | GFLOP per step (matmuls) | limit GFLOP/s | step GFLOP/s | share of the limit | samples/s |",
-           "|---|---|---|---|---|---|---|---|"]
-    md += [f"| {r['device']} | {r['model']} | {r['precision']} | {r['step_gflop']:.1f} | {r['ceiling_gflops']:.0f} | "
-           f"{r['step_gflops']:.0f} | {100 * r['share']:.0f} % | {r['samples_per_s']:,.0f} |" for r in limit]
+    md += [
+        "",
+        "## Train step against the limit",
+        "",
+        f"The limit: the step's own matrix products (forward and backward, logged from one step; batch {a.batch}) "
+        "run back to back with nothing else, in the same precision. The share is the step's matmul FLOPs per "
+        "second of a whole training step (loss, BatchNorm, dropout, optimiser and all) over that limit.",
+        "",
+        "| device | model | precision | GFLOP per step (matmuls) | limit GFLOP/s | step GFLOP/s | share of the limit | samples/s |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
+    md += [
+        f"| {r['device']} | {r['model']} | {r['precision']} | {r['step_gflop']:.1f} | {r['ceiling_gflops']:.0f} | "
+        f"{r['step_gflops']:.0f} | {100 * r['share']:.0f} % | {r['samples_per_s']:,.0f} |"
+        for r in limit
+    ]
     md += ["", f"Machine: {machine()}"]
-    write(a.stem, {"machine": machine(), "pairs": a.pairs, "batch": a.batch, "window_batch": a.window_batch,
-                   "rows": rows, "limit": limit}, "\n".join(md) + "\n")
+    write(
+        a.stem,
+        {
+            "machine": machine(),
+            "pairs": a.pairs,
+            "batch": a.batch,
+            "window_batch": a.window_batch,
+            "rows": rows,
+            "limit": limit,
+        },
+        "\n".join(md) + "\n",
+    )

@@ -1,4 +1,5 @@
 """``python -m dhaug ...``: the command line (also what ``torchrun -m dhaug train ...`` starts)."""
+
 import sys
 
 from .cli import main

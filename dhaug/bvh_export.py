@@ -1,6 +1,7 @@
 """``dhaug export-bvh``: a motion file of this package (``dhaug lift``'s ``lifted.npz``, a cross-dataset npz
 such as ``dhaug generate --format cross`` writes, or a ``dhaug generate`` VideoPose3D folder) -> one BVH file
 through :func:`dhaug.kinematics.bvh.motion_to_bvh`."""
+
 from __future__ import annotations
 
 import json
@@ -21,9 +22,9 @@ DEFAULT_FPS = 30.0
 
 @dataclass
 class Motion:
-    pose: np.ndarray          # (T, 16, 3) metres, Z-up world axes
+    pose: np.ndarray  # (T, 16, 3) metres, Z-up world axes
     fps: float | None
-    what: str                 # where it came from, for messages and the summary
+    what: str  # where it came from, for messages and the summary
 
 
 def _fps(d: dict) -> float | None:
@@ -70,8 +71,11 @@ def read_motion(path: str | Path, sequence: str | None = None) -> Motion:
     name = ""
     if "seq_names" in d and pick < len(d["seq_names"]):
         name = f" {str(d['seq_names'][pick])[:80]}"
-    return Motion(camera_to_upright(pose[rows] / 1000.0), _fps(d),
-                  f"{path} sequence {pick}{name} (mm, camera axes turned upright)")
+    return Motion(
+        camera_to_upright(pose[rows] / 1000.0),
+        _fps(d),
+        f"{path} sequence {pick}{name} (mm, camera axes turned upright)",
+    )
 
 
 def _int(text: str, where: str) -> int:
@@ -104,8 +108,15 @@ def _read_videopose3d(path: Path, sequence: str | None) -> Motion:
     return Motion(pose, fps, f"{path} {pick} (world metres)")
 
 
-def export_bvh(source: str | Path, out: str | Path, sequence: str | None = None, fps: float | None = None,
-               body_model: str = "clavicle", smooth: float = 0.0, force: bool = False) -> dict:
+def export_bvh(
+    source: str | Path,
+    out: str | Path,
+    sequence: str | None = None,
+    fps: float | None = None,
+    body_model: str = "clavicle",
+    smooth: float = 0.0,
+    force: bool = False,
+) -> dict:
     """Write the motion of ``source`` as the BVH file ``out``; returns a summary (frames, fps, residuals)."""
     out = claim_output_file(out, force, suffixes=(".bvh",))
     if fps is not None and not (np.isfinite(fps) and fps > 0):
@@ -118,6 +129,14 @@ def export_bvh(source: str | Path, out: str | Path, sequence: str | None = None,
     rate = fps or motion.fps or DEFAULT_FPS
     bvh = motion_to_bvh(motion.pose, rate, body_model=body_model, smooth=smooth)
     atomic_write(out, lambda fh: fh.write(bvh.text), binary=False)
-    return {"source": motion.what, "out": str(out), "frames": bvh.frames, "fps": rate, "body_model": body_model,
-            "smooth": smooth, "residual_mm_mean": float(bvh.residual_mm.mean()),
-            "residual_mm_max": float(bvh.residual_mm.max()), "bones_m": np.round(bvh.bones, 4).tolist()}
+    return {
+        "source": motion.what,
+        "out": str(out),
+        "frames": bvh.frames,
+        "fps": rate,
+        "body_model": body_model,
+        "smooth": smooth,
+        "residual_mm_mean": float(bvh.residual_mm.mean()),
+        "residual_mm_max": float(bvh.residual_mm.max()),
+        "bones_m": np.round(bvh.bones, 4).tolist(),
+    }

@@ -8,6 +8,7 @@ Conventions (those of Human3.6M and ``cameras.json``):
     ``Xc = R @ (Xw - T)``  with R world->camera (3, 3) and T the camera centre in the world frame.
     Normalised screen: ``u' = 2u/w - 1``, ``v' = 2v/w - h/w`` (aspect kept, width -> [-1, 1]).
 """
+
 from __future__ import annotations
 
 import json
@@ -84,8 +85,17 @@ def _camera_from_dict(d: dict, where: str) -> Camera:
     for key in ("res_w", "res_h"):
         if key not in d:
             raise KeyError(f"{where}: missing key {key!r}")
-    return Camera(id=str(d.get("id", "")), R=vals["R"], T=vals["T"] / 1000.0, f=vals["f"],
-                  c=vals["c"], k=vals["k"], p=vals["p"], res_w=int(d["res_w"]), res_h=int(d["res_h"]))
+    return Camera(
+        id=str(d.get("id", "")),
+        R=vals["R"],
+        T=vals["T"] / 1000.0,
+        f=vals["f"],
+        c=vals["c"],
+        k=vals["k"],
+        p=vals["p"],
+        res_w=int(d["res_w"]),
+        res_h=int(d["res_h"]),
+    )
 
 
 # ----------------------------------------------------------------------------------------------
@@ -126,8 +136,8 @@ def project(X: torch.Tensor, intrinsics: torch.Tensor, clamp: bool = True) -> to
     xy = X[..., :2] / X[..., 2:3]
     if clamp:
         xy = xy.clamp(-1.0, 1.0)
-    r2 = (xy ** 2).sum(-1, keepdim=True)
-    radial = 1 + k[..., 0:1] * r2 + k[..., 1:2] * r2 ** 2 + k[..., 2:3] * r2 ** 3
+    r2 = (xy**2).sum(-1, keepdim=True)
+    radial = 1 + k[..., 0:1] * r2 + k[..., 1:2] * r2**2 + k[..., 2:3] * r2**3
     tan = p[..., 0:1] * xy[..., 1:2] + p[..., 1:2] * xy[..., 0:1]
     xy_d = xy * (radial + tan) + p.flip(-1) * r2
     return f * xy_d + c
@@ -148,8 +158,9 @@ def focal_from_fov(fov_deg: torch.Tensor) -> torch.Tensor:
     return 1.0 / torch.tan(torch.deg2rad(torch.as_tensor(fov_deg)) / 2)
 
 
-def random_focals(n: int, fov_range_deg: tuple[float, float], generator: torch.Generator | None = None,
-                  dtype=torch.float32) -> torch.Tensor:
+def random_focals(
+    n: int, fov_range_deg: tuple[float, float], generator: torch.Generator | None = None, dtype=torch.float32
+) -> torch.Tensor:
     """(n,) normalised focal lengths of horizontal fields of view drawn uniformly from ``fov_range_deg``."""
     lo, hi = fov_range_deg
     if not 0 < lo <= hi < 180:
@@ -203,7 +214,6 @@ def project_np(X, intrinsics, clamp: bool = True) -> np.ndarray:
 
 def normalize_screen_np(X, w, h) -> np.ndarray:
     return _np(normalize_screen, X, w, h)
-
 
 
 def camera_to_upright(pose: np.ndarray) -> np.ndarray:

@@ -8,6 +8,7 @@ tensors, numpy scalars Python numbers; anything else is refused when saving), so
 written before this format (numpy's RNG state and numpy scalars inside) are read with exactly numpy's
 array, dtype and scalar reconstructors allowed (numeric dtypes only), never by full unpickling.
 """
+
 from __future__ import annotations
 
 import pickle
@@ -46,8 +47,10 @@ def plain(obj, where: str = "checkpoint"):
         return out
     if type(obj) in _PLAIN or isinstance(obj, torch.Tensor):  # nn.Parameter included
         return obj
-    raise TypeError(f"{where} is a {type(obj).__module__}.{type(obj).__qualname__}; a checkpoint holds only "
-                    "tensors, numbers, strings, None and lists/tuples/dicts of them")
+    raise TypeError(
+        f"{where} is a {type(obj).__module__}.{type(obj).__qualname__}; a checkpoint holds only "
+        "tensors, numbers, strings, None and lists/tuples/dicts of them"
+    )
 
 
 def save_atomic(obj, path: str | Path) -> None:
@@ -62,7 +65,9 @@ def _legacy_numpy_globals() -> list:
     numeric dtype classes. Object arrays stay refused (their dtype class is not listed)."""
     reconstruct, scalar = np.zeros(1).__reduce__()[0], np.float64(0).__reduce__()[0]
     numeric = [type(np.dtype(c)) for c in "?bhilqBHILQefdg"]
-    named = [(f, f"{mod}.multiarray.{f.__name__}") for f in (reconstruct, scalar) for mod in ("numpy.core", "numpy._core")]
+    named = [
+        (f, f"{mod}.multiarray.{f.__name__}") for f in (reconstruct, scalar) for mod in ("numpy.core", "numpy._core")
+    ]
     return [*named, np.ndarray, np.dtype, *numeric]
 
 
@@ -100,8 +105,10 @@ def load(path: str | Path, map_location="cpu") -> dict:
         names = [n for n in names if n not in allowed]
         why = str(e).partition("WeightsUnpickler error:")[2].strip().split("\n\n")[0] or type(e).__name__
         what = f"objects of {', '.join(names[:5])}" if names else f"objects it may not build ({why})"
-        raise DataError(f"checkpoint {path} holds {what}; refused: loading it could run arbitrary code. A dhaug "
-                        "checkpoint holds only tensors, numbers, strings and lists/dicts of them") from None
+        raise DataError(
+            f"checkpoint {path} holds {what}; refused: loading it could run arbitrary code. A dhaug "
+            "checkpoint holds only tensors, numbers, strings and lists/dicts of them"
+        ) from None
     except Exception as e:  # torch raises many types for damaged files
         raise DataError(f"checkpoint {path} is corrupt or truncated ({type(e).__name__}: {e})") from None
     if not isinstance(obj, dict) or "model" not in obj or "config" not in obj:
@@ -119,8 +126,13 @@ def _names(allowed: list) -> list[str]:
 def _numpy_state(legacy: tuple) -> dict:
     """``np.random.get_state()``'s tuple (name, (624,) uint32 key, pos, has_gauss, gauss) as plain values."""
     name, key, pos, has_gauss, gauss = legacy
-    return {"bit_generator": str(name), "key": torch.as_tensor(np.asarray(key, dtype=np.int64)), "pos": int(pos),
-            "has_gauss": int(has_gauss), "gauss": float(gauss)}
+    return {
+        "bit_generator": str(name),
+        "key": torch.as_tensor(np.asarray(key, dtype=np.int64)),
+        "pos": int(pos),
+        "has_gauss": int(has_gauss),
+        "gauss": float(gauss),
+    }
 
 
 def rng_state() -> dict:
@@ -137,8 +149,9 @@ def set_rng_state(state: dict) -> None:
     """Restore what :func:`rng_state` returned (also the old format, numpy's state as a tuple)."""
     torch.set_rng_state(state["torch"].cpu())
     npy = state["numpy"] if isinstance(state["numpy"], dict) else _numpy_state(state["numpy"])
-    np.random.set_state((npy["bit_generator"], npy["key"].cpu().numpy().astype(np.uint32), npy["pos"],
-                         npy["has_gauss"], npy["gauss"]))
+    np.random.set_state(
+        (npy["bit_generator"], npy["key"].cpu().numpy().astype(np.uint32), npy["pos"], npy["has_gauss"], npy["gauss"])
+    )
     version, internal, gauss = state["python"]
     random.setstate((version, tuple(internal), gauss))
     if "cuda" in state and torch.cuda.is_available():
@@ -160,8 +173,11 @@ def _differences(a: dict, b: dict, prefix: str = "") -> list[tuple[str, object, 
 def _comparable(cfg_dict: dict) -> dict:
     """The parts of a config that must not change across a resume."""
     d = {k: v for k, v in cfg_dict.items() if k not in ("out_dir", "name")}
-    d["train"] = {k: v for k, v in d["train"].items() if k not in ("device", "threads", "eval_batch_size", "eval_every_epoch",
-                                                          "curve_every")}
+    d["train"] = {
+        k: v
+        for k, v in d["train"].items()
+        if k not in ("device", "threads", "eval_batch_size", "eval_every_epoch", "curve_every")
+    }
     return d
 
 

@@ -4,6 +4,7 @@
 
 Unknown keys and values of the wrong type are rejected with a message naming the key.
 """
+
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field, fields, replace
@@ -293,21 +294,44 @@ class AugmentConfig:
         """A copy with ``changes``: common fields by name, section fields by their flat names
         (:data:`RENAMED`, e.g. ``temporal_basis=3``, ``gan_batch_size=64``) or as whole sections."""
         nested = renamed({"augment": changes})["augment"]
-        sections = {k: replace(getattr(self, k), **nested.pop(k)) for k in ("gan", "video", "poseaug")
-                    if isinstance(nested.get(k), dict)}
+        sections = {
+            k: replace(getattr(self, k), **nested.pop(k))
+            for k in ("gan", "video", "poseaug")
+            if isinstance(nested.get(k), dict)
+        }
         return replace(self, **nested, **sections)
 
 
 #: Flat ``augment`` keys of earlier versions -> their places in the sections (configs, checkpoints and
 #: ``key=value`` overrides written with the old names keep working). Keys shared by both GANs go to both.
-RENAMED = {"warmup": ("gan.warmup", "poseaug.warmup"), "gan_lr": ("gan.lr", "poseaug.lr"),
-           "gan_batch_size": ("gan.batch_size", "poseaug.batch_size"), "gan_precision": ("gan.precision",),
-           **{k: (f"gan.{k}",) for k in ("gen_width", "d3_width", "d2_width", "noise_dim", "n_critic", "gp_lambda",
-                                          "betas", "w3d", "w2d", "mirror")},
-           **{k: (f"video.{k}",) for k in ("motion_width", "motion_start", "temporal_basis", "critic_frames")},
-           "poseaug_lr": ("poseaug.lr_policy",),
-           **{f"poseaug_{f.name}": (f"poseaug.{f.name}",) for f in fields(PoseAugConfig)
-              if f.name not in ("warmup", "lr", "batch_size", "lr_policy")}}
+RENAMED = {
+    "warmup": ("gan.warmup", "poseaug.warmup"),
+    "gan_lr": ("gan.lr", "poseaug.lr"),
+    "gan_batch_size": ("gan.batch_size", "poseaug.batch_size"),
+    "gan_precision": ("gan.precision",),
+    **{
+        k: (f"gan.{k}",)
+        for k in (
+            "gen_width",
+            "d3_width",
+            "d2_width",
+            "noise_dim",
+            "n_critic",
+            "gp_lambda",
+            "betas",
+            "w3d",
+            "w2d",
+            "mirror",
+        )
+    },
+    **{k: (f"video.{k}",) for k in ("motion_width", "motion_start", "temporal_basis", "critic_frames")},
+    "poseaug_lr": ("poseaug.lr_policy",),
+    **{
+        f"poseaug_{f.name}": (f"poseaug.{f.name}",)
+        for f in fields(PoseAugConfig)
+        if f.name not in ("warmup", "lr", "batch_size", "lr_policy")
+    },
+}
 
 
 @dataclass
@@ -324,8 +348,9 @@ class ExperimentConfig:
         return asdict(self)
 
 
-def load_config(path: str | Path | dict | None = None, overrides: list[str] | None = None,
-                updates: dict | None = None) -> ExperimentConfig:
+def load_config(
+    path: str | Path | dict | None = None, overrides: list[str] | None = None, updates: dict | None = None
+) -> ExperimentConfig:
     """Defaults, then the YAML file (after the files its ``_base_`` names) or dict (if any), then
     ``key=value`` overrides (dotted keys), then ``updates`` (a nested dict, for values set by code such as
     lists of paths)."""
@@ -432,66 +457,114 @@ def validate(cfg: ExperimentConfig) -> None:
 
     checks = [
         (cfg.data.dataset in ("h36m", "synthetic"), "data.dataset must be 'h36m' or 'synthetic'"),
-        (cfg.train.synthetic_batches in SYNTHETIC_BATCHES,
-         f"train.synthetic_batches must be one of {SYNTHETIC_BATCHES}, got {cfg.train.synthetic_batches!r}"),
-        (cfg.train.synthetic_batches != "mixed" or cfg.model.frames == 1,
-         "train.synthetic_batches = 'mixed' is for single-frame models (model.frames = 1) for now"),
+        (
+            cfg.train.synthetic_batches in SYNTHETIC_BATCHES,
+            f"train.synthetic_batches must be one of {SYNTHETIC_BATCHES}, got {cfg.train.synthetic_batches!r}",
+        ),
+        (
+            cfg.train.synthetic_batches != "mixed" or cfg.model.frames == 1,
+            "train.synthetic_batches = 'mixed' is for single-frame models (model.frames = 1) for now",
+        ),
         (cfg.data.downsample >= 1, "data.downsample must be >= 1"),
-        (cfg.data.train_file is None or cfg.data.downsample == 1,
-         f"data.downsample = {cfg.data.downsample} subsamples the dataset's training sequences; with data.train_file "
-         "it must be 1 (generate fewer poses instead)"),
-        (cfg.data.train_file is None or cfg.augment.method == "none",
-         f"augment.method = {cfg.augment.method!r} draws on the dataset's training subjects; with data.train_file "
-         "(already generated data) it must be 'none'"),
+        (
+            cfg.data.train_file is None or cfg.data.downsample == 1,
+            f"data.downsample = {cfg.data.downsample} subsamples the dataset's training sequences; with data.train_file "
+            "it must be 1 (generate fewer poses instead)",
+        ),
+        (
+            cfg.data.train_file is None or cfg.augment.method == "none",
+            f"augment.method = {cfg.augment.method!r} draws on the dataset's training subjects; with data.train_file "
+            "(already generated data) it must be 'none'",
+        ),
         (cfg.data.test_downsample >= 1, "data.test_downsample must be >= 1"),
         (len(cfg.data.train_subjects) > 0, "data.train_subjects is empty"),
         (cfg.model.name in MODELS, f"model.name must be one of {', '.join(MODELS)}"),
-        (cfg.model.frames >= 1 and cfg.model.frames % 2 == 1, f"model.frames must be odd and >= 1, got {cfg.model.frames}"),
+        (
+            cfg.model.frames >= 1 and cfg.model.frames % 2 == 1,
+            f"model.frames must be odd and >= 1, got {cfg.model.frames}",
+        ),
         (0 <= cfg.model.dropout < 1, "model.dropout must be in [0, 1)"),
         (cfg.train.epochs >= 0 and cfg.train.tail_epochs >= 0, "train.epochs and train.tail_epochs must be >= 0"),
         (cfg.train.epochs + cfg.train.tail_epochs > 0, "train.epochs + train.tail_epochs must be > 0"),
         (cfg.train.lr > 0, "train.lr must be > 0"),
         (cfg.train.batch_size > 0, "train.batch_size must be > 0"),
-        (cfg.train.precision in PRECISIONS, f"train.precision must be one of {PRECISIONS}, got {cfg.train.precision!r}"),
-        (cfg.augment.gan.precision in PRECISIONS,
-         f"augment.gan.precision must be one of {PRECISIONS}, got {cfg.augment.gan.precision!r}"),
-        (cfg.train.optimizer in ("adam", "amsgrad"), f"train.optimizer must be 'adam' or 'amsgrad', got {cfg.train.optimizer!r}"),
+        (
+            cfg.train.precision in PRECISIONS,
+            f"train.precision must be one of {PRECISIONS}, got {cfg.train.precision!r}",
+        ),
+        (
+            cfg.augment.gan.precision in PRECISIONS,
+            f"augment.gan.precision must be one of {PRECISIONS}, got {cfg.augment.gan.precision!r}",
+        ),
+        (
+            cfg.train.optimizer in ("adam", "amsgrad"),
+            f"train.optimizer must be 'adam' or 'amsgrad', got {cfg.train.optimizer!r}",
+        ),
         (cfg.train.curve_every >= 1, "train.curve_every must be >= 1"),
-        (cfg.train.loss in ("auto", "mse", "mpjpe"), f"train.loss must be 'auto', 'mse' or 'mpjpe', got {cfg.train.loss!r}"),
-        (cfg.augment.method in AUGMENT_METHODS,
-         f"augment.method must be one of {', '.join(AUGMENT_METHODS)}, got {cfg.augment.method!r}"),
+        (
+            cfg.train.loss in ("auto", "mse", "mpjpe"),
+            f"train.loss must be 'auto', 'mse' or 'mpjpe', got {cfg.train.loss!r}",
+        ),
+        (
+            cfg.augment.method in AUGMENT_METHODS,
+            f"augment.method must be one of {', '.join(AUGMENT_METHODS)}, got {cfg.augment.method!r}",
+        ),
         (cfg.augment.body_model in BODY_MODELS, f"augment.body_model must be one of {BODY_MODELS}"),
         (cfg.augment.limits in LIMIT_TABLES, f"augment.limits must be one of {LIMIT_TABLES}"),
-        (cfg.augment.fov_range_deg is None or (len(cfg.augment.fov_range_deg) == 2
-                                               and 0 < cfg.augment.fov_range_deg[0] <= cfg.augment.fov_range_deg[1] < 180),
-         f"augment.fov_range_deg must be null or [lo, hi] with 0 < lo <= hi < 180, got {cfg.augment.fov_range_deg}"),
+        (
+            cfg.augment.fov_range_deg is None
+            or (
+                len(cfg.augment.fov_range_deg) == 2
+                and 0 < cfg.augment.fov_range_deg[0] <= cfg.augment.fov_range_deg[1] < 180
+            ),
+            f"augment.fov_range_deg must be null or [lo, hi] with 0 < lo <= hi < 180, got {cfg.augment.fov_range_deg}",
+        ),
         (cfg.augment.num_poses > 0, "augment.num_poses must be > 0"),
     ]
     frames, method = cfg.model.frames, cfg.augment.method
     checks += [
-        (not (frames > 1 and method == "dhaug"), f"augment.method = 'dhaug' makes single frames; model.frames = {frames} "
-         "needs sequences (augment.method = none, random or dhaug-video)"),
-        (not (frames == 1 and method == "dhaug-video"), "augment.method = 'dhaug-video' makes sequences: set model.frames "
-         "(e.g. 9) or use augment.method = dhaug for single frames"),
+        (
+            not (frames > 1 and method == "dhaug"),
+            f"augment.method = 'dhaug' makes single frames; model.frames = {frames} "
+            "needs sequences (augment.method = none, random or dhaug-video)",
+        ),
+        (
+            not (frames == 1 and method == "dhaug-video"),
+            "augment.method = 'dhaug-video' makes sequences: set model.frames "
+            "(e.g. 9) or use augment.method = dhaug for single frames",
+        ),
     ]
     if method == "poseaug":
         a, E = cfg.augment.poseaug, cfg.train.epochs + cfg.train.tail_epochs
         checks += [
             (frames == 1, f"augment.method = 'poseaug' augments single frames; model.frames = {frames} needs 1"),
-            (-1 <= a.pretrain_epochs < E, f"augment.poseaug.pretrain_epochs = {a.pretrain_epochs}: "
-             f"must be -1 (auto) or 0..{E - 1} (train.epochs + train.tail_epochs = {E}; PoseAug needs a joint epoch)"),
+            (
+                -1 <= a.pretrain_epochs < E,
+                f"augment.poseaug.pretrain_epochs = {a.pretrain_epochs}: "
+                f"must be -1 (auto) or 0..{E - 1} (train.epochs + train.tail_epochs = {E}; PoseAug needs a joint epoch)",
+            ),
             (a.warmup >= 0, f"augment.poseaug.warmup must be >= 0, got {a.warmup}"),
-            (a.feedback in POSEAUG_FEEDBACK, f"augment.poseaug.feedback must be one of {POSEAUG_FEEDBACK}, "
-             f"got {a.feedback!r}"),
+            (
+                a.feedback in POSEAUG_FEEDBACK,
+                f"augment.poseaug.feedback must be one of {POSEAUG_FEEDBACK}, got {a.feedback!r}",
+            ),
             (a.lr_policy in POSEAUG_LR, f"augment.poseaug.lr_policy must be one of {POSEAUG_LR}, got {a.lr_policy!r}"),
-            (a.feedback_mode in POSEAUG_FEEDBACK_MODE,
-             f"augment.poseaug.feedback_mode must be one of {POSEAUG_FEEDBACK_MODE}, got {a.feedback_mode!r}"),
-            (a.d_every >= 1 and a.pool_size >= 0,
-             "augment.poseaug.d_every must be >= 1 and augment.poseaug.pool_size >= 0"),
-            (len(a.depth_range) == 2 and 0 < a.depth_range[0] <= a.depth_range[1],
-             f"augment.poseaug.depth_range must be [near, far] with 0 < near <= far, got {a.depth_range}"),
-            (len(a.hardratio_ba) == 2 and len(a.hardratio_rt) == 2,
-             "augment.poseaug.hardratio_ba and hardratio_rt must be [start, end]"),
+            (
+                a.feedback_mode in POSEAUG_FEEDBACK_MODE,
+                f"augment.poseaug.feedback_mode must be one of {POSEAUG_FEEDBACK_MODE}, got {a.feedback_mode!r}",
+            ),
+            (
+                a.d_every >= 1 and a.pool_size >= 0,
+                "augment.poseaug.d_every must be >= 1 and augment.poseaug.pool_size >= 0",
+            ),
+            (
+                len(a.depth_range) == 2 and 0 < a.depth_range[0] <= a.depth_range[1],
+                f"augment.poseaug.depth_range must be [near, far] with 0 < near <= far, got {a.depth_range}",
+            ),
+            (
+                len(a.hardratio_ba) == 2 and len(a.hardratio_rt) == 2,
+                "augment.poseaug.hardratio_ba and hardratio_rt must be [start, end]",
+            ),
         ]
     for ok, msg in checks:
         if not ok:

@@ -1,4 +1,5 @@
 """Where and how tensors run: the device named in a config, and the process-wide CPU allocator setting."""
+
 from __future__ import annotations
 
 import ctypes

@@ -6,6 +6,7 @@ DH-AUG GAN, PoseAug) average their gradients across ranks before every optimiser
 them: their gradient penalty differentiates through a backward pass). Rank 0 alone writes logs,
 checkpoints and results. Without torchrun (no ``WORLD_SIZE`` > 1) every function here is a no-op.
 """
+
 from __future__ import annotations
 
 import os
@@ -58,7 +59,7 @@ def shard_rows(n: int, ranks: Ranks, seed: int) -> np.ndarray:
     every shard holds every subject; the last ``n mod world`` rows of the shuffle are left out."""
     order = np.random.default_rng(seed).permutation(n)
     per = n // ranks.world
-    return np.sort(order[ranks.rank * per:(ranks.rank + 1) * per])
+    return np.sort(order[ranks.rank * per : (ranks.rank + 1) * per])
 
 
 def wrap_pose_net(model: nn.Module, ranks: Ranks, device: torch.device) -> nn.Module:
@@ -77,7 +78,7 @@ def _flat_all_reduce(tensors: list[torch.Tensor], average: bool) -> None:
         flat /= dist.get_world_size()
     offset = 0
     for t in tensors:
-        t.copy_(flat[offset:offset + t.numel()].view_as(t))
+        t.copy_(flat[offset : offset + t.numel()].view_as(t))
         offset += t.numel()
 
 

@@ -1,5 +1,6 @@
 """Evaluation: predictions over whole pose sets, metrics per action, JSON + markdown reports, and a saved
 checkpoint scored on its test sets (:func:`evaluate_checkpoint`, ``dhaug evaluate``)."""
+
 from __future__ import annotations
 
 import json
@@ -26,8 +27,14 @@ METRIC_LABELS = {"mpjpe": "MPJPE (mm)", "p_mpjpe": "P-MPJPE (mm)", "pck": "PCK@1
 
 
 @torch.no_grad()
-def predict(model: nn.Module, pose2d: torch.Tensor, batch_size: int = 8192, flip_test: bool = False,
-            windows: torch.Tensor | None = None, progress: str | None = None) -> torch.Tensor:
+def predict(
+    model: nn.Module,
+    pose2d: torch.Tensor,
+    batch_size: int = 8192,
+    flip_test: bool = False,
+    windows: torch.Tensor | None = None,
+    progress: str | None = None,
+) -> torch.Tensor:
     """Run ``model`` in eval mode over (N, J, 2) inputs in batches; optional flip averaging.
     ``windows`` (M, T) row indices: multi-frame input ``pose2d[windows]`` gathered batch by batch.
     ``progress``: a label for a progress display over the batches (None: silent)."""
@@ -39,7 +46,7 @@ def predict(model: nn.Module, pose2d: torch.Tensor, batch_size: int = 8192, flip
     if progress is not None:
         starts = progress_bar(starts, desc=progress, unit="batch")
     for i in starts:
-        x = pose2d[i:i + batch_size] if windows is None else pose2d[windows[i:i + batch_size]]
+        x = pose2d[i : i + batch_size] if windows is None else pose2d[windows[i : i + batch_size]]
         y = model(x)
         if flip_test:
             y = 0.5 * (y + mirror_pose(model(mirror_pose(x))))
@@ -48,9 +55,18 @@ def predict(model: nn.Module, pose2d: torch.Tensor, batch_size: int = 8192, flip
     return torch.cat(outs) if outs else torch.zeros(0, pose2d.shape[-2], 3, device=pose2d.device)
 
 
-def evaluate_set(model: nn.Module, data: PoseSet, device, batch_size: int = 8192, flip_test: bool = False,
-                 frames: int = 1, step: int = 1, every: int = 1, metrics: tuple[str, ...] = METRICS,
-                 progress: bool = False) -> dict:
+def evaluate_set(
+    model: nn.Module,
+    data: PoseSet,
+    device,
+    batch_size: int = 8192,
+    flip_test: bool = False,
+    frames: int = 1,
+    step: int = 1,
+    every: int = 1,
+    metrics: tuple[str, ...] = METRICS,
+    progress: bool = False,
+) -> dict:
     """Metrics of ``model`` on one set: per action, frame-weighted and action-averaged means.
 
     Multi-frame models (``frames`` > 1) see windows of ``frames`` frames, ``step`` frames apart, around
@@ -70,7 +86,7 @@ def evaluate_set(model: nn.Module, data: PoseSet, device, batch_size: int = 8192
     pred = predict(model, x, batch_size, flip_test, windows, label)
     per_pose = {}
     for i in range(0, len(pred), 65536):  # chunks keep the SVDs' memory small
-        m = pose_metrics(pred[i:i + 65536], y[i:i + 65536], metrics)
+        m = pose_metrics(pred[i : i + 65536], y[i : i + 65536], metrics)
         for k, v in m.items():
             per_pose.setdefault(k, []).append(v.cpu().numpy())
     per_pose = {k: np.concatenate(v) for k, v in per_pose.items()}
@@ -82,10 +98,18 @@ def evaluate_set(model: nn.Module, data: PoseSet, device, batch_size: int = 8192
     return out
 
 
-def evaluate_all(model: nn.Module, tests: dict[str, PoseSet], cross: list[str], device,
-                 batch_size: int = 8192, cross_flip_test: bool = True, frames: int = 1,
-                 train_fps: float | None = None, every: dict[str, int] | None = None,
-                 progress: bool = False) -> dict[str, dict]:
+def evaluate_all(
+    model: nn.Module,
+    tests: dict[str, PoseSet],
+    cross: list[str],
+    device,
+    batch_size: int = 8192,
+    cross_flip_test: bool = True,
+    frames: int = 1,
+    train_fps: float | None = None,
+    every: dict[str, int] | None = None,
+    progress: bool = False,
+) -> dict[str, dict]:
     """Every test set. Multi-frame models: windows of consecutive frames (the paper's protocol) and,
     given ``train_fps``, also windows at the training frame rate (``NAME_train_rate``, the consistent
     protocol). ``every``: per set, evaluate every k-th frame only; ``progress``: a display per set."""
@@ -96,37 +120,49 @@ def evaluate_all(model: nn.Module, tests: dict[str, PoseSet], cross: list[str], 
         if frames > 1 and train_fps:
             step = step_for_rate(s, train_fps)
             if step > 1:
-                out[f"{name}_train_rate"] = evaluate_set(model, s, device, batch_size, flip, frames, step, k,
-                                                         progress=progress)
+                out[f"{name}_train_rate"] = evaluate_set(
+                    model, s, device, batch_size, flip, frames, step, k, progress=progress
+                )
     return out
 
 
 def results_markdown(results: dict[str, dict], title: str = "Results") -> str:
     """Markdown: one summary table (every set), then a per-action table for every set."""
-    lines = [f"# {title}", "",
-             "`frame mean` weights every test pose equally (the usual H36M number); "
-             "`action mean` averages the per-action means (every action weight 1); multi-frame models also "
-             "get `sequence mean` (every sequence weight 1, the paper's average for video VideoPose3D).", "",
-             "| test set | mean | frames | " + " | ".join(METRIC_LABELS.values()) + " |",
-             "|---|---|---|" + "---|" * len(METRIC_LABELS)]
+    lines = [
+        f"# {title}",
+        "",
+        "`frame mean` weights every test pose equally (the usual H36M number); "
+        "`action mean` averages the per-action means (every action weight 1); multi-frame models also "
+        "get `sequence mean` (every sequence weight 1, the paper's average for video VideoPose3D).",
+        "",
+        "| test set | mean | frames | " + " | ".join(METRIC_LABELS.values()) + " |",
+        "|---|---|---|" + "---|" * len(METRIC_LABELS),
+    ]
     for name, r in results.items():
         for kind in ("frame_mean", "action_mean", "sequence_mean"):
             if kind not in r:
                 continue
             row = r[kind]
-            lines.append(f"| {name}{' (flip test)' if r.get('flip_test') else ''} | {kind.replace('_', ' ')} | "
-                         f"{r['frame_mean']['frames']} | " + " | ".join(f"{row[k]:.2f}" for k in METRIC_LABELS) + " |")
+            lines.append(
+                f"| {name}{' (flip test)' if r.get('flip_test') else ''} | {kind.replace('_', ' ')} | "
+                f"{r['frame_mean']['frames']} | " + " | ".join(f"{row[k]:.2f}" for k in METRIC_LABELS) + " |"
+            )
     for name, r in results.items():
-        lines += ["", f"## {name}: per action", "",
-                  "| action | frames | " + " | ".join(METRIC_LABELS.values()) + " |",
-                  "|---|---|" + "---|" * len(METRIC_LABELS)]
+        lines += [
+            "",
+            f"## {name}: per action",
+            "",
+            "| action | frames | " + " | ".join(METRIC_LABELS.values()) + " |",
+            "|---|---|" + "---|" * len(METRIC_LABELS),
+        ]
         for action, row in r["per_action"].items():
             lines.append(f"| {action} | {row['frames']} | " + " | ".join(f"{row[k]:.2f}" for k in METRIC_LABELS) + " |")
     return "\n".join(lines) + "\n"
 
 
-def write_results(results: dict, out_dir: str | Path, stem: str = "results", title: str = "Results",
-                  extra: dict | None = None) -> tuple[Path, Path]:
+def write_results(
+    results: dict, out_dir: str | Path, stem: str = "results", title: str = "Results", extra: dict | None = None
+) -> tuple[Path, Path]:
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     js, md = out_dir / f"{stem}.json", out_dir / f"{stem}.md"
@@ -138,20 +174,40 @@ def write_results(results: dict, out_dir: str | Path, stem: str = "results", tit
 
 
 def summary_line(results: dict[str, dict]) -> str:
-    return "; ".join(f"{n}: MPJPE {r['frame_mean']['mpjpe']:.1f} mm, P-MPJPE {r['frame_mean']['p_mpjpe']:.1f} mm"
-                     for n, r in results.items())
+    return "; ".join(
+        f"{n}: MPJPE {r['frame_mean']['mpjpe']:.1f} mm, P-MPJPE {r['frame_mean']['p_mpjpe']:.1f} mm"
+        for n, r in results.items()
+    )
 
 
-def evaluate_experiment(model: nn.Module, tests: dict[str, PoseSet], cross: list[str], cfg, device,
-                        train_fps: float | None = None, every: dict[str, int] | None = None,
-                        progress: bool = False) -> dict[str, dict]:
+def evaluate_experiment(
+    model: nn.Module,
+    tests: dict[str, PoseSet],
+    cross: list[str],
+    cfg,
+    device,
+    train_fps: float | None = None,
+    every: dict[str, int] | None = None,
+    progress: bool = False,
+) -> dict[str, dict]:
     """:func:`evaluate_all` with the batch size, flip test and window of an experiment config ``cfg``."""
-    return evaluate_all(model, tests, cross, device, cfg.train.eval_batch_size, cfg.data.cross_flip_test,
-                        cfg.model.frames, train_fps, every, progress)
+    return evaluate_all(
+        model,
+        tests,
+        cross,
+        device,
+        cfg.train.eval_batch_size,
+        cfg.data.cross_flip_test,
+        cfg.model.frames,
+        train_fps,
+        every,
+        progress,
+    )
 
 
-def report(model, tests: dict[str, PoseSet], results: dict, history: list, out: Path, device, title: str,
-           extra: dict) -> None:
+def report(
+    model, tests: dict[str, PoseSet], results: dict, history: list, out: Path, device, title: str, extra: dict
+) -> None:
     """Write results.json/.md and the pictures (curves, per-action errors, example skeletons)."""
     from .plots import plot_curves, plot_examples, plot_per_action  # late: matplotlib is slow to import
 
@@ -164,7 +220,9 @@ def report(model, tests: dict[str, PoseSet], results: dict, history: list, out: 
         x, y = s.tensors(device)
         frames = getattr(model, "frames", 1)
         if frames > 1:
-            pred = predict(model, x, windows=torch.as_tensor(window_rows(s.seq, frames, 1, idx, s.name, s.frame), device=device))
+            pred = predict(
+                model, x, windows=torch.as_tensor(window_rows(s.seq, frames, 1, idx, s.name, s.frame), device=device)
+            )
         else:
             pred = predict(model, x[idx])
         pred = pred.cpu().numpy()
@@ -182,13 +240,21 @@ def _claim_evaluation_dir(out: Path, force: bool) -> Path:
         except (ValueError, OSError):
             made_by_training = True  # unreadable: not ours to replace
         if made_by_training:
-            raise ConfigError(f"{previous} holds a training run's results; dhaug evaluate does not replace "
-                              "them: give another --out")
+            raise ConfigError(
+                f"{previous} holds a training run's results; dhaug evaluate does not replace them: give another --out"
+            )
     return claim_output_dir(out, force, ("results.json", "results.md"))
 
 
-def evaluate_checkpoint(path: str | Path, out_dir: str | Path | None = None, overrides=(), updates: dict | None = None,
-                        only_cross: bool = False, force: bool = False, progress: bool = True) -> dict[str, dict]:
+def evaluate_checkpoint(
+    path: str | Path,
+    out_dir: str | Path | None = None,
+    overrides=(),
+    updates: dict | None = None,
+    only_cross: bool = False,
+    force: bool = False,
+    progress: bool = True,
+) -> dict[str, dict]:
     """Score the checkpoint at ``path`` and write its report (results.json/.md and pictures); returns the
     results by test set.
 
@@ -206,9 +272,11 @@ def evaluate_checkpoint(path: str | Path, out_dir: str | Path | None = None, ove
     try:
         model.load_state_dict(state["model"])
     except RuntimeError as e:
-        raise ConfigError(f"{path}: its weights do not fit the model config after the overrides "
-                          f"({str(e).splitlines()[1].strip() if len(str(e).splitlines()) > 1 else e}); "
-                          "leave model.* as the checkpoint has them") from None
+        raise ConfigError(
+            f"{path}: its weights do not fit the model config after the overrides "
+            f"({str(e).splitlines()[1].strip() if len(str(e).splitlines()) > 1 else e}); "
+            "leave model.* as the checkpoint has them"
+        ) from None
     if only_cross:  # only the given files: Human3.6M is not loaded
         tests, every = load_cross_sets(cfg.data.cross_sets), None
         cross, train_fps = list(tests), 50.0 / max(1, cfg.data.downsample)
@@ -218,8 +286,14 @@ def evaluate_checkpoint(path: str | Path, out_dir: str | Path | None = None, ove
         train_fps = data.train.fps / max(1, cfg.data.downsample)
     out = out or _claim_evaluation_dir(Path(path).parent / ("evaluate_" + "_".join(tests)), force)
     results = evaluate_experiment(model, tests, cross, cfg, device, train_fps, every, progress=progress)
-    report(model, tests, results, [], out, device,
-           title=f"{cfg.name}: {cfg.model.name}, checkpoint after epoch {state['epoch']}",
-           extra={"checkpoint": str(path), "epoch": state["epoch"], "config": cfg.to_dict(),
-                  "test_sets": list(tests)})
+    report(
+        model,
+        tests,
+        results,
+        [],
+        out,
+        device,
+        title=f"{cfg.name}: {cfg.model.name}, checkpoint after epoch {state['epoch']}",
+        extra={"checkpoint": str(path), "epoch": state["epoch"], "config": cfg.to_dict(), "test_sets": list(tests)},
+    )
     return results

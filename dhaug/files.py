@@ -6,6 +6,7 @@ without ``--force``).
 it over the target, so a kill at any moment leaves either the old file or the new one, never a part;
 the temporary file is removed whatever goes wrong while writing.
 """
+
 from __future__ import annotations
 
 import os
@@ -53,10 +54,21 @@ def check_npz(path: Path) -> None:
     with open(path, "rb") as fh:
         head = fh.read(4)
     if head not in (_ZIP_MAGIC, _EMPTY_ZIP):
-        what = "empty" if not head else ("a single .npy array" if head.startswith(b"\x93NUM") else
-                                         "text" if all(32 <= c < 127 or c in (9, 10, 13) for c in head) else "binary")
-        raise DataError(f"{path}: not an npz archive (an .npz file is a zip of .npy arrays; this file is {what}, "
-                        f"starting with {head!r}); write it with numpy.savez")
+        what = (
+            "empty"
+            if not head
+            else (
+                "a single .npy array"
+                if head.startswith(b"\x93NUM")
+                else "text"
+                if all(32 <= c < 127 or c in (9, 10, 13) for c in head)
+                else "binary"
+            )
+        )
+        raise DataError(
+            f"{path}: not an npz archive (an .npz file is a zip of .npy arrays; this file is {what}, "
+            f"starting with {head!r}); write it with numpy.savez"
+        )
 
 
 def check_writable(folder: Path, option: str, shown: Path) -> None:

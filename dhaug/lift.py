@@ -7,6 +7,7 @@ The 3D is root-relative (pelvis = 0), in metres, in the camera's axes (x right, 
 
 Details (the steps one by one): docs/lifting.md#dhaug-lift
 """
+
 from __future__ import annotations
 
 import json
@@ -92,8 +93,9 @@ def check_image_size(size, where: str = "--image-size") -> tuple[float, float]:
     return w, h
 
 
-def prepare_2d(kp: Keypoints2D, image_size, min_score: float = 0.3, smooth: bool = False,
-               fps: float | None = None) -> Prepared2D:
+def prepare_2d(
+    kp: Keypoints2D, image_size, min_score: float = 0.3, smooth: bool = False, fps: float | None = None
+) -> Prepared2D:
     """Map -> fill -> smooth -> normalise (steps 2-5 of docs/lifting.md#dhaug-lift).
 
     Args:
@@ -106,18 +108,27 @@ def prepare_2d(kp: Keypoints2D, image_size, min_score: float = 0.3, smooth: bool
     xy, scores = to_h36m16(kp.xy, kp.score, kp.layout, min_score)
     valid = scores >= min_score
     if not valid.any():
-        raise DataError(f"{kp.source}: no person in any of the {len(kp)} frames (no joint with a score >= "
-                        f"{min_score:g})")
+        raise DataError(
+            f"{kp.source}: no person in any of the {len(kp)} frames (no joint with a score >= {min_score:g})"
+        )
     pixels, filled = fill_gaps(xy, valid, kp.source)
     notes = list(kp.notes)
     if filled.any():
-        notes.append(f"{int(filled.sum())} of {filled.size} joint positions (score < {min_score:g} or no person) "
-                     "filled by linear interpolation in time")
-    outside = ~((pixels[..., 0] >= -0.25 * w) & (pixels[..., 0] <= 1.25 * w) &
-                (pixels[..., 1] >= -0.25 * h) & (pixels[..., 1] <= 1.25 * h))
+        notes.append(
+            f"{int(filled.sum())} of {filled.size} joint positions (score < {min_score:g} or no person) "
+            "filled by linear interpolation in time"
+        )
+    outside = ~(
+        (pixels[..., 0] >= -0.25 * w)
+        & (pixels[..., 0] <= 1.25 * w)
+        & (pixels[..., 1] >= -0.25 * h)
+        & (pixels[..., 1] <= 1.25 * h)
+    )
     if outside.mean() > 0.05:
-        notes.append(f"warning: {100 * outside.mean():.0f} % of the joints lie well outside the {w:g} x {h:g} "
-                     "image: is the image size right?")
+        notes.append(
+            f"warning: {100 * outside.mean():.0f} % of the joints lie well outside the {w:g} x {h:g} "
+            "image: is the image size right?"
+        )
     smoothing = None
     if smooth:
         rate = fps or DEFAULT_FPS
@@ -126,8 +137,13 @@ def prepare_2d(kp: Keypoints2D, image_size, min_score: float = 0.3, smooth: bool
             notes.append(f"not smoothed: {len(pixels)} frames are too few for a Savitzky-Golay window")
         else:
             pixels = savgol_smooth(pixels, window, 2)
-            smoothing = {"method": "savitzky-golay", "window": window, "polyorder": 2, "fps": rate,
-                         "fps_assumed": fps is None}
+            smoothing = {
+                "method": "savitzky-golay",
+                "window": window,
+                "polyorder": 2,
+                "fps": rate,
+                "fps_assumed": fps is None,
+            }
     normalised = normalize_screen_np(pixels, w, h)
     return Prepared2D(pixels, normalised, scores, filled, (w, h), smoothing, notes)
 
@@ -145,8 +161,10 @@ def load_lifter(checkpoint_path: str | Path | None = None, device: str | torch.d
     if checkpoint_path is None:
         checkpoint_path = bundled_lifter_path()
         if not checkpoint_path.is_file():
-            raise DataError(f"{checkpoint_path}: this installation has no bundled lifter; give --checkpoint "
-                            "(a trained run's checkpoint.pt)")
+            raise DataError(
+                f"{checkpoint_path}: this installation has no bundled lifter; give --checkpoint "
+                "(a trained run's checkpoint.pt)"
+            )
     state = checkpoint.load(checkpoint_path)
     cfg = load_config(state["config"])
     dev = torch.device(device) if isinstance(device, torch.device) else resolve_device(device or "auto")
@@ -154,10 +172,18 @@ def load_lifter(checkpoint_path: str | Path | None = None, device: str | torch.d
     try:
         model.load_state_dict(state["model"])
     except RuntimeError as e:
-        raise DataError(f"checkpoint {checkpoint_path}: its weights do not fit its own model config "
-                        f"({str(e).splitlines()[0]})") from None
-    return Lifter(model, dev, cfg.model.frames, 50.0 / max(1, cfg.data.downsample), cfg.data.cross_flip_test,
-                  str(checkpoint_path), f"{cfg.model.name}, {cfg.model.frames} frame(s), epoch {state.get('epoch', '?')}")
+        raise DataError(
+            f"checkpoint {checkpoint_path}: its weights do not fit its own model config ({str(e).splitlines()[0]})"
+        ) from None
+    return Lifter(
+        model,
+        dev,
+        cfg.model.frames,
+        50.0 / max(1, cfg.data.downsample),
+        cfg.data.cross_flip_test,
+        str(checkpoint_path),
+        f"{cfg.model.name}, {cfg.model.frames} frame(s), epoch {state.get('epoch', '?')}",
+    )
 
 
 def as_lifter(model_or_checkpoint, device=None) -> Lifter:
@@ -170,8 +196,9 @@ def as_lifter(model_or_checkpoint, device=None) -> Lifter:
             dev = next(model_or_checkpoint.parameters()).device
         except StopIteration:
             dev = torch.device("cpu")
-        return Lifter(model_or_checkpoint, torch.device(device) if device else dev,
-                      int(getattr(model_or_checkpoint, "frames", 1)))
+        return Lifter(
+            model_or_checkpoint, torch.device(device) if device else dev, int(getattr(model_or_checkpoint, "frames", 1))
+        )
     return load_lifter(model_or_checkpoint, device)
 
 
@@ -182,8 +209,14 @@ def window_step(lifter: Lifter, fps: float | None) -> int:
     return max(1, int(round(fps / lifter.train_fps)))
 
 
-def predict_3d(lifter: Lifter, pose2d: np.ndarray, step: int = 1, flip_test: bool | None = None,
-               batch_size: int = 4096, progress: bool = False) -> np.ndarray:
+def predict_3d(
+    lifter: Lifter,
+    pose2d: np.ndarray,
+    step: int = 1,
+    flip_test: bool | None = None,
+    batch_size: int = 4096,
+    progress: bool = False,
+) -> np.ndarray:
     """Root-relative 3D (metres) of every frame of one sequence.
 
     Args:
@@ -204,17 +237,27 @@ def predict_3d(lifter: Lifter, pose2d: np.ndarray, step: int = 1, flip_test: boo
     outs = []
     for i in progress_bar(range(0, T, batch_size), desc="lifting", unit="batch", enabled=progress):
         if windows is None:
-            outs.append(predict(lifter.model, x[i:i + batch_size], batch_size, flip))
+            outs.append(predict(lifter.model, x[i : i + batch_size], batch_size, flip))
         else:
-            outs.append(predict(lifter.model, x, batch_size, flip, windows[i:i + batch_size]))
+            outs.append(predict(lifter.model, x, batch_size, flip, windows[i : i + batch_size]))
     y = torch.cat(outs) if outs else torch.zeros(0, 16, 3)
     return (y - y[:, :1]).float().cpu().numpy()
 
 
-def lift_keypoints(model_or_checkpoint, keypoints_2d, image_size, scores=None, min_score: float = 0.3,
-                   smooth: bool = False, fps: float | None = None, step: int | None = None,
-                   flip_test: bool | None = None, device=None, batch_size: int = 4096,
-                   progress: bool = False) -> np.ndarray:
+def lift_keypoints(
+    model_or_checkpoint,
+    keypoints_2d,
+    image_size,
+    scores=None,
+    min_score: float = 0.3,
+    smooth: bool = False,
+    fps: float | None = None,
+    step: int | None = None,
+    flip_test: bool | None = None,
+    device=None,
+    batch_size: int = 4096,
+    progress: bool = False,
+) -> np.ndarray:
     """Lift one person's 2D keypoints to 3D (steps 2-6 of docs/lifting.md#dhaug-lift).
 
     Args:
@@ -238,9 +281,20 @@ def lift_keypoints(model_or_checkpoint, keypoints_2d, image_size, scores=None, m
 # the command
 
 
-def run_lift(checkpoint: str | Path | None, keypoints: str | Path, out: str | Path, fmt: str = "auto", image_size=None,
-             fps: float | None = None, smooth: bool = False, min_score: float = 0.3, force: bool = False,
-             progress: bool = True, device: str | None = None, bvh: bool = False) -> dict:
+def run_lift(
+    checkpoint: str | Path | None,
+    keypoints: str | Path,
+    out: str | Path,
+    fmt: str = "auto",
+    image_size=None,
+    fps: float | None = None,
+    smooth: bool = False,
+    min_score: float = 0.3,
+    force: bool = False,
+    progress: bool = True,
+    device: str | None = None,
+    bvh: bool = False,
+) -> dict:
     """``dhaug lift``: read ``keypoints``, lift them with ``checkpoint`` (None: the bundled lifter), write the
     outputs into ``out``.
 
@@ -260,24 +314,36 @@ def run_lift(checkpoint: str | Path | None, keypoints: str | Path, out: str | Pa
     else:
         image_size = check_image_size(image_size, f"{keypoints}: --image-size")
         if kp.image_size is not None and image_size != tuple(kp.image_size):
-            notes.append(f"--image-size {image_size[0]:g} {image_size[1]:g} used instead of the file's "
-                         f"{kp.image_size[0]:g} x {kp.image_size[1]:g}")
+            notes.append(
+                f"--image-size {image_size[0]:g} {image_size[1]:g} used instead of the file's "
+                f"{kp.image_size[0]:g} x {kp.image_size[1]:g}"
+            )
     prep = prepare_2d(kp, image_size, min_score, smooth, fps)
     lifter = load_lifter(checkpoint, device)
     step = window_step(lifter, fps)
     pose3d = predict_3d(lifter, prep.normalised, step, progress=progress)
     summary = {
-        "source": str(keypoints), "format": fmt, "layout": kp.layout, "frames": len(kp),
-        "image_size": list(prep.image_size), "fps": fps, "min_score": min_score, "smoothing": prep.smoothing,
-        "checkpoint": lifter.checkpoint, "model": lifter.description,
+        "source": str(keypoints),
+        "format": fmt,
+        "layout": kp.layout,
+        "frames": len(kp),
+        "image_size": list(prep.image_size),
+        "fps": fps,
+        "min_score": min_score,
+        "smoothing": prep.smoothing,
+        "checkpoint": lifter.checkpoint,
+        "model": lifter.description,
         "window": {"frames": lifter.frames, "step": step} if lifter.frames > 1 else None,
         "flip_test": lifter.flip_test,
-        "person_selection": {"frames_with_several_people": int((kp.people > 1).sum()),
-                             "frames_without_person": int((kp.people == 0).sum()),
-                             "rule": "highest-scoring person of each frame, no tracking"},
-        "filled_joints": int(prep.filled.sum()), "notes": prep.notes + notes,
+        "person_selection": {
+            "frames_with_several_people": int((kp.people > 1).sum()),
+            "frames_without_person": int((kp.people == 0).sum()),
+            "rule": "highest-scoring person of each frame, no tracking",
+        },
+        "filled_joints": int(prep.filled.sum()),
+        "notes": prep.notes + notes,
         "units": "pose3d: metres, root-relative (pelvis = 0), camera axes x right, y down, z forward; "
-                 "pose2d_input: pixels; pose2d: normalised screen x / w * 2 - [1, h / w]",
+        "pose2d_input: pixels; pose2d: normalised screen x / w * 2 - [1, h / w]",
     }
     write_outputs(out, summary, pose3d, prep, fps, bvh)
     return summary
@@ -291,41 +357,62 @@ def animation_frames(n_frames: int, fps: float | None) -> tuple[np.ndarray, floa
     return np.arange(0, n_frames, every), rate / every
 
 
-def write_outputs(out: Path, summary: dict, pose3d: np.ndarray, prep: Prepared2D, fps: float | None,
-                  bvh: bool = False) -> None:
+def write_outputs(
+    out: Path, summary: dict, pose3d: np.ndarray, prep: Prepared2D, fps: float | None, bvh: bool = False
+) -> None:
     """``lifted.npz``, ``lifted.json``, ``lifted.png``, ``lifted.gif`` (and ``lifted.mp4`` with ffmpeg,
     ``lifted.bvh`` with ``bvh``) in ``out``."""
     from .plots import plot_pose_grid, save_sequence_gif, save_sequence_video  # late: matplotlib is slow to import
 
     out.mkdir(parents=True, exist_ok=True)
-    arrays = {"pose3d": pose3d.astype(np.float32), "pose2d_input": prep.pixels.astype(np.float32),
-              "pose2d": prep.normalised.astype(np.float32), "scores": prep.scores.astype(np.float32),
-              "filled": prep.filled, "joint_names": np.array(H36M16.joint_names),
-              "image_size": np.array(prep.image_size), "fps": np.array(fps if fps else np.nan, np.float32)}
-    payload = dict(summary, joint_names=list(H36M16.joint_names),
-                   pose3d=np.round(pose3d, 5).tolist(), pose2d_input=np.round(prep.pixels, 2).tolist(),
-                   scores=np.round(prep.scores, 4).tolist(), filled=prep.filled.astype(int).tolist())
+    arrays = {
+        "pose3d": pose3d.astype(np.float32),
+        "pose2d_input": prep.pixels.astype(np.float32),
+        "pose2d": prep.normalised.astype(np.float32),
+        "scores": prep.scores.astype(np.float32),
+        "filled": prep.filled,
+        "joint_names": np.array(H36M16.joint_names),
+        "image_size": np.array(prep.image_size),
+        "fps": np.array(fps if fps else np.nan, np.float32),
+    }
+    payload = dict(
+        summary,
+        joint_names=list(H36M16.joint_names),
+        pose3d=np.round(pose3d, 5).tolist(),
+        pose2d_input=np.round(prep.pixels, 2).tolist(),
+        scores=np.round(prep.scores, 4).tolist(),
+        filled=prep.filled.astype(int).tolist(),
+    )
     T = len(pose3d)
     upright = camera_to_upright(pose3d)
     strip = np.unique(np.linspace(0, T - 1, min(STRIP_FRAMES, T)).round().astype(int))
-    plot_pose_grid(upright[strip], prep.normalised[strip], out / "lifted.png", cols=len(strip),
-                   labels=[f"frame {t}: 3D (camera axes, upright)" for t in strip], fit_2d=True,
-                   title=f"{Path(summary['source']).name}: 2D input (bottom, normalised) and lifted 3D (top)")
+    plot_pose_grid(
+        upright[strip],
+        prep.normalised[strip],
+        out / "lifted.png",
+        cols=len(strip),
+        labels=[f"frame {t}: 3D (camera axes, upright)" for t in strip],
+        fit_2d=True,
+        title=f"{Path(summary['source']).name}: 2D input (bottom, normalised) and lifted 3D (top)",
+    )
     shown, rate = animation_frames(T, fps)
     labels = [f"frame {t} / {T}" for t in shown]
     title = f"{Path(summary['source']).name}, {rate:.3g} fps"
     save_sequence_gif(upright[shown], prep.normalised[shown], out / "lifted.gif", rate, title, frame_labels=labels)
     files = ["lifted.npz", "lifted.json", "lifted.png", "lifted.gif"]
     if shutil.which("ffmpeg"):
-        save_sequence_video(upright[shown], prep.normalised[shown], out / "lifted.mp4", rate, title, frame_labels=labels)
+        save_sequence_video(
+            upright[shown], prep.normalised[shown], out / "lifted.mp4", rate, title, frame_labels=labels
+        )
         files.append("lifted.mp4")
     if bvh:
-
         motion = motion_to_bvh(upright.astype(np.float64), fps or DEFAULT_FPS)
         atomic_write(out / "lifted.bvh", lambda fh: fh.write(motion.text), binary=False)
         files.append("lifted.bvh")
-        summary["bvh_residual_mm"] = {"mean": round(float(motion.residual_mm.mean()), 2),
-                                      "max": round(float(motion.residual_mm.max()), 2)}
+        summary["bvh_residual_mm"] = {
+            "mean": round(float(motion.residual_mm.mean()), 2),
+            "max": round(float(motion.residual_mm.max()), 2),
+        }
         payload["bvh_residual_mm"] = summary["bvh_residual_mm"]
     payload["files"] = files
     summary["files"] = files

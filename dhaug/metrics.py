@@ -4,6 +4,7 @@ Inputs are root-relative 3D poses in the same units (metres inside dhaug; tables
 All 16 joints are averaged, the root included (it contributes 0 after root subtraction), as in
 method.md §9.
 """
+
 from __future__ import annotations
 
 import numpy as np
@@ -38,7 +39,7 @@ def procrustes_align(pred: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
     D = torch.ones_like(S)
     D[..., -1] = d
     R = Vh.transpose(-1, -2) @ (D[..., None] * U.transpose(-1, -2))  # rotation mapping p0 -> t0
-    var_p = (p0 ** 2).sum((-1, -2))
+    var_p = (p0**2).sum((-1, -2))
     scale = (S * D).sum(-1) / var_p.clamp_min(1e-12)
     aligned = scale[..., None, None] * (p0 @ R.transpose(-1, -2)) + mu_t
     return aligned.to(dtype)
@@ -69,7 +70,9 @@ def root_centred(pose: torch.Tensor) -> torch.Tensor:
 METRICS = ("mpjpe", "p_mpjpe", "pck", "auc")
 
 
-def pose_metrics(pred: torch.Tensor, target: torch.Tensor, metrics: tuple[str, ...] = METRICS) -> dict[str, torch.Tensor]:
+def pose_metrics(
+    pred: torch.Tensor, target: torch.Tensor, metrics: tuple[str, ...] = METRICS
+) -> dict[str, torch.Tensor]:
     """Per-pose MPJPE and P-MPJPE (mm), PCK@150 mm and AUC (%) for poses in metres — or only the named
     ``metrics`` (e.g. ``("mpjpe",)`` for a training curve: P-MPJPE's SVDs cost most). (N, J, 3) -> (N,) each.
 
@@ -79,13 +82,18 @@ def pose_metrics(pred: torch.Tensor, target: torch.Tensor, metrics: tuple[str, .
     if unknown:
         raise ValueError(f"unknown metrics {sorted(unknown)}; known: {', '.join(METRICS)}")
     pred, target = root_centred(pred), root_centred(target)
-    fns = {"mpjpe": lambda: mpjpe(pred, target).double() * 1000, "p_mpjpe": lambda: p_mpjpe(pred, target).double() * 1000,
-           "pck": lambda: pck(pred, target), "auc": lambda: auc(pred, target)}
+    fns = {
+        "mpjpe": lambda: mpjpe(pred, target).double() * 1000,
+        "p_mpjpe": lambda: p_mpjpe(pred, target).double() * 1000,
+        "pck": lambda: pck(pred, target),
+        "auc": lambda: auc(pred, target),
+    }
     return {k: fns[k]() for k in metrics}
 
 
-def summarize(per_pose: dict[str, np.ndarray], action: np.ndarray, action_names: list[str],
-              seq: np.ndarray | None = None) -> dict:
+def summarize(
+    per_pose: dict[str, np.ndarray], action: np.ndarray, action_names: list[str], seq: np.ndarray | None = None
+) -> dict:
     """Aggregate per-pose metrics per action and overall.
 
     Returns ``{"per_action": {name: {metric: mean, "frames": n}}, "frame_mean": {...},

@@ -1,5 +1,6 @@
 """The pose net's optimisation: its loss, its optimiser, one step (under the training precision) and
 one shuffled pass with its mirrored / time-reversed steps."""
+
 from __future__ import annotations
 
 import torch
@@ -23,8 +24,15 @@ def loss_kind(setting: str, x: torch.Tensor) -> str:
     return setting if setting != "auto" else ("mpjpe" if x.ndim == 4 else "mse")
 
 
-def train_step(model: nn.Module, opt: torch.optim.Optimizer, x: torch.Tensor, y: torch.Tensor, clip: float,
-               loss: str = "mse", precision: str = "fp32") -> tuple[torch.Tensor, torch.Tensor]:
+def train_step(
+    model: nn.Module,
+    opt: torch.optim.Optimizer,
+    x: torch.Tensor,
+    y: torch.Tensor,
+    clip: float,
+    loss: str = "mse",
+    precision: str = "fp32",
+) -> tuple[torch.Tensor, torch.Tensor]:
     """One optimiser step on the ``loss`` (mse | mpjpe) of root-relative 3D, the forward pass under
     ``precision`` (fp32 | bf16 autocast; the loss in float32); returns the detached loss and the
     gradient norm before clipping (device tensors: no host synchronisation)."""
@@ -50,9 +58,21 @@ def make_optimizer(model: nn.Module, tc) -> torch.optim.Optimizer:
     return torch.optim.Adam(model.parameters(), lr=tc.lr, amsgrad=tc.optimizer == "amsgrad")
 
 
-def run_pass(model: nn.Module, opt: torch.optim.Optimizer, x: torch.Tensor, y: torch.Tensor, tc, epoch: int,
-             what: str, progress: bool, time_reverse: bool = True, precision: str = "fp32",
-             batch_size: int | None = None, steps: int | None = None, rank: int = 0) -> dict:
+def run_pass(
+    model: nn.Module,
+    opt: torch.optim.Optimizer,
+    x: torch.Tensor,
+    y: torch.Tensor,
+    tc,
+    epoch: int,
+    what: str,
+    progress: bool,
+    time_reverse: bool = True,
+    precision: str = "fp32",
+    batch_size: int | None = None,
+    steps: int | None = None,
+    rank: int = 0,
+) -> dict:
     """One shuffled pass over (x, y), with a second step on the mirrored batch (and, for windows with
     ``time_reverse`` and ``tc.time_reverse``, on the reversed ones). Returns ``loss`` (mean over the
     batches' first steps), and over all steps ``grad_norm_mean``, ``grad_norm_max`` (before clipping) and
@@ -79,14 +99,16 @@ def run_pass(model: nn.Module, opt: torch.optim.Optimizer, x: torch.Tensor, y: t
 
     for i in progress_bar(starts, desc=f"epoch {epoch + 1} {what}", unit="batch", enabled=progress):
         with section("pose/batch"):
-            idx = perm[i:i + B]
+            idx = perm[i : i + B]
             xb, yb = x[idx], y[idx]
         losses.append(step(xb, yb))
         if tc.flip:
             with section("pose/batch"):
                 xm, ym = mirror_pose(xb), mirror_pose(yb)
             step(xm, ym)
-        if xb.ndim == 4 and tc.time_reverse and time_reverse:  # windows: the time-reversed input has the same centre frame
+        if (
+            xb.ndim == 4 and tc.time_reverse and time_reverse
+        ):  # windows: the time-reversed input has the same centre frame
             with section("pose/batch"):
                 xr = xb.flip(1)
             step(xr, yb)
@@ -97,8 +119,14 @@ def run_pass(model: nn.Module, opt: torch.optim.Optimizer, x: torch.Tensor, y: t
     if not losses:
         return {"loss": float("nan"), "grad_norm_mean": float("nan"), "grad_norm_max": float("nan"), "clipped": 0.0}
     n_ = torch.stack(norms).float()
-    stats = torch.stack([torch.stack(losses).float().mean(), n_.mean(), n_.max(),
-                         (n_ > tc.grad_clip).float().mean() if tc.grad_clip > 0 else n_.new_zeros(())]).tolist()
+    stats = torch.stack(
+        [
+            torch.stack(losses).float().mean(),
+            n_.mean(),
+            n_.max(),
+            (n_ > tc.grad_clip).float().mean() if tc.grad_clip > 0 else n_.new_zeros(()),
+        ]
+    ).tolist()
     out = dict(zip(("loss", "grad_norm_mean", "grad_norm_max", "clipped"), stats))
     out["steps"] = {"grad_norm": n_.tolist(), "loss": torch.stack(losses).float().tolist()}  # for TensorBoard
     return out

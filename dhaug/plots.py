@@ -1,4 +1,5 @@
 """Pictures for people: training curves, per-action error bars, skeletons. Headless (Agg) only."""
+
 from __future__ import annotations
 
 import io
@@ -34,7 +35,7 @@ def plot_curves(history: list[dict], path: str | Path) -> None:
     ax1.plot(ep, [h["train_loss"] for h in history], marker="o")
     ax1.set_yscale("log")
     ax1.set(xlabel="epoch", ylabel="loss (MSE m² or MPJPE m, train.loss)", title="training loss (real pass)")
-    names = sorted({k[len("eval/"):] for h in history for k in h if k.startswith("eval/")})
+    names = sorted({k[len("eval/") :] for h in history for k in h if k.startswith("eval/")})
     for n in names:
         pts = [(h["epoch"], h[f"eval/{n}"]) for h in history if f"eval/{n}" in h]
         if pts:
@@ -66,8 +67,9 @@ def plot_per_action(results: dict[str, dict], path: str | Path, metric: str = "m
     fig.savefig(path, dpi=100)
 
 
-def draw_skeleton_3d(ax, pose: np.ndarray, skeleton: Skeleton = H36M16, style: str = "-", alpha: float = 1.0,
-                     camera_frame: bool = True) -> None:
+def draw_skeleton_3d(
+    ax, pose: np.ndarray, skeleton: Skeleton = H36M16, style: str = "-", alpha: float = 1.0, camera_frame: bool = True
+) -> None:
     """Draw one (J, 3) pose on a 3D axis. Camera-frame poses (y down, z forward) are shown upright."""
     p = np.asarray(pose, dtype=np.float64)
     if camera_frame:
@@ -106,12 +108,14 @@ def side_key(fig: Figure) -> None:
     """The left/right colour key of the skeleton drawings, once per figure (top left, outside the panels)."""
 
     handles = [Line2D([], [], color=_LEFT, lw=2), Line2D([], [], color=_RIGHT, lw=2), Line2D([], [], color="0.3", lw=2)]
-    fig.legend(handles, ["subject's left", "subject's right", "centre"], loc="upper left", fontsize=7, frameon=False,
-               ncol=3)
+    fig.legend(
+        handles, ["subject's left", "subject's right", "centre"], loc="upper left", fontsize=7, frameon=False, ncol=3
+    )
 
 
-def plot_examples(pose2d: np.ndarray, gt: np.ndarray, pred: np.ndarray, path: str | Path, title: str = "",
-                  skeleton: Skeleton = H36M16) -> None:
+def plot_examples(
+    pose2d: np.ndarray, gt: np.ndarray, pred: np.ndarray, path: str | Path, title: str = "", skeleton: Skeleton = H36M16
+) -> None:
     """Rows of examples: 2D input | 3D ground truth (dashed) and prediction (solid)."""
     n = len(pose2d)
     fig = Figure(figsize=(7, 3.3 * n))
@@ -129,7 +133,9 @@ def plot_examples(pose2d: np.ndarray, gt: np.ndarray, pred: np.ndarray, path: st
         _equal_3d(ax3, camera_to_upright(p))
         err = np.linalg.norm(gt[i] - pred[i], axis=-1).mean() * 1000
         ax3.set_title(f"3D: GT dashed, prediction solid ({err:.0f} mm)", fontsize=9)
-        ax3.set_xticklabels([]); ax3.set_yticklabels([]); ax3.set_zticklabels([])
+        ax3.set_xticklabels([])
+        ax3.set_yticklabels([])
+        ax3.set_zticklabels([])
     if title:
         fig.suptitle(title)
     fig.tight_layout(rect=(0, 0, 1, 0.97))
@@ -137,8 +143,16 @@ def plot_examples(pose2d: np.ndarray, gt: np.ndarray, pred: np.ndarray, path: st
     fig.savefig(path, dpi=90)
 
 
-def plot_pose_grid(world: np.ndarray, pose2d: np.ndarray, path: str | Path, title: str = "", cols: int = 4,
-                   skeleton: Skeleton = H36M16, labels: list[str] | None = None, fit_2d: bool = False) -> None:
+def plot_pose_grid(
+    world: np.ndarray,
+    pose2d: np.ndarray,
+    path: str | Path,
+    title: str = "",
+    cols: int = 4,
+    skeleton: Skeleton = H36M16,
+    labels: list[str] | None = None,
+    fit_2d: bool = False,
+) -> None:
     """A grid of generated poses: each cell a 3D skeleton (world frame, Z up) above its 2D projection.
     ``labels``: one 3D title per cell (default ``#i 3D (world, Z up)``); ``fit_2d``: 2D panels framed
     around the pose instead of the whole [-1, 1] screen."""
@@ -152,14 +166,17 @@ def plot_pose_grid(world: np.ndarray, pose2d: np.ndarray, path: str | Path, titl
         draw_skeleton_3d(ax, p, skeleton, camera_frame=False)
         _equal_3d(ax, p)
         ax.view_init(elev=15, azim=-70)
-        ax.set_xticklabels([]); ax.set_yticklabels([]); ax.set_zticklabels([])
+        ax.set_xticklabels([])
+        ax.set_yticklabels([])
+        ax.set_zticklabels([])
         ax.set_title(labels[i] if labels else f"#{i} 3D (world, Z up)", fontsize=8)
         ax2 = fig.add_subplot(2 * rows, cols, (2 * r + 1) * cols + c + 1)
         draw_skeleton_2d(ax2, pose2d[i], skeleton)
         if fit_2d:
             _fit_2d(ax2, pose2d[i])
         else:
-            ax2.set_xlim(-1, 1); ax2.set_ylim(1, -1)
+            ax2.set_xlim(-1, 1)
+            ax2.set_ylim(1, -1)
             ax2.set_aspect("equal")
         ax2.locator_params(nbins=4)
         ax2.set_title("2D (normalised screen)", fontsize=8)
@@ -197,8 +214,9 @@ def _sequence_points(world: np.ndarray, pose2d: np.ndarray) -> tuple[np.ndarray,
     return world - world[:, :, :1].mean(1, keepdims=True), pose2d
 
 
-def _draw_sequence_frame(fig: Figure, pts: np.ndarray, pose2d: np.ndarray, t: int, caption: str,
-                         skeleton: Skeleton) -> None:
+def _draw_sequence_frame(
+    fig: Figure, pts: np.ndarray, pose2d: np.ndarray, t: int, caption: str, skeleton: Skeleton
+) -> None:
     """Frame ``t`` of every sequence into ``fig``: 3D (axes fixed over the sequence) above 2D."""
     n_seq = len(pts)
     for k in range(n_seq):
@@ -206,11 +224,14 @@ def _draw_sequence_frame(fig: Figure, pts: np.ndarray, pose2d: np.ndarray, t: in
         draw_skeleton_3d(ax, pts[k, t], skeleton, camera_frame=False)
         _equal_3d(ax, pts[k].reshape(-1, 3))
         ax.view_init(elev=15, azim=-70)
-        ax.set_xticklabels([]); ax.set_yticklabels([]); ax.set_zticklabels([])
+        ax.set_xticklabels([])
+        ax.set_yticklabels([])
+        ax.set_zticklabels([])
         ax.set_title(f"#{k}", fontsize=8)
         ax2 = fig.add_subplot(2, n_seq, n_seq + k + 1)
         draw_skeleton_2d(ax2, pose2d[k, t], skeleton)
-        ax2.set_xlim(-1, 1); ax2.set_ylim(1, -1)
+        ax2.set_xlim(-1, 1)
+        ax2.set_ylim(1, -1)
         ax2.set_aspect("equal")
         ax2.tick_params(labelsize=5)
     fig.suptitle(caption, fontsize=9)
@@ -221,8 +242,15 @@ def _frame_caption(title: str, t: int, n_frames: int, frame_labels: list[str] | 
     return f"{title}  {frame_labels[t] if frame_labels else f'frame {t + 1}/{n_frames}'}"
 
 
-def save_sequence_gif(world: np.ndarray, pose2d: np.ndarray, path: str | Path, fps: float = 5.0, title: str = "",
-                      skeleton: Skeleton = H36M16, frame_labels: list[str] | None = None) -> None:
+def save_sequence_gif(
+    world: np.ndarray,
+    pose2d: np.ndarray,
+    path: str | Path,
+    fps: float = 5.0,
+    title: str = "",
+    skeleton: Skeleton = H36M16,
+    frame_labels: list[str] | None = None,
+) -> None:
     """An animated GIF of one or several sequences played together: per sequence, 3D (world frame,
     Z up, axes fixed over the sequence) above its 2D. world (T,16,3) or (S,T,16,3); pose2d likewise (..,16,2).
     ``frame_labels``: one caption per frame (default ``frame t/T``)."""
@@ -240,8 +268,15 @@ def save_sequence_gif(world: np.ndarray, pose2d: np.ndarray, path: str | Path, f
     frames[0].save(path, save_all=True, append_images=frames[1:], duration=int(1000 / fps), loop=0)
 
 
-def save_sequence_video(world: np.ndarray, pose2d: np.ndarray, path: str | Path, fps: float = 5.0, title: str = "",
-                        skeleton: Skeleton = H36M16, frame_labels: list[str] | None = None) -> None:
+def save_sequence_video(
+    world: np.ndarray,
+    pose2d: np.ndarray,
+    path: str | Path,
+    fps: float = 5.0,
+    title: str = "",
+    skeleton: Skeleton = H36M16,
+    frame_labels: list[str] | None = None,
+) -> None:
     """The same frames as :func:`save_sequence_gif` as an MP4 (H.264), through matplotlib's ffmpeg writer;
     needs ``ffmpeg`` on the PATH (check ``shutil.which("ffmpeg")`` first)."""
     from matplotlib.animation import FFMpegWriter  # late: only videos need it
@@ -257,13 +292,18 @@ def save_sequence_video(world: np.ndarray, pose2d: np.ndarray, path: str | Path,
             writer.grab_frame()
 
 
-def plot_dof_histograms(model, dofs: torch.Tensor, rotation: torch.Tensor, path: str | Path,
-                        title: str = "", data_table=None,
-                        reference: tuple[torch.Tensor, torch.Tensor] | None = None) -> None:
+def plot_dof_histograms(
+    model,
+    dofs: torch.Tensor,
+    rotation: torch.Tensor,
+    path: str | Path,
+    title: str = "",
+    data_table=None,
+    reference: tuple[torch.Tensor, torch.Tensor] | None = None,
+) -> None:
     """One histogram per DOF with the paper's GAN (red) and normal (green) ranges and, if given, the
     data-driven range (blue dashed) and a reference distribution (``(dofs, rotation)``, e.g. the IK
     angles of real poses; orange outline, same area)."""
-
 
     values = torch.rad2deg(torch.cat([dofs, rotation], -1)).reshape(-1, model.num_dofs + 3).numpy()
     ref = None
@@ -290,14 +330,16 @@ def plot_dof_histograms(model, dofs: torch.Tensor, rotation: torch.Tensor, path:
         ax.set_title(n, fontsize=8)
         ax.set_yticks([])
         ax.tick_params(labelsize=6)
-    fig.suptitle(title or "IK angles (deg): red = paper GAN range, green = paper 'normal' range, blue = data 0.5-99.5 %")
+    fig.suptitle(
+        title or "IK angles (deg): red = paper GAN range, green = paper 'normal' range, blue = data 0.5-99.5 %"
+    )
     fig.tight_layout()
     fig.savefig(path, dpi=80)
 
 
-def render_synthetic_preview(mocap, path, subject: str | None = None,
-                             frames_per_action: int = 5, dpi: int = 70,
-                             view_azim: float = -60.0) -> Path:
+def render_synthetic_preview(
+    mocap, path, subject: str | None = None, frames_per_action: int = 5, dpi: int = 70, view_azim: float = -60.0
+) -> Path:
     """Save a PNG with a few frames of every action of one subject of the synthetic demo data
     (:func:`dhaug.data.synthetic.make_synthetic_mocap`) as 3D skeletons.
 

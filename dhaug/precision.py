@@ -6,6 +6,7 @@ weights, optimiser state, losses and gradients stay float32, so no loss scaling 
 AVX-512 BF16 or AMX —, fp32 elsewhere). Evaluation always runs in float32, so reported errors do
 not depend on the training precision's rounding of the outputs.
 """
+
 from __future__ import annotations
 
 import contextlib
@@ -30,7 +31,9 @@ def resolve_precision(setting: str, device: torch.device) -> str:
         raise ConfigError(f"train.precision must be one of {', '.join(PRECISIONS)}, got {setting!r}")
     if setting != "auto":
         if setting == "bf16" and device.type == "cuda" and not torch.cuda.is_bf16_supported():
-            raise ConfigError(f"train.precision = 'bf16' but {torch.cuda.get_device_name(device)} has no bf16; use fp32")
+            raise ConfigError(
+                f"train.precision = 'bf16' but {torch.cuda.get_device_name(device)} has no bf16; use fp32"
+            )
         return setting
     if device.type == "cuda":
         return "bf16" if torch.cuda.is_bf16_supported() else "fp32"
@@ -44,8 +47,10 @@ def precision_note(precision: str, device: torch.device) -> str | None:
     emulates it (measured on a 2-core AVX2 EPYC: a VideoPose-1f train step 25x slower than fp32,
     benchmarks/results/throughput_avx2.md); None otherwise."""
     if precision == "bf16" and device.type == "cpu" and not cpu_has_native_bf16():
-        return ("train.precision = 'bf16' on a CPU without native bf16 (no AVX-512 BF16 or AMX): autocast emulates "
-                "it, many times slower than fp32; train.precision = auto picks fp32 here")
+        return (
+            "train.precision = 'bf16' on a CPU without native bf16 (no AVX-512 BF16 or AMX): autocast emulates "
+            "it, many times slower than fp32; train.precision = auto picks fp32 here"
+        )
     return None
 
 

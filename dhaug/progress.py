@@ -7,6 +7,7 @@ otherwise, for a pass still running ``quiet_s`` seconds after it began, one plai
 
 The policy in full: docs/cli.md#progress-output
 """
+
 from __future__ import annotations
 
 import sys
@@ -29,8 +30,15 @@ class PlainProgress:
     """A tqdm stand-in for logs: ``update``, ``close``, iteration and ``with``; prints a plain line per
     quarter of ``total`` once ``quiet_s`` seconds have passed (never when ``stream`` is None)."""
 
-    def __init__(self, iterable: Iterable | None = None, total: int | None = None, desc: str = "", unit: str = "it",
-                 stream: IO | None = None, quiet_s: float = QUIET_S):
+    def __init__(
+        self,
+        iterable: Iterable | None = None,
+        total: int | None = None,
+        desc: str = "",
+        unit: str = "it",
+        stream: IO | None = None,
+        quiet_s: float = QUIET_S,
+    ):
         if total is None and iterable is not None and hasattr(iterable, "__len__"):
             total = len(iterable)
         self.iterable, self.total, self.desc, self.unit = iterable, total, desc, unit
@@ -57,8 +65,11 @@ class PlainProgress:
             self._quarter = quarter
             elapsed = time.monotonic() - self._t0
             if elapsed >= self.quiet_s:
-                print(f"{self.desc}: {25 * quarter}% ({self.n}/{self.total} {self.unit}) {elapsed:.0f} s",
-                      file=self.stream, flush=True)
+                print(
+                    f"{self.desc}: {25 * quarter}% ({self.n}/{self.total} {self.unit}) {elapsed:.0f} s",
+                    file=self.stream,
+                    flush=True,
+                )
 
     def set_postfix(self, *args, **kwargs) -> None:
         """Accepted for tqdm compatibility; a plain log shows no postfix."""
@@ -67,13 +78,23 @@ class PlainProgress:
         pass
 
 
-def progress_bar(iterable: Iterable | None = None, *, total: int | None = None, desc: str = "", unit: str = "it",
-                 enabled: bool = True, leave: bool = False, stream: IO | None = None, quiet_s: float = QUIET_S):
+def progress_bar(
+    iterable: Iterable | None = None,
+    *,
+    total: int | None = None,
+    desc: str = "",
+    unit: str = "it",
+    enabled: bool = True,
+    leave: bool = False,
+    stream: IO | None = None,
+    quiet_s: float = QUIET_S,
+):
     """A tqdm bar over ``iterable`` (or of ``total`` steps, advanced by ``update``) when ``enabled`` and
     ``stream`` (default ``sys.stderr``) is a terminal; otherwise a :class:`PlainProgress` (plain 25 %
     lines for passes longer than ``quiet_s`` seconds; silent when not ``enabled``)."""
     stream = sys.stderr if stream is None else stream
     if enabled and is_terminal(stream):
         from tqdm.auto import tqdm  # late: bars only on a terminal
+
         return tqdm(iterable, total=total, desc=desc, unit=unit, leave=leave, file=stream, dynamic_ncols=True)
     return PlainProgress(iterable, total, desc, unit, stream if enabled else None, quiet_s)

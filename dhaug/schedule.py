@@ -1,6 +1,7 @@
 """The pose net's learning-rate schedule (method.md §5), a pure function of the epoch and
 :class:`~dhaug.config.TrainConfig`; read by the training loop and by synthetic sources whose own
 LRs follow it."""
+
 from __future__ import annotations
 
 

@@ -4,6 +4,7 @@ VideoPose3D layout, with the mapping between them and the 32-joint Human3.6M moc
 Everything here is constant data plus two pure functions (``mirror_pose``, ``bone_lengths``);
 no state.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -49,8 +50,22 @@ class Skeleton:
 H36M16 = Skeleton(
     name="h36m16",
     joint_names=(
-        "Pelvis", "RHip", "RKnee", "RAnkle", "LHip", "LKnee", "LAnkle", "Spine",
-        "Thorax", "Head", "LShoulder", "LElbow", "LWrist", "RShoulder", "RElbow", "RWrist",
+        "Pelvis",
+        "RHip",
+        "RKnee",
+        "RAnkle",
+        "LHip",
+        "LKnee",
+        "LAnkle",
+        "Spine",
+        "Thorax",
+        "Head",
+        "LShoulder",
+        "LElbow",
+        "LWrist",
+        "RShoulder",
+        "RElbow",
+        "RWrist",
     ),
     parents=(-1, 0, 1, 2, 0, 4, 5, 0, 7, 8, 8, 10, 11, 8, 13, 14),
     left=(4, 5, 6, 10, 11, 12),
@@ -60,8 +75,23 @@ H36M16 = Skeleton(
 VPOSE17 = Skeleton(
     name="h36m17",
     joint_names=(
-        "Pelvis", "RHip", "RKnee", "RAnkle", "LHip", "LKnee", "LAnkle", "Spine",
-        "Thorax", "Nose", "Head", "LShoulder", "LElbow", "LWrist", "RShoulder", "RElbow", "RWrist",
+        "Pelvis",
+        "RHip",
+        "RKnee",
+        "RAnkle",
+        "LHip",
+        "LKnee",
+        "LAnkle",
+        "Spine",
+        "Thorax",
+        "Nose",
+        "Head",
+        "LShoulder",
+        "LElbow",
+        "LWrist",
+        "RShoulder",
+        "RElbow",
+        "RWrist",
     ),
     parents=(-1, 0, 1, 2, 0, 4, 5, 0, 7, 8, 9, 8, 11, 12, 8, 14, 15),
     left=(4, 5, 6, 11, 12, 13),
@@ -70,8 +100,23 @@ VPOSE17 = Skeleton(
 
 #: Bone lengths (metres) of Human3.6M subject S1 in the order of ``H36M16.bones`` (method.md §1): the
 #: template used when no training data is at hand (previews, benchmarks, tests).
-S1_BONE_LENGTHS = (0.133, 0.443, 0.454, 0.133, 0.443, 0.454, 0.234, 0.257, 0.182,
-                   0.151, 0.279, 0.252, 0.151, 0.279, 0.252)
+S1_BONE_LENGTHS = (
+    0.133,
+    0.443,
+    0.454,
+    0.133,
+    0.443,
+    0.454,
+    0.234,
+    0.257,
+    0.182,
+    0.151,
+    0.279,
+    0.252,
+    0.151,
+    0.279,
+    0.252,
+)
 
 #: Indices into the 32-joint Human3.6M mocap skeleton of the 16 joints of :data:`H36M16`.
 H36M32_TO_16 = (0, 1, 2, 3, 6, 7, 8, 12, 13, 15, 17, 18, 19, 25, 26, 27)

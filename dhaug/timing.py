@@ -5,6 +5,7 @@ A section's seconds are its own: an inner section pauses the outer one, so all s
 time spent inside sections. A Timer on CUDA synchronises the device at each section's edges (only while
 profiling) so the time lands where the work is.
 """
+
 from __future__ import annotations
 
 import time

@@ -5,6 +5,7 @@ pass of their own before it, the optional test curves and the checkpoint; finall
 *last* epoch. The training set lives on the device as tensors; batches are index slices
 (:mod:`dhaug.optim`). Under torchrun each process trains on its shard (:mod:`dhaug.distributed`).
 """
+
 from __future__ import annotations
 
 import math
@@ -67,8 +68,13 @@ class _Run:
     device: torch.device
 
 
-def train(cfg: ExperimentConfig, resume: bool = False, data: ExperimentData | None = None,
-          progress: bool = True, force: bool = False) -> dict:
+def train(
+    cfg: ExperimentConfig,
+    resume: bool = False,
+    data: ExperimentData | None = None,
+    progress: bool = True,
+    force: bool = False,
+) -> dict:
     """Train ``cfg.model`` on ``cfg.data``; returns the final results (also written to ``cfg.out_dir``;
     under torchrun by rank 0, which alone returns them: the other ranks return ``{}``). A folder that
     holds a run is continued with ``resume`` or replaced with ``force``, never silently."""
@@ -81,8 +87,9 @@ def train(cfg: ExperimentConfig, resume: bool = False, data: ExperimentData | No
         distributed.teardown(ranks)
 
 
-def _train(cfg: ExperimentConfig, resume: bool, data: ExperimentData | None, progress: bool, ranks: Ranks,
-           device: torch.device) -> dict:
+def _train(
+    cfg: ExperimentConfig, resume: bool, data: ExperimentData | None, progress: bool, ranks: Ranks, device: torch.device
+) -> dict:
     tc = cfg.train
     out = Path(cfg.out_dir)
     ckpt_path = out / "checkpoint.pt"
@@ -129,15 +136,19 @@ def _training_data(cfg: ExperimentConfig, data: ExperimentData | None, ranks: Ra
     tc, frames = cfg.train, cfg.model.frames
     data = data or load_experiment_data(cfg.data, full_rate_tests=frames > 1)
     if frames > 1 and data.test_every is None:
-        raise ConfigError("a multi-frame model needs whole test sequences: load the data with "
-                          "load_experiment_data(cfg.data, full_rate_tests=True)")
+        raise ConfigError(
+            "a multi-frame model needs whole test sequences: load the data with "
+            "load_experiment_data(cfg.data, full_rate_tests=True)"
+        )
     if not ranks.active:
         return data
     if tc.batch_size % ranks.world:
         raise ConfigError(f"train.batch_size = {tc.batch_size} must be divisible by the {ranks.world} processes")
     if frames > 1:  # a shard of rows would cut the windows of consecutive frames
-        raise ConfigError(f"model.frames = {frames}: several processes train single-frame models only so far; "
-                          "run multi-frame models in one process")
+        raise ConfigError(
+            f"model.frames = {frames}: several processes train single-frame models only so far; "
+            "run multi-frame models in one process"
+        )
     return replace(data, train=data.train.subset(distributed.shard_rows(len(data.train), ranks, tc.seed)))
 
 
@@ -145,23 +156,52 @@ def _curves(run: _Run, data: ExperimentData, cfg: ExperimentConfig) -> dict[str,
     """MPJPE (mm) of the pose net on every ``train.curve_every``-th test frame: ``{"eval/<set>": value}``."""
     tc = cfg.train
     with section("eval/curves"):
-        return {f"eval/{name}": evaluate_set(run.model, s, run.device, tc.eval_batch_size, frames=cfg.model.frames,
-                                             metrics=("mpjpe",), every=(data.test_every or {}).get(name, 1)
-                                             * tc.curve_every)["frame_mean"]["mpjpe"]
-                for name, s in data.tests.items()}
+        return {
+            f"eval/{name}": evaluate_set(
+                run.model,
+                s,
+                run.device,
+                tc.eval_batch_size,
+                frames=cfg.model.frames,
+                metrics=("mpjpe",),
+                every=(data.test_every or {}).get(name, 1) * tc.curve_every,
+            )["frame_mean"]["mpjpe"]
+            for name, s in data.tests.items()
+        }
 
 
 def _final_evaluation(run: _Run, cfg: ExperimentConfig, data: ExperimentData, history: list, out: Path) -> dict:
     """Score the last epoch's pose net on every test and cross-dataset set; write results and pictures."""
     tc, total = cfg.train, cfg.train.epochs + cfg.train.tail_epochs
-    results = evaluate_experiment(run.model, data.tests, data.cross, cfg, run.device,
-                                  data.train.fps / max(1, cfg.data.downsample), data.test_every)
-    report(run.model, data.tests, results, history, out, run.device,
-           title=f"{cfg.name}: {cfg.model.name}, last epoch ({total})",
-           extra={"config": cfg.to_dict(), "epochs_trained": total, "data": data.description,
-                  "train_pairs": len(run.x) * run.ranks.world, "history": history, "precision": run.precision,
-                  "synthetic_batches": "mixed" if tc.mixed_batches(cfg.model.frames) else "separate",
-                  "device": str(run.device), "processes": run.ranks.world})
+    results = evaluate_experiment(
+        run.model,
+        data.tests,
+        data.cross,
+        cfg,
+        run.device,
+        data.train.fps / max(1, cfg.data.downsample),
+        data.test_every,
+    )
+    report(
+        run.model,
+        data.tests,
+        results,
+        history,
+        out,
+        run.device,
+        title=f"{cfg.name}: {cfg.model.name}, last epoch ({total})",
+        extra={
+            "config": cfg.to_dict(),
+            "epochs_trained": total,
+            "data": data.description,
+            "train_pairs": len(run.x) * run.ranks.world,
+            "history": history,
+            "precision": run.precision,
+            "synthetic_batches": "mixed" if tc.mixed_batches(cfg.model.frames) else "separate",
+            "device": str(run.device),
+            "processes": run.ranks.world,
+        },
+    )
     print(summary_line(results), flush=True)
     return results
 
@@ -172,6 +212,7 @@ class _Log:
 
     def __init__(self, cfg: ExperimentConfig, run: _Run, out: Path, history: list) -> None:
         from torch.utils.tensorboard import SummaryWriter  # late: slow to import
+
         save_config(cfg, out / "config.yaml")
         self.writer = SummaryWriter(str(out / "tensorboard"))
         self.run, self.mixed = run, cfg.train.mixed_batches(cfg.model.frames)
@@ -201,11 +242,16 @@ def _build(cfg: ExperimentConfig, data: ExperimentData, ranks: Ranks, device: to
     source_cfg = cfg
     if ranks.active:  # each rank draws its own share of the synthetic pairs from its own seed
         ac = cfg.augment
-        source_cfg = replace(cfg, augment=replace(
-            ac, num_poses=max(1, ac.num_poses // ranks.world),
-            gan=replace(ac.gan, batch_size=(ac.gan.batch_size or tc.batch_size) // ranks.world),
-            poseaug=replace(ac.poseaug, batch_size=(ac.poseaug.batch_size or tc.batch_size) // ranks.world)),
-                             train=replace(tc, seed=tc.seed + 1009 * ranks.rank))
+        source_cfg = replace(
+            cfg,
+            augment=replace(
+                ac,
+                num_poses=max(1, ac.num_poses // ranks.world),
+                gan=replace(ac.gan, batch_size=(ac.gan.batch_size or tc.batch_size) // ranks.world),
+                poseaug=replace(ac.poseaug, batch_size=(ac.poseaug.batch_size or tc.batch_size) // ranks.world),
+            ),
+            train=replace(tc, seed=tc.seed + 1009 * ranks.rank),
+        )
     source = build_source(source_cfg, data, device)
     x, y = data.train.tensors(device)
     if frames > 1:  # windows of consecutive (subsampled) training frames, edge-replicated (method.md §6)
@@ -229,8 +275,19 @@ def _build(cfg: ExperimentConfig, data: ExperimentData, ranks: Ranks, device: to
         torch.backends.cudnn.benchmark = False
     # source warm-up epochs come first and do not consume the pose net's LR schedule (method.md §11)
     warm = source.pose_start if source is not None else 0
-    return _Run(model, net, make_optimizer(model, tc), source, x, y, precision, warm, warm + tc.epochs + tc.tail_epochs,
-                ranks, device)
+    return _Run(
+        model,
+        net,
+        make_optimizer(model, tc),
+        source,
+        x,
+        y,
+        precision,
+        warm,
+        warm + tc.epochs + tc.tail_epochs,
+        ranks,
+        device,
+    )
 
 
 def _resume(run: _Run, cfg: ExperimentConfig, ckpt_path: Path) -> tuple[int, list]:
@@ -239,15 +296,20 @@ def _resume(run: _Run, cfg: ExperimentConfig, ckpt_path: Path) -> tuple[int, lis
     saved = load_config(state["config"]).to_dict()  # migrated: fields added since get the old behaviour
     diff = checkpoint.config_differences(saved, cfg.to_dict())
     if diff:
-        raise ConfigError(f"--resume: the config differs from the one in {ckpt_path} ("
-                          + "; ".join(f"{k}: {a!r} there, {b!r} now" for k, a, b in diff[:5])
-                          + "); use the same config, e.g. " + " ".join(f"{k}={a}" for k, a, _ in diff[:5])
-                          + " (or a new out_dir to start afresh)")
+        raise ConfigError(
+            f"--resume: the config differs from the one in {ckpt_path} ("
+            + "; ".join(f"{k}: {a!r} there, {b!r} now" for k, a, b in diff[:5])
+            + "); use the same config, e.g. "
+            + " ".join(f"{k}={a}" for k, a, _ in diff[:5])
+            + " (or a new out_dir to start afresh)"
+        )
     ranks = state.get("ranks", [])
     if len(ranks) > 1 or run.ranks.active:
         if len(ranks) != run.ranks.world:
-            raise ConfigError(f"--resume: {ckpt_path} was written by {max(1, len(ranks))} processes; resume it with "
-                              f"as many (now {run.ranks.world})")
+            raise ConfigError(
+                f"--resume: {ckpt_path} was written by {max(1, len(ranks))} processes; resume it with "
+                f"as many (now {run.ranks.world})"
+            )
     run.model.load_state_dict(state["model"])
     run.opt.load_state_dict(state["optimizer"])
     own = ranks[run.ranks.rank] if ranks else {"rng": state["rng"]}
@@ -281,8 +343,10 @@ def _epoch(run: _Run, cfg: ExperimentConfig, epoch: int, progress: bool, ckpt_pa
         record.update(logs, fake_pairs=len(x_fake) * run.ranks.world)
         bad = [k for k, v in logs.items() if not math.isfinite(v)]
         if bad:
-            raise DivergenceError(f"GAN losses {', '.join(bad)} are not finite in epoch {epoch + 1}; stopped, "
-                                  f"the last good checkpoint ({ckpt_path}) was kept")
+            raise DivergenceError(
+                f"GAN losses {', '.join(bad)} are not finite in epoch {epoch + 1}; stopped, "
+                f"the last good checkpoint ({ckpt_path}) was kept"
+            )
         if pose_epoch >= 0 and len(x_fake) >= 2:
             x_fake, y_fake = x_fake.to(run.device), y_fake.to(run.device)
             if tc.mixed_batches(frames):  # no pass of their own: shuffled into the real pass
@@ -296,23 +360,42 @@ def _epoch(run: _Run, cfg: ExperimentConfig, epoch: int, progress: bool, ckpt_pa
         record["train_loss"] = float("nan")
         return record, {}
     real = _pass(run, tc, xs, ys, pose_epoch, "real", progress, True)  # with mixed batches: real + synthetic
-    record.update({k: v for k, v in real.items() if k not in ("loss", "steps")},
-                  train_loss=real["loss"], real_steps=len(real["steps"]["loss"]))
+    record.update(
+        {k: v for k, v in real.items() if k not in ("loss", "steps")},
+        train_loss=real["loss"],
+        real_steps=len(real["steps"]["loss"]),
+    )
     if not math.isfinite(real["loss"]) or not math.isfinite(record.get("fake_loss", 0.0)):
-        raise DivergenceError(f"training loss is {real['loss']} (synthetic: {record.get('fake_loss')}) in epoch "
-                              f"{epoch + 1}; stopped, the last good checkpoint ({ckpt_path}) was kept")
+        raise DivergenceError(
+            f"training loss is {real['loss']} (synthetic: {record.get('fake_loss')}) in epoch "
+            f"{epoch + 1}; stopped, the last good checkpoint ({ckpt_path}) was kept"
+        )
     return record, real["steps"]
 
 
-def _pass(run: _Run, tc, x: torch.Tensor, y: torch.Tensor, pose_epoch: int, what: str, progress: bool,
-          time_reverse: bool) -> dict:
+def _pass(
+    run: _Run, tc, x: torch.Tensor, y: torch.Tensor, pose_epoch: int, what: str, progress: bool, time_reverse: bool
+) -> dict:
     """One pose-net pass; data-parallel ranks take equal numbers of steps of their share of the batch."""
     B = tc.batch_size // run.ranks.world
     steps = None
     if run.ranks.active:
         steps = distributed.common_steps(len(x) // B if tc.drop_last else math.ceil(len(x) / B), run.ranks)
-    return run_pass(run.net, run.opt, x, y, tc, pose_epoch, what, progress, time_reverse=time_reverse,
-                    precision=run.precision, batch_size=B, steps=steps, rank=run.ranks.rank)
+    return run_pass(
+        run.net,
+        run.opt,
+        x,
+        y,
+        tc,
+        pose_epoch,
+        what,
+        progress,
+        time_reverse=time_reverse,
+        precision=run.precision,
+        batch_size=B,
+        steps=steps,
+        rank=run.ranks.rank,
+    )
 
 
 def _save(run: _Run, cfg: ExperimentConfig, epoch: int, history: list, ckpt_path: Path) -> None:
@@ -324,8 +407,14 @@ def _save(run: _Run, cfg: ExperimentConfig, epoch: int, history: list, ckpt_path
             own["augmenter_rng"] = source_state.get("rng")
         ranks = distributed.gather(own, run.ranks)
         if run.ranks.main:
-            state = {"model": run.model.state_dict(), "optimizer": run.opt.state_dict(), "epoch": epoch + 1,
-                     "history": history, "rng": own["rng"], "config": cfg.to_dict()}
+            state = {
+                "model": run.model.state_dict(),
+                "optimizer": run.opt.state_dict(),
+                "epoch": epoch + 1,
+                "history": history,
+                "rng": own["rng"],
+                "config": cfg.to_dict(),
+            }
             if run.ranks.active:
                 state["ranks"] = ranks
             if source_state is not None:
@@ -336,14 +425,20 @@ def _save(run: _Run, cfg: ExperimentConfig, epoch: int, history: list, ckpt_path
 
 def _opening_line(cfg: ExperimentConfig, data: ExperimentData, run: _Run) -> str:
     tc, warm = cfg.train, run.warm
-    batches = "" if run.source is None else \
-        (" mixed into the real batches" if tc.mixed_batches(cfg.model.frames) else " in a pass of their own")
+    batches = (
+        ""
+        if run.source is None
+        else (" mixed into the real batches" if tc.mixed_batches(cfg.model.frames) else " in a pass of their own")
+    )
     procs = f" x {run.ranks.world} processes" if run.ranks.active else ""
-    return (f"training {cfg.model.name} on {len(run.x) * run.ranks.world} pairs ({data.train.name}) for "
-            f"{tc.epochs + tc.tail_epochs} epochs on {run.device}{procs}"
-            + (f" after {warm} GAN-only warm-up epochs" if warm else "") + ", "
-            f"augmentation: {cfg.augment.method}{batches}; precision {run.precision}; "
-            f"{sum(p.numel() for p in run.model.parameters()) / 1e6:.2f} M parameters")
+    return (
+        f"training {cfg.model.name} on {len(run.x) * run.ranks.world} pairs ({data.train.name}) for "
+        f"{tc.epochs + tc.tail_epochs} epochs on {run.device}{procs}"
+        + (f" after {warm} GAN-only warm-up epochs" if warm else "")
+        + ", "
+        f"augmentation: {cfg.augment.method}{batches}; precision {run.precision}; "
+        f"{sum(p.numel() for p in run.model.parameters()) / 1e6:.2f} M parameters"
+    )
 
 
 def _epoch_line(record: dict, run: _Run, epoch: int, mixed: bool) -> str:
@@ -352,7 +447,9 @@ def _epoch_line(record: dict, run: _Run, epoch: int, mixed: bool) -> str:
     if epoch < run.warm:
         parts.append(f"GAN warm-up, no pose-net step ({record.get('fake_pairs', 0)} generated pairs)")
     else:
-        parts.append(f"lr {record['lr']:.2e}  loss {record['train_loss']:.5f}  |grad| max {record['grad_norm_max']:.2f}")
+        parts.append(
+            f"lr {record['lr']:.2e}  loss {record['train_loss']:.5f}  |grad| max {record['grad_norm_max']:.2f}"
+        )
         if run.source is not None:
             n = record["fake_pairs"]
             if not n:  # e.g. PoseAug's pre-training epochs

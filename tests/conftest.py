@@ -1,5 +1,6 @@
 """Shared test helpers. Real benchmark data is read from ../shared/data (beside the repository) and
 tests that need it skip with a message naming the missing path."""
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -26,9 +27,27 @@ def _isolated_cache(tmp_path_factory, monkeypatch):
 def tiny_dhaug_config(out):
     """A 2-epoch DH-AUG run on a sliver of the synthetic data with tiny networks (seconds): for resume tests."""
     from dhaug.config import load_config
-    return load_config(None, [f"out_dir={out}", "data.dataset=synthetic", "data.train_subjects=[S1]",
-                              "data.downsample=20", "data.test_downsample=20", "model.name=mlp", "model.channels=16",
-                              "model.stages=1", "train.epochs=2", "train.tail_epochs=0", "train.batch_size=128",
-                              "augment.method=dhaug", "augment.gan.warmup=0", "augment.gan.gen_width=16",
-                              "augment.gan.d3_width=16", "augment.gan.d2_width=16", "augment.gan.n_critic=2",
-                              "augment.monitor_every=0"])
+
+    return load_config(
+        None,
+        [
+            f"out_dir={out}",
+            "data.dataset=synthetic",
+            "data.train_subjects=[S1]",
+            "data.downsample=20",
+            "data.test_downsample=20",
+            "model.name=mlp",
+            "model.channels=16",
+            "model.stages=1",
+            "train.epochs=2",
+            "train.tail_epochs=0",
+            "train.batch_size=128",
+            "augment.method=dhaug",
+            "augment.gan.warmup=0",
+            "augment.gan.gen_width=16",
+            "augment.gan.d3_width=16",
+            "augment.gan.d2_width=16",
+            "augment.gan.n_critic=2",
+            "augment.monitor_every=0",
+        ],
+    )

@@ -1,4 +1,5 @@
 """Tests for dhaug.data.archive: importing the h36m.zip archive layout."""
+
 from __future__ import annotations
 
 import io
@@ -17,8 +18,7 @@ from dhaug.errors import DataError
 SHARED = Path(__file__).resolve().parents[2] / "shared/data/h36m"
 USED17 = [0, 1, 2, 3, 6, 7, 8, 12, 13, 14, 15, 17, 18, 19, 25, 26, 27]
 CAM_IDS = ["54138969", "55011271", "58860488", "60457274"]
-BUILTIN_CAMS = json.loads(
-    (Path(__file__).resolve().parents[1] / "dhaug/data/h36m_cameras.json").read_text())
+BUILTIN_CAMS = json.loads((Path(__file__).resolve().parents[1] / "dhaug/data/h36m_cameras.json").read_text())
 
 
 def _shared(name: str) -> Path:
@@ -106,8 +106,9 @@ def test_sample_extracted_folder(tmp_path):
     assert summary["num_sequences"] == 2 and summary["num_sequences_2d"] == 2
     ref = _load(_shared("data_3d_h36m.npz"), "positions_3d")
     got = _load(out / "data_3d_h36m.npz", "positions_3d")
-    np.testing.assert_allclose(got["S9"]["Directions"][:, USED17], ref["S9"]["Directions"][:, USED17],
-                               rtol=0, atol=1e-6)
+    np.testing.assert_allclose(
+        got["S9"]["Directions"][:, USED17], ref["S9"]["Directions"][:, USED17], rtol=0, atol=1e-6
+    )
 
 
 # ----------------------------------------------------------------------------------------------
@@ -149,8 +150,10 @@ def _poses2d(n_frames: int) -> np.ndarray:
 
 
 def _base_files(prefix: str = "data/h36m/", n_frames: int = 5) -> dict[str, bytes]:
-    files = {f"{prefix}cameras.h5": _cameras_h5(),
-             f"{prefix}S1/MyPoses/3D_positions/Directions.h5": _h5_bytes({"3D_positions": _pose3d(n_frames)})}
+    files = {
+        f"{prefix}cameras.h5": _cameras_h5(),
+        f"{prefix}S1/MyPoses/3D_positions/Directions.h5": _h5_bytes({"3D_positions": _pose3d(n_frames)}),
+    }
     for cam in CAM_IDS:
         files[f"{prefix}S1/StackedHourglass/Directions.{cam}.h5"] = _h5_bytes({"poses": _poses2d(n_frames)})
     return files
@@ -263,7 +266,7 @@ def test_error_corrupt_zip_entry(tmp_path):
     raw = bytearray(path.read_bytes())
     # flip bytes inside the stored 3D file's data (its CRC no longer matches)
     start = raw.index(F3D.encode()) + len(F3D) + 2000
-    raw[start:start + 16] = bytes(16)
+    raw[start : start + 16] = bytes(16)
     path.write_bytes(bytes(raw))
     with pytest.raises(DataError, match=re.escape(F3D)):
         prepare_h36m_archive(path, tmp_path / "out", progress=False)

@@ -1,4 +1,5 @@
 """Random DH augmentation: seeded, valid pairs in the training format, group bone scaling, training hook."""
+
 import numpy as np
 import pytest
 import torch
@@ -84,12 +85,28 @@ def test_group_scaling_keeps_left_right_equal_and_thorax_fixed():
 
 def test_training_with_random_augmentation(tmp_path):
     from dhaug.train import train
-    cfg = load_config(None, [f"out_dir={tmp_path}", "data.dataset=synthetic", "data.train_subjects=[S1]",
-                             "data.downsample=10", "data.test_downsample=10", "model.name=mlp", "model.channels=64",
-                             "model.stages=1", "train.epochs=1", "train.tail_epochs=0", "augment.method=random",
-                             "augment.num_poses=300", "train.synthetic_batches=separate"])
+
+    cfg = load_config(
+        None,
+        [
+            f"out_dir={tmp_path}",
+            "data.dataset=synthetic",
+            "data.train_subjects=[S1]",
+            "data.downsample=10",
+            "data.test_downsample=10",
+            "model.name=mlp",
+            "model.channels=64",
+            "model.stages=1",
+            "train.epochs=1",
+            "train.tail_epochs=0",
+            "augment.method=random",
+            "augment.num_poses=300",
+            "train.synthetic_batches=separate",
+        ],
+    )
     res = train(cfg, progress=False)
     import json
+
     results = json.loads((tmp_path / "results.json").read_text())
     hist = results["history"]
     assert hist[0]["fake_pairs"] > 0 and np.isfinite(hist[0]["fake_loss"])  # a synthetic pass of their own
@@ -102,11 +119,26 @@ def test_mixed_synthetic_batches_put_real_and_synthetic_pairs_into_one_pass(tmp_
 
     from dhaug.errors import ConfigError
     from dhaug.train import train
-    base = [f"out_dir={tmp_path}", "data.dataset=synthetic", "data.train_subjects=[S1]", "data.downsample=10",
-            "data.test_downsample=10", "model.name=mlp", "model.channels=64", "model.stages=1", "train.epochs=1",
-            "train.tail_epochs=0", "augment.method=random", "augment.num_poses=300", "train.batch_size=64"]
+
+    base = [
+        f"out_dir={tmp_path}",
+        "data.dataset=synthetic",
+        "data.train_subjects=[S1]",
+        "data.downsample=10",
+        "data.test_downsample=10",
+        "model.name=mlp",
+        "model.channels=64",
+        "model.stages=1",
+        "train.epochs=1",
+        "train.tail_epochs=0",
+        "augment.method=random",
+        "augment.num_poses=300",
+        "train.batch_size=64",
+    ]
     for mode in ("mixed", "auto"):  # auto: mixed for a single-frame model (the default)
-        train(load_config(None, base + [f"train.synthetic_batches={mode}", f"out_dir={tmp_path / mode}"]), progress=False)
+        train(
+            load_config(None, base + [f"train.synthetic_batches={mode}", f"out_dir={tmp_path / mode}"]), progress=False
+        )
         results = json.loads((tmp_path / mode / "results.json").read_text())
         h, n_real = results["history"][0], results["train_pairs"]
         assert h["fake_pairs"] > 0 and "fake_loss" not in h  # no separate synthetic pass
@@ -122,6 +154,7 @@ def test_mixed_synthetic_batches_put_real_and_synthetic_pairs_into_one_pass(tmp_
 
 def test_random_sequences_are_smooth_windows_within_the_limits():
     from dhaug.augment.dhaug.video import joint_acceleration
+
     cams = load_cameras()["S1"]
     T = 9
     walk = torch.tensor([0.0, 0.0, 0.95]) + torch.linspace(-0.4, 0.4, T)[:, None] * torch.tensor([1.0, 0.0, 0.0])
@@ -129,8 +162,9 @@ def test_random_sequences_are_smooth_windows_within_the_limits():
     lim = paper_table("normal")
     seqs = {}
     for K in (3, T):
-        aug = RandomDHAugmenter(PAPER, S1_BONES, roots, cams, limits=lim, num_poses=300, seed=0, frames=T,
-                                temporal_basis=K, motion_deg=20.0)
+        aug = RandomDHAugmenter(
+            PAPER, S1_BONES, roots, cams, limits=lim, num_poses=300, seed=0, frames=T, temporal_basis=K, motion_deg=20.0
+        )
         g = torch.Generator().manual_seed(0)
         dofs, rot = aug.sample_parameters(300, g)
         d, r = aug.trajectories(dofs, rot, g)

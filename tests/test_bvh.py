@@ -11,8 +11,9 @@ from dhaug.kinematics import CLAVICLE, PAPER, forward_kinematics
 from dhaug.kinematics.bvh import TO_BVH, bvh_layout, continuous_euler, motion_to_bvh
 from dhaug.skeleton import H36M16
 
-BONES = torch.tensor([0.13, 0.45, 0.44, 0.13, 0.45, 0.44, 0.23, 0.25, 0.2, 0.15, 0.28, 0.25, 0.15, 0.28, 0.25],
-                     dtype=torch.float64)
+BONES = torch.tensor(
+    [0.13, 0.45, 0.44, 0.13, 0.45, 0.44, 0.23, 0.25, 0.2, 0.15, 0.28, 0.25, 0.15, 0.28, 0.25], dtype=torch.float64
+)
 
 
 def reachable_motion(model, T=30, seed=0, turns=1.5):
@@ -82,9 +83,15 @@ def test_euler_solutions_are_the_same_rotations():
     R = (R * torch.linalg.det(R)[:, None, None]).numpy()  # proper rotations
     zxy = np.radians(continuous_euler(R[:, None]))[:, 0]
 
-    def rz(a): return np.array([[np.cos(a), -np.sin(a), 0], [np.sin(a), np.cos(a), 0], [0, 0, 1]])
-    def rx(a): return np.array([[1, 0, 0], [0, np.cos(a), -np.sin(a)], [0, np.sin(a), np.cos(a)]])
-    def ry(a): return np.array([[np.cos(a), 0, np.sin(a)], [0, 1, 0], [-np.sin(a), 0, np.cos(a)]])
+    def rz(a):
+        return np.array([[np.cos(a), -np.sin(a), 0], [np.sin(a), np.cos(a), 0], [0, 0, 1]])
+
+    def rx(a):
+        return np.array([[1, 0, 0], [0, np.cos(a), -np.sin(a)], [0, np.sin(a), np.cos(a)]])
+
+    def ry(a):
+        return np.array([[np.cos(a), 0, np.sin(a)], [0, 1, 0], [-np.sin(a), 0, np.cos(a)]])
+
     for (z, x, y), M in zip(zxy, R):
         np.testing.assert_allclose(rz(z) @ rx(x) @ ry(y), M, atol=1e-9)
 
@@ -102,8 +109,13 @@ def test_cli_exports_cross_files_and_lift_output(tmp_path, capsys):
     P = reachable_motion(CLAVICLE, T=12)
     cam = np.stack([P[..., 0], -P[..., 2], P[..., 1]], -1)  # upright -> camera axes (x, -z, y)
     cross = tmp_path / "cross.npz"
-    np.savez(cross, pose3d=np.concatenate([cam[:5], cam]) * 1000.0, seq=np.repeat([0, 1], [5, 12]),
-             frame=np.concatenate([np.arange(5), np.arange(12)[::-1]]), fps=np.float32(50))
+    np.savez(
+        cross,
+        pose3d=np.concatenate([cam[:5], cam]) * 1000.0,
+        seq=np.repeat([0, 1], [5, 12]),
+        frame=np.concatenate([np.arange(5), np.arange(12)[::-1]]),
+        fps=np.float32(50),
+    )
     out = tmp_path / "seq1.bvh"
     assert main(["export-bvh", str(cross), "--sequence", "1", "--out", str(out)]) == 0
     assert "12 frames at 50 fps" in capsys.readouterr().out
@@ -114,14 +126,17 @@ def test_cli_exports_cross_files_and_lift_output(tmp_path, capsys):
     assert bvhio.readAsBvh(str(tmp_path / "l.bvh")).FrameTime == pytest.approx(1 / 30)
 
 
-@pytest.mark.parametrize("case, message", [
-    (["--out", "{tmp}/x.txt"], "ending in .bvh"),
-    (["--out", "{tmp}/old.bvh"], "exists; give --force"),
-    (["--out", "{tmp}/y.bvh", "--sequence", "7"], "--sequence 7"),
-    (["--out", "{tmp}/y.bvh", "--sequence", "walk"], "sequences are numbers"),
-    (["--out", "{tmp}/y.bvh", "--fps", "0"], "--fps must be a positive"),
-    (["--out", "{tmp}/y.bvh", "--smooth", "-1"], "--smooth"),
-])
+@pytest.mark.parametrize(
+    "case, message",
+    [
+        (["--out", "{tmp}/x.txt"], "ending in .bvh"),
+        (["--out", "{tmp}/old.bvh"], "exists; give --force"),
+        (["--out", "{tmp}/y.bvh", "--sequence", "7"], "--sequence 7"),
+        (["--out", "{tmp}/y.bvh", "--sequence", "walk"], "sequences are numbers"),
+        (["--out", "{tmp}/y.bvh", "--fps", "0"], "--fps must be a positive"),
+        (["--out", "{tmp}/y.bvh", "--smooth", "-1"], "--smooth"),
+    ],
+)
 def test_bad_input_is_one_error_line(tmp_path, capsys, case, message):
     cross = tmp_path / "cross.npz"
     np.savez(cross, pose3d=np.ones((4, 16, 3)), seq=np.zeros(4, int))

@@ -25,7 +25,7 @@ def reference_project(Xc, f, c, k, p):
         X, Y, Z = Xc[idx]
         x, y = min(max(X / Z, -1), 1), min(max(Y / Z, -1), 1)
         r2 = x * x + y * y
-        radial = 1 + k[0] * r2 + k[1] * r2 ** 2 + k[2] * r2 ** 3
+        radial = 1 + k[0] * r2 + k[1] * r2**2 + k[2] * r2**3
         tan = p[0] * y + p[1] * x
         xd = x * (radial + tan) + p[1] * r2
         yd = y * (radial + tan) + p[0] * r2
@@ -120,8 +120,10 @@ def test_numpy_wrappers_keep_float32():
 
 def test_bad_camera_file(tmp_path):
     p = tmp_path / "cams.json"
-    p.write_text('{"S1": [{"id": "1", "R": [[1,0,0],[0,1,0]], "T": [0,0,0], "f": [1,1], "c": [0,0], '
-                 '"k": [0,0,0], "p": [0,0], "res_w": 10, "res_h": 10}]}')
+    p.write_text(
+        '{"S1": [{"id": "1", "R": [[1,0,0],[0,1,0]], "T": [0,0,0], "f": [1,1], "c": [0,0], '
+        '"k": [0,0,0], "p": [0,0], "res_w": 10, "res_h": 10}]}'
+    )
     with pytest.raises(ValueError, match=r"cams.json: S1\[0\]: key 'R' has shape \(2, 3\)"):
         load_cameras(p)
     with pytest.raises(FileNotFoundError, match="nope.json"):
@@ -131,16 +133,20 @@ def test_bad_camera_file(tmp_path):
 
 def test_zoom_helpers():
     from dhaug.camera import focal_from_fov, random_focals, with_focal
+
     K = torch.tensor([[2.29, 2.28, 0.01, -0.02, 0.1, 0.0, 0.0, 0.0, 0.0]])
     Z = with_focal(K, torch.tensor([1.0]))
     assert Z[0, 0] == 1.0 and abs(float(Z[0, 1]) - 2.28 / 2.29) < 1e-6 and torch.equal(Z[0, 2:], K[0, 2:])
     # a zoom scales the undistorted image about the principal point
     X = torch.tensor([[[0.3, -0.2, 4.0]]])
-    K0 = K.clone(); K0[0, 4] = 0
+    K0 = K.clone()
+    K0[0, 4] = 0
     a, b = project(X, K0[0], clamp=False), project(X, with_focal(K0, torch.tensor([1.0]))[0], clamp=False)
     torch.testing.assert_close((b - K0[0, 2:4]) / (a - K0[0, 2:4]), torch.tensor([[[1 / 2.29, 2.28 / 2.29 / 2.28]]]))
     assert abs(float(focal_from_fov(torch.tensor(90.0))) - 1.0) < 1e-6
     f = random_focals(1000, (30.0, 100.0), torch.Generator().manual_seed(0))
-    assert f.min() >= focal_from_fov(torch.tensor(100.0)) - 1e-6 and f.max() <= focal_from_fov(torch.tensor(30.0)) + 1e-6
+    assert (
+        f.min() >= focal_from_fov(torch.tensor(100.0)) - 1e-6 and f.max() <= focal_from_fov(torch.tensor(30.0)) + 1e-6
+    )
     with pytest.raises(ValueError, match="field-of-view"):
         random_focals(3, (100.0, 30.0))

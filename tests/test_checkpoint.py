@@ -1,5 +1,6 @@
 """Checkpoints load without running code: plain values only, old numpy-holding files still readable,
 malicious files refused before anything in them runs, and RNG states that resume exactly."""
+
 import random
 from collections import OrderedDict
 from pathlib import Path
@@ -32,8 +33,12 @@ def test_new_checkpoint_round_trips_exactly_and_needs_no_numpy(tmp_path):
     aug = DHAugmenter(cams, S1[None], PAPER, settings=small_settings(n_critic=1), seed=0)
     aug.fit_epoch(cam3d, root, ci, progress=False)  # optimiser moments, a used generator state
     np.random.randn()  # numpy's cached Gaussian is part of its state
-    state = {**model_state(), "history": [{"loss": np.float64(0.25), "lr": 1e-3, "gan/g": None}],
-             "rng": checkpoint.rng_state(), "augmenter": aug.state_dict()}
+    state = {
+        **model_state(),
+        "history": [{"loss": np.float64(0.25), "lr": 1e-3, "gan/g": None}],
+        "rng": checkpoint.rng_state(),
+        "augmenter": aug.state_dict(),
+    }
     expected = draws()
     checkpoint.save_atomic(state, tmp_path / "c.pt")
     raw = torch.load(tmp_path / "c.pt", weights_only=True)  # no allow-list at all: nothing but plain values
@@ -55,8 +60,12 @@ def test_old_checkpoint_with_numpy_inside_still_loads(tmp_path):
     np.random.randn()
     old_rng = {"torch": torch.get_rng_state(), "numpy": np.random.get_state(), "python": random.getstate()}
     expected = draws()
-    state = {**model_state(), "rng": old_rng, "history": [{"loss": np.float64(0.5), "eval/x": np.float32(2.0)}],
-             "extra": np.arange(6, dtype=np.int32).reshape(2, 3)}
+    state = {
+        **model_state(),
+        "rng": old_rng,
+        "history": [{"loss": np.float64(0.5), "eval/x": np.float32(2.0)}],
+        "extra": np.arange(6, dtype=np.int32).reshape(2, 3),
+    }
     torch.save(state, tmp_path / "old.pt")  # what dhaug wrote before its checkpoints were plain
     with pytest.raises(Exception):  # the plain reader alone refuses it: numpy globals are needed
         torch.load(tmp_path / "old.pt", weights_only=True)
@@ -149,9 +158,20 @@ def test_dhaug_run_written_in_the_old_format_resumes_exactly(tmp_path, monkeypat
         if obj["epoch"] < 2:
             return real_save(obj, path)
         npy = obj["rng"]["numpy"]
-        old = dict(obj, rng=dict(obj["rng"], numpy=(npy["bit_generator"], npy["key"].numpy().astype(np.uint32),
-                                                    npy["pos"], npy["has_gauss"], npy["gauss"])),
-                   history=[{k: np.float64(v) if isinstance(v, float) else v for k, v in h.items()} for h in obj["history"]])
+        old = dict(
+            obj,
+            rng=dict(
+                obj["rng"],
+                numpy=(
+                    npy["bit_generator"],
+                    npy["key"].numpy().astype(np.uint32),
+                    npy["pos"],
+                    npy["has_gauss"],
+                    npy["gauss"],
+                ),
+            ),
+            history=[{k: np.float64(v) if isinstance(v, float) else v for k, v in h.items()} for h in obj["history"]],
+        )
         torch.save(old, path)
         raise KeyboardInterrupt
 
@@ -163,8 +183,12 @@ def test_dhaug_run_written_in_the_old_format_resumes_exactly(tmp_path, monkeypat
         torch.load(tmp_path / "killed" / "checkpoint.pt", weights_only=True)  # really the old format
     torch.manual_seed(777), np.random.seed(777), random.seed(777)
     train(cfg(tmp_path / "killed"), resume=True, progress=False)
-    a, b = (torch.load(tmp_path / d / "checkpoint.pt", weights_only=True) for d in ("straight", "killed"))  # plain again
-    assert b["epoch"] == 3 and [h["train_loss"] for h in a["history"][1:]] == [h["train_loss"] for h in b["history"][1:]]
+    a, b = (
+        torch.load(tmp_path / d / "checkpoint.pt", weights_only=True) for d in ("straight", "killed")
+    )  # plain again
+    assert b["epoch"] == 3 and [h["train_loss"] for h in a["history"][1:]] == [
+        h["train_loss"] for h in b["history"][1:]
+    ]
     for x, y in [(a["model"], b["model"])] + [(a["augmenter"][k], b["augmenter"][k]) for k in ("G", "D3", "D2")]:
         for k in x:
             torch.testing.assert_close(x[k], y[k], rtol=0, atol=0)

@@ -1,5 +1,6 @@
 """One output and error policy for every command: ``--out`` checked before any work, nothing made earlier
 replaced without ``--force``, one ``error:`` line (exit 2) for bad input, interrupts that name the command."""
+
 import json
 import os
 import signal
@@ -16,8 +17,17 @@ from dhaug.cli import main
 from dhaug.config import load_config
 from dhaug.models import build_model
 
-TINY = ["model.name=mlp", "model.channels=32", "model.stages=1", "data.dataset=synthetic", "data.train_subjects=[S1]",
-        "data.downsample=10", "data.test_downsample=10", "train.epochs=1", "train.tail_epochs=0"]
+TINY = [
+    "model.name=mlp",
+    "model.channels=32",
+    "model.stages=1",
+    "data.dataset=synthetic",
+    "data.train_subjects=[S1]",
+    "data.downsample=10",
+    "data.test_downsample=10",
+    "train.epochs=1",
+    "train.tail_epochs=0",
+]
 
 
 @pytest.fixture(scope="module")
@@ -49,38 +59,100 @@ def snapshot(folder: Path) -> dict:
 
 # (name, files made before, command (strings formatted with {tmp}, {ckpt}, {kp}), error text)
 CASES = [
-    ("lift --out is a file", {"made.txt": b"keep"},
-     ["lift", "--checkpoint", "{ckpt}", "--keypoints", "{kp}", "--image-size", "1000", "1000", "--out", "{tmp}/made.txt"],
-     "is a file"),
-    ("lift --out cannot be written", {},
-     ["lift", "--checkpoint", "{ckpt}", "--keypoints", "{kp}", "--image-size", "1000", "1000", "--out", "/proc/dhaug"],
-     "cannot write there"),
-    ("lift into a folder holding an earlier picture", {"out/lifted.png": b"earlier"},
-     ["lift", "--checkpoint", "{ckpt}", "--keypoints", "{kp}", "--image-size", "1000", "1000", "--out", "{tmp}/out"],
-     "already holds lifted.png"),
-    ("train into a run without --resume or --force", {"run/checkpoint.pt": b"an earlier run"},
-     ["train", "--out", "{tmp}/run", "--no-progress", *TINY], "already holds checkpoint.pt"),
-    ("train with a device that is not one", {}, ["train", "--device", "gpu", "--out", "{tmp}/r", *TINY], "not a device"),
-    ("evaluate over an earlier evaluation", {"ev/results.json": b'{"results": {}}'},
-     ["evaluate", "--checkpoint", "{ckpt}", "--out", "{tmp}/ev"], "already holds results.json"),
-    ("evaluate with a model override that does not fit", {},
-     ["evaluate", "--checkpoint", "{ckpt}", "--out", "{tmp}/ev2", "model.channels=64"], "do not fit"),
+    (
+        "lift --out is a file",
+        {"made.txt": b"keep"},
+        [
+            "lift",
+            "--checkpoint",
+            "{ckpt}",
+            "--keypoints",
+            "{kp}",
+            "--image-size",
+            "1000",
+            "1000",
+            "--out",
+            "{tmp}/made.txt",
+        ],
+        "is a file",
+    ),
+    (
+        "lift --out cannot be written",
+        {},
+        [
+            "lift",
+            "--checkpoint",
+            "{ckpt}",
+            "--keypoints",
+            "{kp}",
+            "--image-size",
+            "1000",
+            "1000",
+            "--out",
+            "/proc/dhaug",
+        ],
+        "cannot write there",
+    ),
+    (
+        "lift into a folder holding an earlier picture",
+        {"out/lifted.png": b"earlier"},
+        ["lift", "--checkpoint", "{ckpt}", "--keypoints", "{kp}", "--image-size", "1000", "1000", "--out", "{tmp}/out"],
+        "already holds lifted.png",
+    ),
+    (
+        "train into a run without --resume or --force",
+        {"run/checkpoint.pt": b"an earlier run"},
+        ["train", "--out", "{tmp}/run", "--no-progress", *TINY],
+        "already holds checkpoint.pt",
+    ),
+    (
+        "train with a device that is not one",
+        {},
+        ["train", "--device", "gpu", "--out", "{tmp}/r", *TINY],
+        "not a device",
+    ),
+    (
+        "evaluate over an earlier evaluation",
+        {"ev/results.json": b'{"results": {}}'},
+        ["evaluate", "--checkpoint", "{ckpt}", "--out", "{tmp}/ev"],
+        "already holds results.json",
+    ),
+    (
+        "evaluate with a model override that does not fit",
+        {},
+        ["evaluate", "--checkpoint", "{ckpt}", "--out", "{tmp}/ev2", "model.channels=64"],
+        "do not fit",
+    ),
     ("evaluate a folder as checkpoint", {"adir/x": b""}, ["evaluate", "--checkpoint", "{tmp}/adir"], "folder"),
-    ("evaluate a text file as checkpoint", {"ck.pt": b"not a checkpoint"}, ["evaluate", "--checkpoint", "{tmp}/ck.pt"],
-     "ck.pt"),
+    (
+        "evaluate a text file as checkpoint",
+        {"ck.pt": b"not a checkpoint"},
+        ["evaluate", "--checkpoint", "{tmp}/ck.pt"],
+        "ck.pt",
+    ),
     ("show-poses over an earlier picture", {"p.png": b"earlier"}, ["show-poses", "--out", "{tmp}/p.png"], "exists"),
     ("show-poses --n -1", {}, ["show-poses", "--out", "{tmp}/q.png", "--n", "-1"], "--n -1"),
     ("show-poses --out not writable", {}, ["show-poses", "--out", "/proc/dhaug/p.png"], "cannot write there"),
     ("generate --out not writable", {}, ["generate", "--random", "--n", "10", "--out", "/proc/dhaug"], "/proc/dhaug"),
-    ("generate over an earlier file", {"g.npz": b"earlier"},
-     ["generate", "--random", "--n", "10", "--format", "cross", "--out", "{tmp}/g.npz"], "exists"),
-    ("export-bvh over an earlier file", {"m.bvh": b"earlier"}, ["export-bvh", "{kp}", "--out", "{tmp}/m.bvh"], "exists"),
+    (
+        "generate over an earlier file",
+        {"g.npz": b"earlier"},
+        ["generate", "--random", "--n", "10", "--format", "cross", "--out", "{tmp}/g.npz"],
+        "exists",
+    ),
+    (
+        "export-bvh over an earlier file",
+        {"m.bvh": b"earlier"},
+        ["export-bvh", "{kp}", "--out", "{tmp}/m.bvh"],
+        "exists",
+    ),
 ]
 
 
 @pytest.mark.parametrize("name, made, command, needle", CASES, ids=[c[0] for c in CASES])
-def test_bad_output_or_input_is_one_error_line_and_nothing_is_lost(tmp_path, capsys, tiny_checkpoint, keypoints,
-                                                                   name, made, command, needle):
+def test_bad_output_or_input_is_one_error_line_and_nothing_is_lost(
+    tmp_path, capsys, tiny_checkpoint, keypoints, name, made, command, needle
+):
     for rel, data in made.items():
         (tmp_path / rel).parent.mkdir(parents=True, exist_ok=True)
         (tmp_path / rel).write_bytes(data)
@@ -101,8 +173,10 @@ def test_force_replaces_and_resume_continues(tmp_path, capsys):
     ev = tmp_path / "ev"
     assert main(["evaluate", "--checkpoint", str(run / "checkpoint.pt"), "--out", str(ev), "--no-progress"]) == 0
     assert main(["evaluate", "--checkpoint", str(run / "checkpoint.pt"), "--out", str(ev), "--no-progress"]) == 2
-    assert main(["evaluate", "--checkpoint", str(run / "checkpoint.pt"), "--out", str(ev), "--no-progress",
-                 "--force"]) == 0
+    assert (
+        main(["evaluate", "--checkpoint", str(run / "checkpoint.pt"), "--out", str(ev), "--no-progress", "--force"])
+        == 0
+    )
 
 
 def test_show_poses_creates_the_missing_folder(tmp_path, capsys):
@@ -128,15 +202,33 @@ def test_ctrl_c_names_the_command(monkeypatch, capsys):
 
     monkeypatch.setattr(dhaug.cli, "cmd_generate", interrupted)
     assert main(["generate", "--random", "--n", "1", "--out", "x"]) == 130
-    assert capsys.readouterr().err.strip() == ("dhaug generate interrupted; nothing was written and its temporary "
-                                               "files are removed")
+    assert capsys.readouterr().err.strip() == (
+        "dhaug generate interrupted; nothing was written and its temporary files are removed"
+    )
 
 
 def test_sigterm_during_generate_removes_its_temporary_files(tmp_path):
     out = tmp_path / "gen"
     env = dict(os.environ, PYTHONUNBUFFERED="1")
-    proc = subprocess.Popen([sys.executable, "-m", "dhaug", "generate", "--random", "--n", "3000000", "--chunk",
-                             "20000", "--out", str(out), "--no-progress"], stderr=subprocess.PIPE, text=True, env=env)
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "dhaug",
+            "generate",
+            "--random",
+            "--n",
+            "3000000",
+            "--chunk",
+            "20000",
+            "--out",
+            str(out),
+            "--no-progress",
+        ],
+        stderr=subprocess.PIPE,
+        text=True,
+        env=env,
+    )
     deadline = time.time() + 120
     while time.time() < deadline and not any(p.name.startswith(".gen.") for p in tmp_path.iterdir()):
         time.sleep(0.2)  # wait until it has made its temporary folder

@@ -1,5 +1,6 @@
 """YAML configs inherit from ``_base_`` files: the shipped protocol files resolve through them, a file's own
 keys win over its bases', and a missing or circular base is one clear error."""
+
 from pathlib import Path
 
 import pytest
@@ -13,7 +14,12 @@ CONFIGS = Path(__file__).resolve().parents[1] / "configs"
 def test_shipped_configs_resolve_through_their_bases():
     medium = load_config(CONFIGS / "medium_mlp.yaml")
     assert medium.model.name == "mlp" and medium.data.train_subjects == ["S1", "S5", "S6", "S7", "S8"]
-    assert (medium.data.downsample, medium.train.epochs, medium.train.tail_epochs, medium.train.curve_every) == (10, 11, 5, 10)
+    assert (medium.data.downsample, medium.train.epochs, medium.train.tail_epochs, medium.train.curve_every) == (
+        10,
+        11,
+        5,
+        10,
+    )
     quick = load_config(CONFIGS / "quick_videopose9.yaml")  # quick.yaml over h36m.yaml, then its own keys
     assert quick.data.train_subjects == ["S1"] and quick.data.downsample == 10 and quick.data.test_downsample == 8
     assert quick.model.frames == 9 and quick.augment.gan.warmup == 3 and quick.augment.video.critic_frames == 3

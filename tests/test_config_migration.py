@@ -2,6 +2,7 @@
 such as ``augment.warmup``, ``augment.gan_lr``, ``augment.poseaug_width``) load, resume and evaluate.
 The fixtures are a tiny PoseAug run on the built-in synthetic data made by that commit:
 ``dhaug train --augment poseaug ... augment.poseaug_width=4 augment.gan_lr=2e-4 augment.poseaug_lr=follow``."""
+
 import shutil
 from pathlib import Path
 

@@ -1,5 +1,6 @@
 """Data layer: readers of the H36M npz formats and the cross-dataset files, on small files the
 tests build themselves; plus checks on the shared benchmark data when it is present."""
+
 import json
 
 import numpy as np
@@ -69,8 +70,13 @@ def test_gt_split_projects_with_the_camera_model(h36m_dir):
 def test_2d_file_17_joints_cut_and_trimmed(h36m_dir):
     d, pos = h36m_dir
     rng = np.random.default_rng(1)
-    kp = {s: {a: [rng.uniform(0, 1000, size=(len(v) + 3, 17, 2)).astype(np.float32) for _ in range(4)]
-              for a, v in acts.items()} for s, acts in pos.items()}
+    kp = {
+        s: {
+            a: [rng.uniform(0, 1000, size=(len(v) + 3, 17, 2)).astype(np.float32) for _ in range(4)]
+            for a, v in acts.items()
+        }
+        for s, acts in pos.items()
+    }
     write_2d(d / "data_2d_h36m_cpn_ft_h36m_dbb.npz", kp, 17)
     data = load_h36m(d, "cpn")
     got = data.keypoints["S9"]["Eating"][3]
@@ -79,13 +85,16 @@ def test_2d_file_17_joints_cut_and_trimmed(h36m_dir):
     np.testing.assert_array_equal(got[:, :9], kp["S9"]["Eating"][3][:20, :9])
 
 
-@pytest.mark.parametrize("problem, match", [
-    ("missing", r"data_3d_h36m.npz: file not found"),
-    ("wrong_key", r"missing key 'positions_3d'"),
-    ("wrong_shape", r"positions_3d\['S1'\]\['Walking'\] has shape \(10, 31, 3\)"),
-    ("nan_used", r"positions_3d\['S1'\]\['Walking'\] has NaN/inf in used joint 12"),
-    ("not_npz", r"data_3d_h36m.npz: not an npz archive"),
-])
+@pytest.mark.parametrize(
+    "problem, match",
+    [
+        ("missing", r"data_3d_h36m.npz: file not found"),
+        ("wrong_key", r"missing key 'positions_3d'"),
+        ("wrong_shape", r"positions_3d\['S1'\]\['Walking'\] has shape \(10, 31, 3\)"),
+        ("nan_used", r"positions_3d\['S1'\]\['Walking'\] has NaN/inf in used joint 12"),
+        ("not_npz", r"data_3d_h36m.npz: not an npz archive"),
+    ],
+)
 def test_bad_3d_files(tmp_path, problem, match):
     p = tmp_path / "data_3d_h36m.npz"
     good = np.zeros((10, 32, 3), np.float32)
@@ -103,12 +112,15 @@ def test_bad_3d_files(tmp_path, problem, match):
         load_positions_3d(p)
 
 
-@pytest.mark.parametrize("problem, match", [
-    ("joints", r"positions_2d\['S1'\]\['Eating'\]\[0\] has shape \(20, 15, 2\)"),
-    ("metadata", r"\[0\] has 16 joints but metadata num_joints = 17"),
-    ("short", r"\[0\] has 19 frames, fewer than the 20 frames of the 3D data"),
-    ("nan", r"\[0\] contains NaN"),
-])
+@pytest.mark.parametrize(
+    "problem, match",
+    [
+        ("joints", r"positions_2d\['S1'\]\['Eating'\]\[0\] has shape \(20, 15, 2\)"),
+        ("metadata", r"\[0\] has 16 joints but metadata num_joints = 17"),
+        ("short", r"\[0\] has 19 frames, fewer than the 20 frames of the 3D data"),
+        ("nan", r"\[0\] contains NaN"),
+    ],
+)
 def test_bad_2d_files(h36m_dir, problem, match):
     d, pos = h36m_dir
     positions = load_positions_3d(d / "data_3d_h36m.npz")
@@ -146,10 +158,20 @@ def make_cmu_like(n_seq=3, n=12, rng=None):
     pose3d[..., 2] += 4000
     pose2d = rng.normal(size=(n_seq * n, 16, 2)).astype(np.float32)
     seq = np.repeat(np.arange(n_seq), n).astype(np.int32)
-    names = np.array([json.dumps({"seq": i, "action": ["walk", "run", "walk"][i], "clip": f"c{i}", "camera": i % 4})
-                      for i in range(n_seq)])
-    return dict(pose3d=pose3d, pose2d=pose2d, seq=seq, frame=np.tile(np.arange(n), n_seq).astype(np.int32),
-                seq_names=names, fps=np.float32(24))
+    names = np.array(
+        [
+            json.dumps({"seq": i, "action": ["walk", "run", "walk"][i], "clip": f"c{i}", "camera": i % 4})
+            for i in range(n_seq)
+        ]
+    )
+    return dict(
+        pose3d=pose3d,
+        pose2d=pose2d,
+        seq=seq,
+        frame=np.tile(np.arange(n), n_seq).astype(np.int32),
+        seq_names=names,
+        fps=np.float32(24),
+    )
 
 
 def test_cmu_format_reader(tmp_path):
@@ -165,14 +187,15 @@ def test_cmu_format_reader(tmp_path):
         load_cross_set(tmp_path / "y.npz")
 
 
-
 def test_pixel_2d_is_refused_and_pixels_with_res_are_normalised(tmp_path):
     arrays = make_cmu_like()
     res = np.tile(np.array([[1920.0, 1080.0]], np.float32), (36, 1))
     px = ((arrays["pose2d"] * 0.2 + np.array([1.0, 1080 / 1920])) * 1920 / 2).astype(np.float32)
     bad = dict(arrays, pose2d=px)  # pixels stored under the normalised key
     np.savez(tmp_path / "px.npz", **bad)
-    with pytest.raises(DataError, match=r"px.npz: key 'pose2d' holds values up to .*looks like pixels.*'pose2d_px' with 'res'"):
+    with pytest.raises(
+        DataError, match=r"px.npz: key 'pose2d' holds values up to .*looks like pixels.*'pose2d_px' with 'res'"
+    ):
         load_cross_set(tmp_path / "px.npz")
     given = {k: v for k, v in arrays.items() if k != "pose2d"}
     np.savez(tmp_path / "ok.npz", **given, pose2d_px=px, res=res)
@@ -187,6 +210,7 @@ def test_a_text_file_named_npz_is_not_an_npz_archive(tmp_path):
     (tmp_path / "notes.npz").write_text("pose3d, pose2d\n1, 2\n")
     with pytest.raises(DataError, match=r"notes.npz: not an npz archive .*this file is text"):
         load_cross_set(tmp_path / "notes.npz")
+
 
 def test_cmu_format_rows_out_of_time_order_are_sorted(tmp_path):
     arrays = make_cmu_like()
@@ -218,6 +242,7 @@ def test_3dhp_format_reader_units_and_sequences(tmp_path):
 
 
 # ---- shared benchmark data (skipped when ../shared is absent) ----
+
 
 def test_shared_h36m_protocol_sizes_and_sh_detections():
     d = shared_file("h36m")
@@ -257,6 +282,7 @@ class _RunsCode:
 
     def __reduce__(self):
         import os
+
         return (os.getcwd, ())
 
 

@@ -1,5 +1,6 @@
 """Data-parallel training under torchrun (gloo, 2 CPU processes) against one process with the same global
 batch, its checkpoint read back by ``dhaug evaluate``, and an exact resume after a kill; the pieces it uses."""
+
 from __future__ import annotations
 
 import json
@@ -18,11 +19,30 @@ from dhaug.distributed import Ranks, shard_rows
 from dhaug.models.common import Dropout
 from dhaug.timing import Timer, section
 
-TINY = ["data.dataset=synthetic", "data.train_subjects=[S1,S5]", "data.downsample=10", "data.test_downsample=20",
-        "model.name=mlp", "model.channels=64", "model.stages=1", "train.epochs=3", "train.tail_epochs=1",
-        "train.batch_size=128", "train.lr=1e-3", "train.device=cpu", "train.threads=1"]
-DHAUG = ["augment.method=dhaug", "augment.gan.warmup=0", "augment.gan.gen_width=16", "augment.gan.d3_width=16",
-         "augment.gan.d2_width=16", "augment.gan.n_critic=2", "augment.monitor_every=0"]
+TINY = [
+    "data.dataset=synthetic",
+    "data.train_subjects=[S1,S5]",
+    "data.downsample=10",
+    "data.test_downsample=20",
+    "model.name=mlp",
+    "model.channels=64",
+    "model.stages=1",
+    "train.epochs=3",
+    "train.tail_epochs=1",
+    "train.batch_size=128",
+    "train.lr=1e-3",
+    "train.device=cpu",
+    "train.threads=1",
+]
+DHAUG = [
+    "augment.method=dhaug",
+    "augment.gan.warmup=0",
+    "augment.gan.gen_width=16",
+    "augment.gan.d3_width=16",
+    "augment.gan.d2_width=16",
+    "augment.gan.n_critic=2",
+    "augment.monitor_every=0",
+]
 
 DRIVER = textwrap.dedent("""
     import os, sys
@@ -43,9 +63,16 @@ DRIVER = textwrap.dedent("""
 def _run(tmp_path: Path, procs: int, out: Path, extra: list[str], stop: int = 0, resume: bool = False):
     driver = tmp_path / "driver.py"
     driver.write_text(DRIVER)
-    launcher = [sys.executable, "-m", "torch.distributed.run", "--standalone", f"--nproc_per_node={procs}"] \
-        if procs > 1 else [sys.executable]
-    cmd = launcher + [str(driver), "train", "--no-progress", f"out_dir={out}", *TINY, *extra] + (["--resume"] if resume else [])
+    launcher = (
+        [sys.executable, "-m", "torch.distributed.run", "--standalone", f"--nproc_per_node={procs}"]
+        if procs > 1
+        else [sys.executable]
+    )
+    cmd = (
+        launcher
+        + [str(driver), "train", "--no-progress", f"out_dir={out}", *TINY, *extra]
+        + (["--resume"] if resume else [])
+    )
     env = {**os.environ, "STOP_AFTER_EPOCH": str(stop), "OMP_NUM_THREADS": "1"}
     return subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=600)
 
@@ -107,8 +134,21 @@ def test_two_processes_match_one_and_resume_exactly(tmp_path, method):
     state = checkpoint.load(two / "checkpoint.pt")
     assert len(state["ranks"]) == 2 and state["epoch"] == len(b)
 
-    ev = subprocess.run([sys.executable, "-m", "dhaug", "evaluate", "--checkpoint", str(two / "checkpoint.pt"),
-                         "--out", str(tmp_path / "ev")], capture_output=True, text=True, timeout=600)
+    ev = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "dhaug",
+            "evaluate",
+            "--checkpoint",
+            str(two / "checkpoint.pt"),
+            "--out",
+            str(tmp_path / "ev"),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
     assert ev.returncode == 0, ev.stderr[-3000:]
     scored = json.loads((tmp_path / "ev" / "results.json").read_text())["results"]["synthetic"]["frame_mean"]["mpjpe"]
     trained = json.loads((two / "results.json").read_text())["results"]["synthetic"]["frame_mean"]["mpjpe"]

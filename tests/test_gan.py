@@ -1,5 +1,6 @@
 """DH-AUG GAN pieces: generator outputs inside the limits and in front of the camera, the
 discriminators' features, WGAN-GP, bone swapping, the augmenter's pass, and training with it."""
+
 import json
 
 import numpy as np
@@ -18,8 +19,10 @@ S1 = torch.tensor(S1_BONE_LENGTHS)
 
 def small_settings(**kw):
     gan = {k: kw.pop(k) for k in list(kw) if k in GANConfig.__dataclass_fields__}
-    return AugmentConfig(gan=GANConfig(**{"gen_width": 32, "d3_width": 32, "d2_width": 32, "batch_size": 64, **gan}),
-                         **{"fov_range_deg": [30.0, 100.0], **kw})
+    return AugmentConfig(
+        gan=GANConfig(**{"gen_width": 32, "d3_width": 32, "d2_width": 32, "batch_size": 64, **gan}),
+        **{"fov_range_deg": [30.0, 100.0], **kw},
+    )
 
 
 def test_generator_respects_limits_and_places_people_on_screen():
@@ -27,6 +30,7 @@ def test_generator_respects_limits_and_places_people_on_screen():
     G = Generator(PAPER, paper_table("gan"), width=32)
     cams = load_cameras()["S1"]
     from dhaug.augment import CameraSet
+
     c = CameraSet.from_cameras(cams)
     n = 500
     idx = torch.randint(4, (n,))
@@ -68,6 +72,7 @@ def test_swap_bones_keeps_directions():
     out = swap_bones(pose, new.expand(5, 15))
     torch.testing.assert_close(bone_lengths(out), new.expand(5, 15), atol=1e-5, rtol=0)
     from dhaug.augment.common import bone_vectors
+
     u0 = torch.nn.functional.normalize(bone_vectors(pose), dim=-1)
     u1 = torch.nn.functional.normalize(bone_vectors(out), dim=-1)
     torch.testing.assert_close(u0, u1, atol=1e-5, rtol=0)
@@ -78,7 +83,7 @@ def real_set(n=256, seed=0):
     g = torch.Generator().manual_seed(seed)
     lo, hi = paper_table("normal").for_model(PAPER)
     v = lo + (hi - lo) * torch.rand(n, len(lo), generator=g) * 0.3
-    world = forward_kinematics(PAPER, v[:, :PAPER.num_dofs], S1.expand(n, 15))
+    world = forward_kinematics(PAPER, v[:, : PAPER.num_dofs], S1.expand(n, 15))
     cams = load_cameras()["S1"]
     cam_index = torch.randint(4, (n,), generator=g)
     R = torch.as_tensor(np.stack([c.R for c in cams]), dtype=torch.float32)[cam_index]
@@ -134,10 +139,25 @@ def test_training_with_dhaug_and_resume(tmp_path):
     from dhaug.config import load_config
     from dhaug.schedule import learning_rate
     from dhaug.train import train
-    over = [f"out_dir={tmp_path}", "data.dataset=synthetic", "data.train_subjects=[S1]", "data.downsample=10",
-            "data.test_downsample=10", "model.name=mlp", "model.channels=32", "model.stages=1", "train.epochs=3",
-            "train.tail_epochs=0", "train.batch_size=256", "augment.method=dhaug", "augment.gan.warmup=0",
-            "augment.gan.gen_width=32", "augment.gan.d3_width=32", "augment.gan.d2_width=32"]
+
+    over = [
+        f"out_dir={tmp_path}",
+        "data.dataset=synthetic",
+        "data.train_subjects=[S1]",
+        "data.downsample=10",
+        "data.test_downsample=10",
+        "model.name=mlp",
+        "model.channels=32",
+        "model.stages=1",
+        "train.epochs=3",
+        "train.tail_epochs=0",
+        "train.batch_size=256",
+        "augment.method=dhaug",
+        "augment.gan.warmup=0",
+        "augment.gan.gen_width=32",
+        "augment.gan.d3_width=32",
+        "augment.gan.d2_width=32",
+    ]
     train(load_config(None, over), progress=False)
     hist = json.loads((tmp_path / "results.json").read_text())["history"]
     assert len(hist) == 4  # one GAN-only warm-up epoch, then the pose net's 3 epochs
@@ -149,8 +169,22 @@ def test_training_with_dhaug_and_resume(tmp_path):
     assert "augmenter" in state and state["augmenter"]["iteration"] > 0
     assert (tmp_path / "gan" / "poses_epoch003.png").is_file() and (tmp_path / "gan" / "dofs_epoch001.png").is_file()
     from dhaug.cli import main  # a trained generator's poses, drawn from the checkpoint
-    assert main(["show-poses", "--checkpoint", str(tmp_path / "checkpoint.pt"), "--n", "4",
-                 "--out", str(tmp_path / "gen.png")]) == 0 and (tmp_path / "gen.png").stat().st_size > 10_000
+
+    assert (
+        main(
+            [
+                "show-poses",
+                "--checkpoint",
+                str(tmp_path / "checkpoint.pt"),
+                "--n",
+                "4",
+                "--out",
+                str(tmp_path / "gen.png"),
+            ]
+        )
+        == 0
+        and (tmp_path / "gen.png").stat().st_size > 10_000
+    )
 
 
 def test_zoom_spreads_the_image_scale():
@@ -187,8 +221,13 @@ def test_dhaug_training_resumes_exactly_after_a_kill(tmp_path, monkeypatch):
     monkeypatch.setattr(checkpoint, "save_atomic", real_save)
     torch.manual_seed(777)
     train(cfg(tmp_path / "killed"), resume=True, progress=False)
-    a, b = checkpoint.load(tmp_path / "straight" / "checkpoint.pt"), checkpoint.load(tmp_path / "killed" / "checkpoint.pt")
-    assert b["epoch"] == 3 and [h["train_loss"] for h in a["history"][1:]] == [h["train_loss"] for h in b["history"][1:]]
+    a, b = (
+        checkpoint.load(tmp_path / "straight" / "checkpoint.pt"),
+        checkpoint.load(tmp_path / "killed" / "checkpoint.pt"),
+    )
+    assert b["epoch"] == 3 and [h["train_loss"] for h in a["history"][1:]] == [
+        h["train_loss"] for h in b["history"][1:]
+    ]
     for k in a["augmenter"]["G"]:
         torch.testing.assert_close(a["augmenter"]["G"][k], b["augmenter"]["G"][k], rtol=0, atol=0)
     for k in a["model"]:

@@ -1,5 +1,6 @@
 """dhaug generate: generated pairs and sequences written in the VideoPose3D and cross-dataset layouts, read
 back through our loaders, reproducible whatever the chunk, streamed in O(chunk), and trainable."""
+
 import json
 import tracemalloc
 
@@ -64,8 +65,10 @@ def test_videopose3d_folder_reads_back_through_the_h36m_loaders(tmp_path):
     assert sum(len(a) for p in positions.values() for a in p.values()) == 600
     for subject, actions in positions.items():
         assert all(a.shape[1:] == (16, 3) and np.isfinite(a).all() for a in actions.values())
-        assert all(len(keypoints[subject][a]) == 1 and keypoints[subject][a][0].shape == (len(x), 16, 2)
-                   for a, x in actions.items())
+        assert all(
+            len(keypoints[subject][a]) == 1 and keypoints[subject][a][0].shape == (len(x), 16, 2)
+            for a, x in actions.items()
+        )
     with np.load(out / "data_2d_h36m_gt.npz", allow_pickle=True) as f:
         meta = f["metadata"].item()
     assert meta["num_joints"] == 16 and meta["keypoints_symmetry"] == [[4, 5, 6, 10, 11, 12], [1, 2, 3, 13, 14, 15]]
@@ -108,11 +111,12 @@ def test_cross_file_reads_back_through_the_cross_dataset_loader(tmp_path):
 def test_same_seed_same_bytes_whatever_the_chunk(tmp_path, monkeypatch, fmt):
     appended = []
     real_append = writers.Spool.append
-    monkeypatch.setattr(writers.Spool, "append", lambda self, name, a: (appended.append((name, len(a))),
-                                                                    real_append(self, name, a)))
+    monkeypatch.setattr(
+        writers.Spool, "append", lambda self, name, a: (appended.append((name, len(a))), real_append(self, name, a))
+    )
     name = "x.npz" if fmt == "cross" else "x"
     files = {}
-    for label, chunk, seed in (("small", 37, 5), ("big", 10 ** 6, 5), ("other", 37, 6)):
+    for label, chunk, seed in (("small", 37, 5), ("big", 10**6, 5), ("other", 37, 6)):
         appended.clear()
         out = tmp_path / label / name
         generate_dataset(random_source(), 300, out, seed=seed, fmt=fmt, chunk=chunk, progress=False)
@@ -260,20 +264,44 @@ def test_config_refuses_train_file_with_augmentation_or_downsampling():
         load_config(None, ["data.train_file=x.npz", "data.downsample=10"])
 
 
-TINY = ["model.name=mlp", "model.channels=32", "model.stages=1", "train.epochs=1", "train.tail_epochs=0",
-        "train.batch_size=256", "train.threads=1", "data.test_downsample=20"]
+TINY = [
+    "model.name=mlp",
+    "model.channels=32",
+    "model.stages=1",
+    "train.epochs=1",
+    "train.tail_epochs=0",
+    "train.batch_size=256",
+    "train.threads=1",
+    "data.test_downsample=20",
+]
 
 
 def test_training_on_a_generated_file(tmp_path):
     """Train on a cross file (data.train_file) and test on the fourth view of a videopose3d folder read as
     Human3.6M data (--data-dir): both layouts through the training loop."""
     train_file, folder = tmp_path / "dh.npz", tmp_path / "dh"
-    assert main(["generate", "--random", "--n", "2000", "--format", "cross", "--out", str(train_file),
-                 "--no-progress"]) == 0
+    assert (
+        main(["generate", "--random", "--n", "2000", "--format", "cross", "--out", str(train_file), "--no-progress"])
+        == 0
+    )
     generate_dataset(random_source(), 400, folder, seed=1, progress=False)
     run = tmp_path / "run"
-    assert main(["train", "--no-progress", "--out", str(run), "--data-dir", str(folder), "data.test_subjects=[view3]",
-                 f"data.train_file={train_file}", *TINY]) == 0
+    assert (
+        main(
+            [
+                "train",
+                "--no-progress",
+                "--out",
+                str(run),
+                "--data-dir",
+                str(folder),
+                "data.test_subjects=[view3]",
+                f"data.train_file={train_file}",
+                *TINY,
+            ]
+        )
+        == 0
+    )
     res = json.loads((run / "results.json").read_text())
     assert res["train_pairs"] == 2000 and "generated data" in res["data"]
     assert np.isfinite(res["history"][-1]["train_loss"]) and res["results"]["h36m"]["frame_mean"]["mpjpe"] > 0

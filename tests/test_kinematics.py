@@ -1,4 +1,5 @@
 """The DH body model: rest pose, bone preservation, DOF locality, IK∘FK identity, gradients, shapes."""
+
 import math
 
 import numpy as np
@@ -26,21 +27,51 @@ def random_params(model, n, column="normal", seed=0, dtype=torch.float64):
     v = lo + (hi - lo) * torch.rand(n, len(lo), generator=g, dtype=dtype)
     bones = torch.tensor(S1_BONES, dtype=dtype) * (0.8 + 0.4 * torch.rand(n, 15, generator=g, dtype=dtype))
     root = torch.randn(n, 3, generator=g, dtype=dtype)
-    return v[:, :model.num_dofs], bones, v[:, model.num_dofs:], root
+    return v[:, : model.num_dofs], bones, v[:, model.num_dofs :], root
 
 
 @pytest.mark.parametrize("model", MODELS)
 def test_rest_pose_matches_the_specification(model):
     L = dict(zip(["hip", "thigh", "shin"], [0.12, 0.45, 0.43]))
-    bones = torch.tensor([L["hip"], L["thigh"], L["shin"], L["hip"], L["thigh"], L["shin"],
-                          0.23, 0.26, 0.18, 0.15, 0.28, 0.25, 0.15, 0.28, 0.25], dtype=torch.float64)
+    bones = torch.tensor(
+        [
+            L["hip"],
+            L["thigh"],
+            L["shin"],
+            L["hip"],
+            L["thigh"],
+            L["shin"],
+            0.23,
+            0.26,
+            0.18,
+            0.15,
+            0.28,
+            0.25,
+            0.15,
+            0.28,
+            0.25,
+        ],
+        dtype=torch.float64,
+    )
     P = forward_kinematics(model, torch.zeros(model.num_dofs, dtype=torch.float64), bones).numpy()
     zt = 0.23 + 0.26
     expected = {
-        0: (0, 0, 0), 1: (0.12, 0, 0), 2: (0.12, 0, -0.45), 3: (0.12, 0, -0.88),
-        4: (-0.12, 0, 0), 5: (-0.12, 0, -0.45), 6: (-0.12, 0, -0.88), 7: (0, 0, 0.23), 8: (0, 0, zt),
-        9: (0, 0, zt + 0.18), 13: (0.15, 0, zt), 14: (0.15, 0, zt - 0.28), 15: (0.15, 0, zt - 0.53),
-        10: (-0.15, 0, zt), 11: (-0.15, 0, zt - 0.28), 12: (-0.15, 0, zt - 0.53),
+        0: (0, 0, 0),
+        1: (0.12, 0, 0),
+        2: (0.12, 0, -0.45),
+        3: (0.12, 0, -0.88),
+        4: (-0.12, 0, 0),
+        5: (-0.12, 0, -0.45),
+        6: (-0.12, 0, -0.88),
+        7: (0, 0, 0.23),
+        8: (0, 0, zt),
+        9: (0, 0, zt + 0.18),
+        13: (0.15, 0, zt),
+        14: (0.15, 0, zt - 0.28),
+        15: (0.15, 0, zt - 0.53),
+        10: (-0.15, 0, zt),
+        11: (-0.15, 0, zt - 0.28),
+        12: (-0.15, 0, zt - 0.53),
     }
     for j, xyz in expected.items():
         np.testing.assert_allclose(P[j], xyz, atol=1e-12, err_msg=H36M16.joint_names[j])
@@ -52,7 +83,7 @@ def test_knee_and_elbow_directions():
     d[PAPER.dof_index("r_knee")] = -math.pi / 2
     d[PAPER.dof_index("l_elbow")] = math.pi / 2
     P = forward_kinematics(PAPER, d, bones)
-    assert P[3, 1] < -0.4 and abs(P[3, 2] - P[2, 2]) < 1e-12    # ankle moved backward (-Y)
+    assert P[3, 1] < -0.4 and abs(P[3, 2] - P[2, 2]) < 1e-12  # ankle moved backward (-Y)
     assert P[12, 1] > 0.2 and abs(P[12, 2] - P[11, 2]) < 1e-12  # wrist moved forward (+Y)
 
 
@@ -66,11 +97,20 @@ def test_bone_lengths_preserved(model, column):
 
 # which joints each DOF group may move (pelvis-relative, before the global transform)
 MOVES = {
-    "r_hip": {2, 3}, "r_knee": {3}, "l_hip": {5, 6}, "l_knee": {6},
-    "pelvis": {7, 8, 9, 10, 11, 12, 13, 14, 15}, "spine": {8, 9, 10, 11, 12, 13, 14, 15},
-    "thorax": {9, 10, 11, 12, 13, 14, 15}, "neck": {9},
-    "r_shoulder": {14, 15}, "r_elbow": {15}, "l_shoulder": {11, 12}, "l_elbow": {12},
-    "r_clavicle": {13, 14, 15}, "l_clavicle": {10, 11, 12},
+    "r_hip": {2, 3},
+    "r_knee": {3},
+    "l_hip": {5, 6},
+    "l_knee": {6},
+    "pelvis": {7, 8, 9, 10, 11, 12, 13, 14, 15},
+    "spine": {8, 9, 10, 11, 12, 13, 14, 15},
+    "thorax": {9, 10, 11, 12, 13, 14, 15},
+    "neck": {9},
+    "r_shoulder": {14, 15},
+    "r_elbow": {15},
+    "l_shoulder": {11, 12},
+    "l_elbow": {12},
+    "r_clavicle": {13, 14, 15},
+    "l_clavicle": {10, 11, 12},
 }
 
 
@@ -145,7 +185,9 @@ def test_batch_shapes_and_dtypes_agree():
 
 def test_euler_round_trip():
     g = torch.Generator().manual_seed(5)
-    a = (torch.rand(1000, 3, generator=g, dtype=torch.float64) - 0.5) * torch.tensor([2 * math.pi, math.pi, 2 * math.pi], dtype=torch.float64)
+    a = (torch.rand(1000, 3, generator=g, dtype=torch.float64) - 0.5) * torch.tensor(
+        [2 * math.pi, math.pi, 2 * math.pi], dtype=torch.float64
+    )
     torch.testing.assert_close(euler_xyz_from_matrix(euler_xyz_matrix(a)), a)
 
 
@@ -158,15 +200,21 @@ def test_bad_shapes():
 
 def test_fk_matches_the_4x4_reference():
     from dhaug.kinematics.reference import reference_fk
+
     dofs, bones, rot, root = random_params(PAPER, 200, "gan", seed=6)
-    torch.testing.assert_close(forward_kinematics(PAPER, dofs, bones, rot, root),
-                               reference_fk(PAPER, dofs, bones, rot, root), rtol=0, atol=1e-12)
+    torch.testing.assert_close(
+        forward_kinematics(PAPER, dofs, bones, rot, root),
+        reference_fk(PAPER, dofs, bones, rot, root),
+        rtol=0,
+        atol=1e-12,
+    )
 
 
 def test_ik_on_real_h36m_frames():
     from dhaug.data.h36m import load_positions_3d
 
     from .conftest import shared_file
+
     pos = load_positions_3d(shared_file("h36m", "data_3d_h36m.npz"))
     P = torch.as_tensor(np.concatenate([a[::20] for a in pos["S9"].values()]), dtype=torch.float64)
     rc = inverse_kinematics(CLAVICLE, P)
@@ -180,6 +228,7 @@ def test_ik_on_real_h36m_frames():
 def test_data_driven_limit_tables():
     from dhaug.kinematics import limit_table
     from dhaug.kinematics.data_limits import angle_statistics, h36m_table, limits_from_statistics
+
     dofs, _, rot, _ = random_params(CLAVICLE, 4000, "normal", seed=7)
     stats = angle_statistics(CLAVICLE, dofs, rot)
     lo, hi = paper_table("normal").for_model(CLAVICLE, torch.float64)
@@ -195,6 +244,7 @@ def test_data_driven_limit_tables():
 
 def test_limit_table_from_poses():
     from dhaug.kinematics.data_limits import table_from_poses
+
     dofs, bones, rot, root = random_params(PAPER, 3000, "normal", seed=3)
     rot = rot.clone()
     rot[:, 2] = (torch.rand(3000, generator=torch.Generator().manual_seed(0)) * 2 - 1) * math.pi  # any yaw

@@ -7,6 +7,7 @@ shoulder midpoint, as for real detectors). A small SimpleBaseline is fitted on o
 for a few seconds; the lifted 3D must come close to the truth, and must not when the mapping
 (left/right) or the normalisation (image size) is wrong.
 """
+
 import json
 import os
 import stat
@@ -35,13 +36,32 @@ from dhaug.skeleton import H36M16, mirror_pose
 
 J = {n: i for i, n in enumerate(H36M16.joint_names)}
 #: COCO-17 points that are one of our joints, by name (written independently of dhaug's own table).
-COCO_OF_OURS = {"left_hip": "LHip", "right_hip": "RHip", "left_knee": "LKnee", "right_knee": "RKnee",
-                "left_ankle": "LAnkle", "right_ankle": "RAnkle", "left_shoulder": "LShoulder",
-                "right_shoulder": "RShoulder", "left_elbow": "LElbow", "right_elbow": "RElbow",
-                "left_wrist": "LWrist", "right_wrist": "RWrist"}
-BODY25_OF_COCO = {"Nose": "nose", "LEye": "left_eye", "REye": "right_eye", "LEar": "left_ear", "REar": "right_ear",
-                  **{f"{s.upper()[0]}{p.capitalize()}": f"{s}_{p}" for s in ("left", "right")
-                     for p in ("shoulder", "elbow", "wrist", "hip", "knee", "ankle")}}
+COCO_OF_OURS = {
+    "left_hip": "LHip",
+    "right_hip": "RHip",
+    "left_knee": "LKnee",
+    "right_knee": "RKnee",
+    "left_ankle": "LAnkle",
+    "right_ankle": "RAnkle",
+    "left_shoulder": "LShoulder",
+    "right_shoulder": "RShoulder",
+    "left_elbow": "LElbow",
+    "right_elbow": "RElbow",
+    "left_wrist": "LWrist",
+    "right_wrist": "RWrist",
+}
+BODY25_OF_COCO = {
+    "Nose": "nose",
+    "LEye": "left_eye",
+    "REye": "right_eye",
+    "LEar": "left_ear",
+    "REar": "right_ear",
+    **{
+        f"{s.upper()[0]}{p.capitalize()}": f"{s}_{p}"
+        for s in ("left", "right")
+        for p in ("shoulder", "elbow", "wrist", "hip", "knee", "ankle")
+    },
+}
 W, H = 1000, 1000  # the synthetic cameras' image size
 #: The same views in a 1920 x 1080 frame: pixels x 1.92, shifted up 420 px, normalise to the same network
 #: input (``x / w * 2 - [1, h / w]``), so a wrong aspect offset or image size shows in the 3D.
@@ -85,11 +105,13 @@ def body25_from_coco(coco: np.ndarray, score: np.ndarray) -> np.ndarray:
     sh = [COCO17_NAMES.index(f"{s}_shoulder") for s in ("left", "right")]
     hips = [COCO17_NAMES.index(f"{s}_hip") for s in ("left", "right")]
     out[:, BODY25_NAMES.index("Neck")] = np.concatenate([coco[:, sh].mean(1), score[:, sh].min(1, keepdims=True)], -1)
-    out[:, BODY25_NAMES.index("MidHip")] = np.concatenate([coco[:, hips].mean(1), score[:, hips].min(1, keepdims=True)], -1)
+    out[:, BODY25_NAMES.index("MidHip")] = np.concatenate(
+        [coco[:, hips].mean(1), score[:, hips].min(1, keepdims=True)], -1
+    )
     for foot in ("BigToe", "SmallToe", "Heel"):
         for s, side in (("L", "left"), ("R", "right")):
             k = COCO17_NAMES.index(f"{side}_ankle")
-            out[:, BODY25_NAMES.index(f"{s}{foot}")] = np.concatenate([coco[:, k] + [0, 20], score[:, k:k + 1]], -1)
+            out[:, BODY25_NAMES.index(f"{s}{foot}")] = np.concatenate([coco[:, k] + [0, 20], score[:, k : k + 1]], -1)
     return out
 
 
@@ -101,8 +123,14 @@ def write_coco_results(path, coco, score, extra_people=None):
         entries.append({"image_id": t, "category_id": 1, "keypoints": kps, "score": 0.9})
         if extra_people and t in extra_people:
             xy, s, ps = extra_people[t]
-            entries.append({"image_id": t, "category_id": 1, "score": ps,
-                            "keypoints": np.concatenate([xy, s[:, None]], -1).ravel().tolist()})
+            entries.append(
+                {
+                    "image_id": t,
+                    "category_id": 1,
+                    "score": ps,
+                    "keypoints": np.concatenate([xy, s[:, None]], -1).ravel().tolist(),
+                }
+            )
     path.write_text(json.dumps(entries))
     return path
 
@@ -130,16 +158,31 @@ def synthetic():
     test = build_split(mocap.positions, mocap.cameras, kp, [subject], 1, [action])
     rows = (test.camera == cam) & (test.frame % 2 == 1)  # the frames training skipped
     assert mocap.cameras[subject][cam].res_w == W and mocap.cameras[subject][cam].res_h == H
-    return {"train": train, "pixels": kp[subject][action][cam][1::2].astype(np.float64), "truth": test.pose3d[rows],
-            "pose2d": test.pose2d[rows]}
+    return {
+        "train": train,
+        "pixels": kp[subject][action][cam][1::2].astype(np.float64),
+        "truth": test.pose3d[rows],
+        "pose2d": test.pose2d[rows],
+    }
 
 
 @pytest.fixture(scope="module")
 def run(synthetic, tmp_path_factory):
     """A SimpleBaseline fitted on the synthetic training pairs for a few seconds, saved as a checkpoint."""
-    cfg = load_config(None, ["model.name=mlp", "model.channels=128", "model.stages=1", "model.dropout=0",
-                             "data.dataset=synthetic", "data.downsample=2", "train.device=cpu"])
+    cfg = load_config(
+        None,
+        [
+            "model.name=mlp",
+            "model.channels=128",
+            "model.stages=1",
+            "model.dropout=0",
+            "data.dataset=synthetic",
+            "data.downsample=2",
+            "train.device=cpu",
+        ],
+    )
     from dhaug.models import build_model
+
     torch.manual_seed(0)
     net = build_model(cfg.model)
     opt = torch.optim.Adam(net.parameters(), 3e-3)
@@ -185,8 +228,10 @@ def coco_input(synthetic):
 def test_mapping_recovers_our_joints_from_coco_and_body25(synthetic, coco_input):
     px = synthetic["pixels"]
     coco, score = coco_input
-    for layout, xy, sc in (("coco17", coco, score),
-                           ("body25", body25_from_coco(coco, score)[..., :2], body25_from_coco(coco, score)[..., 2])):
+    for layout, xy, sc in (
+        ("coco17", coco, score),
+        ("body25", body25_from_coco(coco, score)[..., :2], body25_from_coco(coco, score)[..., 2]),
+    ):
         ours, s = to_h36m16(xy, sc, layout)
         direct = [J[n] for n in COCO_OF_OURS.values()] + [J["Head"], J["Pelvis"]]
         np.testing.assert_allclose(ours[:, direct], px[:, direct], atol=0.5)  # perspective: pelvis within 0.5 px
@@ -247,7 +292,7 @@ def test_fill_gaps_interpolates_in_time_and_holds_the_edges():
 
 def test_savitzky_golay_keeps_quadratics_and_removes_jitter():
     t = np.arange(40, dtype=float)
-    quad = np.stack([0.3 * t ** 2 - 2 * t + 5, -t], -1)[:, None, :]  # (T, 1, 2)
+    quad = np.stack([0.3 * t**2 - 2 * t + 5, -t], -1)[:, None, :]  # (T, 1, 2)
     np.testing.assert_allclose(savgol_smooth(quad, 7, 2), quad, atol=1e-8)  # edges included
     rng = np.random.default_rng(0)
     noisy = quad + rng.normal(size=quad.shape)
@@ -266,7 +311,13 @@ def test_smoothing_is_applied_only_when_asked(synthetic):
     raw = prepare_2d(kp, (W, H))
     smooth = prepare_2d(kp, (W, H), smooth=True, fps=50)
     np.testing.assert_allclose(raw.pixels, px)
-    assert smooth.smoothing == {"method": "savitzky-golay", "window": 11, "polyorder": 2, "fps": 50, "fps_assumed": False}
+    assert smooth.smoothing == {
+        "method": "savitzky-golay",
+        "window": 11,
+        "polyorder": 2,
+        "fps": 50,
+        "fps_assumed": False,
+    }
     err = lambda p: np.linalg.norm(p - synthetic["pixels"], axis=-1).mean()  # noqa: E731
     assert err(smooth.pixels) < 0.7 * err(raw.pixels)
 
@@ -278,8 +329,9 @@ def test_smoothing_is_applied_only_when_asked(synthetic):
 def test_person_selection_keeps_the_highest_scoring_person(tmp_path, coco_input):
     coco, score = coco_input[0][:10], coco_input[1][:10]
     decoy = coco + 300.0
-    path = write_coco_results(tmp_path / "res.json", coco, score,
-                              {2: (decoy[2], score[2], 0.5), 5: (decoy[5], score[5], 0.99)})
+    path = write_coco_results(
+        tmp_path / "res.json", coco, score, {2: (decoy[2], score[2], 0.5), 5: (decoy[5], score[5], 0.99)}
+    )
     kp = read_keypoints(path)
     assert kp.layout == "coco17" and len(kp) == 10
     np.testing.assert_allclose(kp.xy[2], coco[2])  # the other person scored lower
@@ -298,8 +350,10 @@ def test_person_selection_keeps_the_highest_scoring_person(tmp_path, coco_input)
 
 def test_image_id_gaps_are_frames_without_a_person(tmp_path, coco_input):
     coco, score = coco_input[0][:6], coco_input[1][:6]
-    entries = [{"image_id": 10 + t, "keypoints": np.concatenate([coco[t], score[t][:, None]], -1).ravel().tolist()}
-               for t in (0, 1, 3, 4, 5)]  # image 12 has no detection
+    entries = [
+        {"image_id": 10 + t, "keypoints": np.concatenate([coco[t], score[t][:, None]], -1).ravel().tolist()}
+        for t in (0, 1, 3, 4, 5)
+    ]  # image 12 has no detection
     path = tmp_path / "gap.json"
     path.write_text(json.dumps(entries))
     kp = read_keypoints(path)
@@ -315,12 +369,19 @@ def test_mmpose_layouts_and_arrays_read_the_same(tmp_path, coco_input):
     coco, score = coco_input[0][:5], coco_input[1][:5]
 
     def inst(t, shift=0.0, s=1.0):
-        return {"keypoints": (coco[t] + shift).tolist(), "keypoint_scores": (score[t] * s).tolist(), "bbox": [[0, 0, 1, 1]]}
+        return {
+            "keypoints": (coco[t] + shift).tolist(),
+            "keypoint_scores": (score[t] * s).tolist(),
+            "bbox": [[0, 0, 1, 1]],
+        }
 
     per_frame = [[inst(t), inst(t, 200, 0.5)] for t in range(5)]
     (tmp_path / "list.json").write_text(json.dumps(per_frame))
-    (tmp_path / "demo.json").write_text(json.dumps({"meta_info": {}, "instance_info": [
-        {"frame_id": t + 1, "instances": f} for t, f in enumerate(per_frame)]}))
+    (tmp_path / "demo.json").write_text(
+        json.dumps(
+            {"meta_info": {}, "instance_info": [{"frame_id": t + 1, "instances": f} for t, f in enumerate(per_frame)]}
+        )
+    )
     folder = tmp_path / "mmpose"
     folder.mkdir()
     for t, f in enumerate(per_frame):
@@ -352,7 +413,9 @@ def test_lifted_3d_matches_the_truth_and_a_wrong_mapping_or_image_size_does_not(
     lifted = lift_keypoints(run["path"], np.concatenate([coco, score[..., None]], -1), WIDE)
     assert lifted.shape == truth.shape and np.all(lifted[:, 0] == 0)
     assert mpjpe_mm(lifted, truth) < BOUND_MM
-    swap = [COCO17_NAMES.index(n.replace("left", "@").replace("right", "left").replace("@", "right")) for n in COCO17_NAMES]
+    swap = [
+        COCO17_NAMES.index(n.replace("left", "@").replace("right", "left").replace("@", "right")) for n in COCO17_NAMES
+    ]
     swapped = lift_keypoints(run["path"], coco[:, swap], WIDE, scores=score)
     assert mpjpe_mm(swapped, truth) > BOUND_MM + 40
     for size in ((W, H), WIDE[::-1]):
@@ -369,8 +432,11 @@ def test_lifting_from_files_in_every_format(synthetic, run, coco_input, tmp_path
     b25[70:75] = 0.0  # OpenPose: nobody found in 5 frames
     np.savez(tmp_path / "ours.npz", keypoints=to_wide(synthetic["pixels"]), image_size=np.array(WIDE))
     lifter = as_lifter(run["path"])
-    for path in (write_coco_results(tmp_path / "coco.json", coco, score), write_openpose(tmp_path / "op", b25),
-                 tmp_path / "ours.npz"):
+    for path in (
+        write_coco_results(tmp_path / "coco.json", coco, score),
+        write_openpose(tmp_path / "op", b25),
+        tmp_path / "ours.npz",
+    ):
         kp = read_keypoints(path)
         prep = prepare_2d(kp, kp.image_size or WIDE)
         err = mpjpe_mm(predict_3d(lifter, prep.normalised), synthetic["truth"])
@@ -384,6 +450,7 @@ def test_lifting_from_files_in_every_format(synthetic, run, coco_input, tmp_path
 
 def test_multi_frame_models_see_edge_replicated_windows_at_the_training_rate(synthetic, tmp_path):
     from dhaug.models import VideoPoseTemporal
+
     torch.manual_seed(0)
     net = VideoPoseTemporal((3,), channels=16, dropout=0.0).eval()
     px = synthetic["pixels"][:20]
@@ -397,13 +464,25 @@ def test_multi_frame_models_see_edge_replicated_windows_at_the_training_rate(syn
     lifter.train_fps = 5.0
     assert window_step(lifter, 50.0) == 10 and window_step(lifter, None) == 1 and window_step(lifter, 3.0) == 1
     # from a checkpoint: the window and the training rate (50 fps / data.downsample) come from its config
-    cfg = load_config(None, ["model.name=videopose", "model.frames=3", "model.architecture=[3]", "model.channels=16",
-                             "model.dropout=0", "data.downsample=5"])
+    cfg = load_config(
+        None,
+        [
+            "model.name=videopose",
+            "model.frames=3",
+            "model.architecture=[3]",
+            "model.channels=16",
+            "model.dropout=0",
+            "data.downsample=5",
+        ],
+    )
     checkpoint.save_atomic({"model": net.state_dict(), "config": cfg.to_dict(), "epoch": 0}, tmp_path / "v.pt")
     from_file = as_lifter(tmp_path / "v.pt", "cpu")
     assert from_file.frames == 3 and from_file.train_fps == 10.0 and window_step(from_file, 50.0) == 5
-    np.testing.assert_allclose(lift_keypoints(from_file, px, (W, H), fps=50.0, flip_test=False),
-                               lift_keypoints(net, px, (W, H), step=5), atol=1e-5)
+    np.testing.assert_allclose(
+        lift_keypoints(from_file, px, (W, H), fps=50.0, flip_test=False),
+        lift_keypoints(net, px, (W, H), step=5),
+        atol=1e-5,
+    )
 
 
 def test_animation_frames_play_in_real_time():
@@ -419,14 +498,28 @@ def test_animation_frames_play_in_real_time():
 
 def test_cli_lifts_a_coco_file_end_to_end(synthetic, run, coco_input, tmp_path, monkeypatch, capsys):
     import dhaug.lift
+
     monkeypatch.setattr(dhaug.lift, "MAX_ANIMATION_FRAMES", 4)  # a short GIF: rendering is the slow part
     coco, score = to_wide(coco_input[0]), coco_input[1].copy()
     score[10:15, COCO17_NAMES.index("right_knee")] = 0.0
     decoy = {7: (coco[7] + 250.0, score[7], 0.3)}
     src = write_coco_results(tmp_path / "dets.json", coco, score, decoy)
     out = tmp_path / "lifted"
-    args = ["lift", "--checkpoint", str(run["path"]), "--keypoints", str(src), "--image-size", *map(str, WIDE),
-            "--fps", "50", "--smooth", "--out", str(out), "--no-progress"]
+    args = [
+        "lift",
+        "--checkpoint",
+        str(run["path"]),
+        "--keypoints",
+        str(src),
+        "--image-size",
+        *map(str, WIDE),
+        "--fps",
+        "50",
+        "--smooth",
+        "--out",
+        str(out),
+        "--no-progress",
+    ]
     assert main(args) == 0
     printed = capsys.readouterr().out
     T = len(coco)
@@ -446,12 +539,14 @@ def test_cli_lifts_a_coco_file_end_to_end(synthetic, run, coco_input, tmp_path, 
     for f in ("lifted.png", "lifted.gif"):
         assert (out / f).stat().st_size > 1000, f
     from PIL import Image
+
     assert Image.open(out / "lifted.gif").n_frames == 4
     # an existing result is kept unless --force
     assert main(args) == 2
     assert "already holds lifted.npz" in capsys.readouterr().err
     assert main(args + ["--force", "--bvh"]) == 0
     import bvhio  # test-only dependency (pyproject [test])
+
     bvh = bvhio.readAsBvh(str(out / "lifted.bvh"))
     assert bvh.FrameCount == T and bvh.FrameTime == pytest.approx(1 / 50)
     res = json.loads((out / "lifted.json").read_text())["bvh_residual_mm"]  # reported (test_bvh checks its truth)
@@ -461,6 +556,7 @@ def test_cli_lifts_a_coco_file_end_to_end(synthetic, run, coco_input, tmp_path, 
 def test_cli_writes_an_mp4_when_ffmpeg_is_on_the_path(synthetic, run, tmp_path, monkeypatch, capsys):
     """A stand-in ``ffmpeg`` that swallows the frames and writes its output file: the video path runs."""
     import dhaug.lift
+
     monkeypatch.setattr(dhaug.lift, "MAX_ANIMATION_FRAMES", 3)
     bindir = tmp_path / "bin"
     bindir.mkdir()
@@ -469,8 +565,21 @@ def test_cli_writes_an_mp4_when_ffmpeg_is_on_the_path(synthetic, run, tmp_path, 
     fake.chmod(fake.stat().st_mode | stat.S_IEXEC)
     monkeypatch.setenv("PATH", f"{bindir}{os.pathsep}{os.environ['PATH']}")
     np.savez(tmp_path / "clip.npz", keypoints=synthetic["pixels"][:12], image_size=np.array([W, H]))
-    assert main(["lift", "--checkpoint", str(run["path"]), "--keypoints", str(tmp_path / "clip.npz"),
-                 "--out", str(tmp_path / "o"), "--no-progress"]) == 0
+    assert (
+        main(
+            [
+                "lift",
+                "--checkpoint",
+                str(run["path"]),
+                "--keypoints",
+                str(tmp_path / "clip.npz"),
+                "--out",
+                str(tmp_path / "o"),
+                "--no-progress",
+            ]
+        )
+        == 0
+    )
     assert (tmp_path / "o" / "lifted.mp4").read_text() == "video\n"
     assert "lifted.mp4" in json.loads((tmp_path / "o" / "lifted.json").read_text())["files"]
 
@@ -513,8 +622,19 @@ def _bad_inputs(tmp, coco):
 
 def test_bad_input_is_one_error_line_naming_the_file(run, coco_input, tmp_path, capsys):
     for name, path, extra, message in _bad_inputs(tmp_path, coco_input[0]):
-        code = main(["lift", "--checkpoint", str(run["path"]), "--keypoints", str(path), "--out",
-                     str(tmp_path / "out"), "--no-progress", *extra])
+        code = main(
+            [
+                "lift",
+                "--checkpoint",
+                str(run["path"]),
+                "--keypoints",
+                str(path),
+                "--out",
+                str(tmp_path / "out"),
+                "--no-progress",
+                *extra,
+            ]
+        )
         err = capsys.readouterr().err
         assert code == 2, name
         assert err.startswith("error: ") and err.count("\n") == 1, (name, err)

@@ -8,10 +8,14 @@ def random_rotation(rng, n):
     q = rng.normal(size=(n, 4))
     q /= np.linalg.norm(q, axis=1, keepdims=True)
     w, x, y, z = q.T
-    return np.stack([
-        np.stack([1 - 2 * (y * y + z * z), 2 * (x * y - z * w), 2 * (x * z + y * w)], -1),
-        np.stack([2 * (x * y + z * w), 1 - 2 * (x * x + z * z), 2 * (y * z - x * w)], -1),
-        np.stack([2 * (x * z - y * w), 2 * (y * z + x * w), 1 - 2 * (x * x + y * y)], -1)], 1)
+    return np.stack(
+        [
+            np.stack([1 - 2 * (y * y + z * z), 2 * (x * y - z * w), 2 * (x * z + y * w)], -1),
+            np.stack([2 * (x * y + z * w), 1 - 2 * (x * x + z * z), 2 * (y * z - x * w)], -1),
+            np.stack([2 * (x * z - y * w), 2 * (y * z + x * w), 1 - 2 * (x * x + y * y)], -1),
+        ],
+        1,
+    )
 
 
 def test_mpjpe_by_hand():
@@ -48,8 +52,8 @@ def test_procrustes_is_optimal_against_perturbations():
 def test_pck_and_auc_by_hand():
     gt = torch.zeros(1, 16, 3, dtype=torch.float64)
     pred = gt.clone()
-    pred[0, :8, 0] = 0.100   # 8 joints at 100 mm
-    pred[0, 8:, 0] = 0.200   # 8 joints at 200 mm
+    pred[0, :8, 0] = 0.100  # 8 joints at 100 mm
+    pred[0, 8:, 0] = 0.200  # 8 joints at 200 mm
     assert pck(pred, gt).item() == 50.0
     assert len(AUC_THRESHOLDS_MM) == 31 and AUC_THRESHOLDS_MM[-1] == 150.0
     # thresholds > 100 mm (105..150: 10 of 31) count the first 8 joints
@@ -70,6 +74,7 @@ def test_summarize_frame_and_action_means():
 def test_metrics_root_centre_a_free_root():
     """SemGCN predicts the root too: a pose shifted as a whole is the same pose (method.md §9)."""
     from dhaug.metrics import pose_metrics
+
     g = torch.Generator().manual_seed(0)
     target = torch.randn(8, 16, 3, generator=g, dtype=torch.float64) * 0.3
     target = target - target[:, :1]
@@ -95,8 +100,18 @@ def test_evaluation_root_centres_semgcn_and_flip_averaging():
     n = 6
     y = torch.randn(n, 16, 3, generator=torch.Generator().manual_seed(1)) * 0.3
     y = y - y[:, :1]
-    s = PoseSet(pose2d=np.zeros((n, 16, 2), np.float32), pose3d=y.numpy(), root=np.zeros((n, 3), np.float32),
-                action=np.zeros(n, np.int64), seq=np.zeros(n, np.int64), frame=np.arange(n),
-                camera=np.zeros(n, np.int64), action_names=["a"], seq_names=["s"], name="t", fps=50.0)
+    s = PoseSet(
+        pose2d=np.zeros((n, 16, 2), np.float32),
+        pose3d=y.numpy(),
+        root=np.zeros((n, 3), np.float32),
+        action=np.zeros(n, np.int64),
+        seq=np.zeros(n, np.int64),
+        frame=np.arange(n),
+        camera=np.zeros(n, np.int64),
+        action_names=["a"],
+        seq_names=["s"],
+        name="t",
+        fps=50.0,
+    )
     r = evaluate_set(Shifted(y), s, "cpu", flip_test=False)
     assert r["frame_mean"]["mpjpe"] < 1e-3

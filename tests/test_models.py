@@ -40,7 +40,7 @@ def test_temporal_strided_and_dilated_forms_agree():
     x = torch.randn(2, 20, 16, 2)
     dense = net(x)
     assert dense.shape == (2, 12, 16, 3)
-    windows = torch.stack([x[:, t:t + 9] for t in range(12)], 1).flatten(0, 1)
+    windows = torch.stack([x[:, t : t + 9] for t in range(12)], 1).flatten(0, 1)
     strided = net(windows, strided=True).view(2, 12, 16, 3)
     torch.testing.assert_close(dense, strided, rtol=1e-5, atol=1e-5)
 
@@ -67,6 +67,7 @@ def test_single_frame_fast_path_equals_convolution_path():
 
 def test_semgcn_layer_matches_dense_formula():
     from dhaug.models.semgcn import SemGraphConv
+
     torch.manual_seed(0)
     layer = SemGraphConv(4, 5, skeleton_adjacency())
     x = torch.randn(3, 16, 4)
@@ -80,6 +81,7 @@ def test_semgcn_layer_matches_dense_formula():
 def test_stgcn_partitions_and_receptive_field():
     from dhaug.models.stgcn import STGCN, partitioned_adjacency
     from dhaug.skeleton import H36M16
+
     A = partitioned_adjacency(16, H36M16.bones, tuple(zip(H36M16.left, H36M16.right)))
     assert A.shape == (4, 16, 16)
     torch.testing.assert_close(A.sum(dim=(0, 1)), torch.ones(16))  # every node averages over its neighbourhood

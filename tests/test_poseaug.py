@@ -1,5 +1,6 @@
 """PoseAug pieces: BA / BL / RT keep the skeleton's tree and their limits, KCS, the feedback loss's
 gradients, the fake pool, the schedule, and training with ``augment.method=poseaug`` (exact resume)."""
+
 import json
 import math
 
@@ -41,7 +42,7 @@ def poses(n=64, seed=0):
     g = torch.Generator().manual_seed(seed)
     lo, hi = paper_table("normal").for_model(PAPER)
     v = lo + (hi - lo) * torch.rand(n, len(lo), generator=g) * 0.5
-    return forward_kinematics(PAPER, v[:, :PAPER.num_dofs], S1.expand(n, 15))
+    return forward_kinematics(PAPER, v[:, : PAPER.num_dofs], S1.expand(n, 15))
 
 
 def directions(p):
@@ -54,6 +55,7 @@ def run_augmentor(n=64, seed=0, **kw):
     x = poses(n, seed)
     cams, _, _, _ = real_set(4)
     from dhaug.augment import CameraSet
+
     c = CameraSet.from_cameras(cams)
     cam = torch.arange(n) % 4
     out = G(x, torch.randn(n, Augmentor.NOISES, G.noise_dim), c.K[cam], c.aspect[cam])
@@ -87,7 +89,7 @@ def test_ba_changes_directions_only_and_keeps_the_backbone():
 def test_ba_range_loss_pulls_the_mean_change_into_its_range():
     m, w = 0.205, 0.165
     assert range_loss(torch.tensor([0.1, 0.3, 0.05]), m, w) == 0
-    assert range_loss(torch.tensor([0.0]), m, w) == pytest.approx(m ** 2)
+    assert range_loss(torch.tensor([0.0]), m, w) == pytest.approx(m**2)
     assert range_loss(torch.tensor([0.5, 0.2]), m, w) == pytest.approx((0.5 - m) ** 2 / 2)
     torch.manual_seed(0)
     G = Augmentor(width=32)
@@ -161,6 +163,7 @@ def test_kcs_of_body_parts():
 
 def test_feedback_gradients_reach_the_augmentor_and_not_the_pose_net():
     from dhaug.models import SimpleBaseline
+
     cams, cam3d, root, ci = real_set(64)
     settings = AugmentConfig(poseaug=PoseAugConfig(width=32, d3_width=16, d2_width=16))
     aug = PoseAugmenter(cams, S1[None], settings, seed=0)
@@ -170,6 +173,7 @@ def test_feedback_gradients_reach_the_augmentor_and_not_the_pose_net():
     K = aug.cams.K[ci]
     g = aug.G(x3, torch.randn(64, Augmentor.NOISES, 48), K, aug.cams.aspect[ci])
     from dhaug.camera import project
+
     ba2d = project(g["ba"] + root[:, None], K, clamp=False)
     rt2d = project(g["cam"] + g["root"][:, None], K, clamp=False)
     e0, e_ba, e_rt = aug.pose_net_errors((x2, x3), (ba2d, g["ba"]), (rt2d, g["cam"]))
@@ -224,6 +228,7 @@ def test_fake_pool_slot_drawn_twice_keeps_the_later_fake_on_every_run():
 def test_schedule_phases_inside_the_pose_net_budget():
     class T:
         epochs, tail_epochs = 6, 0
+
     s = Schedule.from_config(AugmentConfig(), T)  # auto: half pre-training, 2 warm-up epochs overlapping
     assert (s.pretrain, s.pose_start, s.gan_start, s.gan_epochs) == (3, 0, 1, 5)
     assert [s.phase(e) for e in range(6)] == ["pretrain", "warmup", "warmup", "joint", "joint", "joint"]
@@ -235,23 +240,43 @@ def test_schedule_phases_inside_the_pose_net_budget():
     assert (s.pose_start, s.gan_start, [s.phase(e) for e in range(4)]) == (2, 0, ["warmup", "warmup", "joint", "joint"])
 
 
-@pytest.mark.parametrize("over, match", [
-    (["model.frames=9"], "single frames"),
-    (["augment.poseaug.pretrain_epochs=2"], "poseaug.pretrain_epochs"),
-    (["augment.poseaug.feedback=hard"], "poseaug.feedback must"),
-])
+@pytest.mark.parametrize(
+    "over, match",
+    [
+        (["model.frames=9"], "single frames"),
+        (["augment.poseaug.pretrain_epochs=2"], "poseaug.pretrain_epochs"),
+        (["augment.poseaug.feedback=hard"], "poseaug.feedback must"),
+    ],
+)
 def test_bad_poseaug_settings_are_refused(over, match):
     with pytest.raises(ConfigError, match=match):
-        load_config(None, ["augment.method=poseaug", "model.name=videopose", "train.epochs=2", "train.tail_epochs=0",
-                           *over])
+        load_config(
+            None, ["augment.method=poseaug", "model.name=videopose", "train.epochs=2", "train.tail_epochs=0", *over]
+        )
 
 
 def tiny(out, *extra):
-    return [f"out_dir={out}", "data.dataset=synthetic", "data.train_subjects=[S1]", "data.downsample=20",
-            "data.test_downsample=20", "model.name=mlp", "model.channels=16", "model.stages=1", "train.epochs=2",
-            "train.tail_epochs=0", "train.batch_size=128", "augment.poseaug.pretrain_epochs=1", "augment.poseaug.warmup=1",
-            "augment.poseaug.width=16", "augment.poseaug.d3_width=16", "augment.poseaug.d2_width=16",
-            "augment.poseaug.pool_size=64", "augment.monitor_every=0", *extra]
+    return [
+        f"out_dir={out}",
+        "data.dataset=synthetic",
+        "data.train_subjects=[S1]",
+        "data.downsample=20",
+        "data.test_downsample=20",
+        "model.name=mlp",
+        "model.channels=16",
+        "model.stages=1",
+        "train.epochs=2",
+        "train.tail_epochs=0",
+        "train.batch_size=128",
+        "augment.poseaug.pretrain_epochs=1",
+        "augment.poseaug.warmup=1",
+        "augment.poseaug.width=16",
+        "augment.poseaug.d3_width=16",
+        "augment.poseaug.d2_width=16",
+        "augment.poseaug.pool_size=64",
+        "augment.monitor_every=0",
+        *extra,
+    ]
 
 
 def test_poseaug_training_end_to_end_and_exact_resume(tmp_path, monkeypatch, capsys):
@@ -297,8 +322,9 @@ def test_poseaug_training_end_to_end_and_exact_resume(tmp_path, monkeypatch, cap
     a, b = checkpoint.load(straight / "checkpoint.pt"), checkpoint.load(killed / "checkpoint.pt")
     assert b["epoch"] == 2
     for h, k in zip(a["history"], b["history"]):
-        assert {x: v for x, v in h.items() if x != "seconds" and not x.endswith("seconds")} == \
-               {x: v for x, v in k.items() if x != "seconds" and not x.endswith("seconds")}
+        assert {x: v for x, v in h.items() if x != "seconds" and not x.endswith("seconds")} == {
+            x: v for x, v in k.items() if x != "seconds" and not x.endswith("seconds")
+        }
     for part in ("model",):
         for k in a[part]:
             torch.testing.assert_close(a[part][k], b[part][k], rtol=0, atol=0)
@@ -317,8 +343,17 @@ def test_follow_lr_separate_passes_and_train_mode_feedback(tmp_path):
     from dhaug.train import train
 
     out = tmp_path / "follow"
-    cfg = load_config(None, tiny(out, "augment.method=poseaug", "train.epochs=3", "augment.poseaug.lr_policy=follow",
-                                 "train.synthetic_batches=separate", "augment.poseaug.feedback_mode=train"))
+    cfg = load_config(
+        None,
+        tiny(
+            out,
+            "augment.method=poseaug",
+            "train.epochs=3",
+            "augment.poseaug.lr_policy=follow",
+            "train.synthetic_batches=separate",
+            "augment.poseaug.feedback_mode=train",
+        ),
+    )
     train(cfg, progress=False)
     hist = json.loads((out / "results.json").read_text())["history"]
     lrs = [learning_rate(e, cfg.train) for e in range(3)]
@@ -329,6 +364,7 @@ def test_follow_lr_separate_passes_and_train_mode_feedback(tmp_path):
 
     cams, cam3d, root, ci = real_set(64)
     from dhaug.models import SimpleBaseline
+
     for mode, changes in (("eval", False), ("train", True)):
         aug = PoseAugmenter(cams, None, AugmentConfig(poseaug=PoseAugConfig(width=16, feedback_mode=mode)), seed=0)
         net = SimpleBaseline(width=32, stages=1, dropout=0.2).train()

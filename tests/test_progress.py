@@ -1,4 +1,5 @@
 """Progress display: bars on a terminal only; a redirected log holds short plain lines, no ``\\r``."""
+
 import io
 
 from tqdm.std import tqdm as std_tqdm
@@ -15,11 +16,28 @@ class FakeTTY(io.StringIO):
 
 
 def test_a_redirected_training_log_has_no_bars_and_short_lines(tmp_path, capfd):
-    cfg = load_config(None, [f"out_dir={tmp_path}", "data.dataset=synthetic", "data.train_subjects=[S1]",
-                             "data.downsample=20", "data.test_downsample=20", "model.name=mlp", "model.channels=16",
-                             "model.stages=1", "train.epochs=1", "train.tail_epochs=0", "train.batch_size=128",
-                             "augment.method=dhaug", "augment.gan.warmup=0", "augment.gan.gen_width=16", "augment.gan.d3_width=16",
-                             "augment.gan.d2_width=16", "augment.monitor_every=0"])
+    cfg = load_config(
+        None,
+        [
+            f"out_dir={tmp_path}",
+            "data.dataset=synthetic",
+            "data.train_subjects=[S1]",
+            "data.downsample=20",
+            "data.test_downsample=20",
+            "model.name=mlp",
+            "model.channels=16",
+            "model.stages=1",
+            "train.epochs=1",
+            "train.tail_epochs=0",
+            "train.batch_size=128",
+            "augment.method=dhaug",
+            "augment.gan.warmup=0",
+            "augment.gan.gen_width=16",
+            "augment.gan.d3_width=16",
+            "augment.gan.d2_width=16",
+            "augment.monitor_every=0",
+        ],
+    )
     capfd.readouterr()
     train(cfg)  # progress on (the default, as `dhaug demo` has it); stdout and stderr are not terminals
     out, err = capfd.readouterr()

@@ -1,6 +1,7 @@
 """The synthetic-source protocol: every registered method builds a source that satisfies it, and a new
 method — the README's example, written to a package of its own — trains through the CLI with one
 registry line and no other change."""
+
 import json
 import re
 import sys
@@ -15,12 +16,29 @@ from dhaug.errors import ConfigError
 from dhaug.registry import AUGMENT_METHODS
 
 README = Path(__file__).resolve().parents[1] / "README.md"
-TINY = ["data.dataset=synthetic", "data.train_subjects=[S1]", "data.downsample=20", "data.test_downsample=20",
-        "model.name=mlp", "model.channels=16", "model.stages=1", "train.epochs=2", "train.tail_epochs=0",
-        "train.batch_size=128", "augment.num_poses=64", "augment.monitor_every=0", "augment.gan.gen_width=16",
-        "augment.gan.d3_width=16", "augment.gan.d2_width=16", "augment.poseaug.width=16", "augment.poseaug.d3_width=16",
-        "augment.poseaug.d2_width=16", "augment.poseaug.pretrain_epochs=1", "augment.gan.warmup=1",
-        "augment.poseaug.warmup=1"]
+TINY = [
+    "data.dataset=synthetic",
+    "data.train_subjects=[S1]",
+    "data.downsample=20",
+    "data.test_downsample=20",
+    "model.name=mlp",
+    "model.channels=16",
+    "model.stages=1",
+    "train.epochs=2",
+    "train.tail_epochs=0",
+    "train.batch_size=128",
+    "augment.num_poses=64",
+    "augment.monitor_every=0",
+    "augment.gan.gen_width=16",
+    "augment.gan.d3_width=16",
+    "augment.gan.d2_width=16",
+    "augment.poseaug.width=16",
+    "augment.poseaug.d3_width=16",
+    "augment.poseaug.d2_width=16",
+    "augment.poseaug.pretrain_epochs=1",
+    "augment.gan.warmup=1",
+    "augment.poseaug.warmup=1",
+]
 
 
 @pytest.mark.parametrize("method", [m for m in AUGMENT_METHODS if m not in ("none", "dhaug-video")])
@@ -48,6 +66,7 @@ def test_readme_example_method_trains_with_one_registry_line(tmp_path, monkeypat
     monkeypatch.syspath_prepend(str(tmp_path / "pkg"))
     monkeypatch.setitem(AUGMENT_METHODS, "rotate", "rotate_example")  # the one registry line
     from dhaug.cli import main
+
     out = tmp_path / "run"
     assert main(["train", "--augment", "rotate", "--no-progress", f"out_dir={out}", *TINY]) == 0
     hist = json.loads((out / "results.json").read_text())["history"]

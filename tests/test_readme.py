@@ -1,4 +1,5 @@
 """The README's Python blocks run as written (on the bundled lifter and random DH poses: no data needed)."""
+
 import re
 from pathlib import Path
 

@@ -1,4 +1,5 @@
 """Tests of the synthetic demo dataset (dhaug.data.synthetic)."""
+
 from __future__ import annotations
 
 import json
@@ -19,8 +20,21 @@ from dhaug.skeleton import H36M16, bone_lengths
 
 SUBJECTS = ("S1", "S5", "S6", "S7", "S8", "S9", "S11")
 P, RH, RK, RA, LH, LK, LA, SP, TH, HD, LS, LE, LW, RS, RE, RW = range(16)
-CROSS_KEYS = {"pose3d", "pose2d_px", "pose2d", "res", "cam_intrinsics", "seq", "frame", "seq_names",
-              "joint_names", "joint_parents", "cam_R", "cam_t", "fps"}
+CROSS_KEYS = {
+    "pose3d",
+    "pose2d_px",
+    "pose2d",
+    "res",
+    "cam_intrinsics",
+    "seq",
+    "frame",
+    "seq_names",
+    "joint_names",
+    "joint_parents",
+    "cam_R",
+    "cam_t",
+    "fps",
+}
 
 
 @pytest.fixture(scope="module")
@@ -87,8 +101,17 @@ def test_deterministic_and_seed_dependent():
 
 
 def test_bone_lengths_constant_symmetric_and_human(mocap):
-    typical = {(0, 1): 0.133, (1, 2): 0.443, (2, 3): 0.454, (0, 7): 0.234, (7, 8): 0.257,
-               (8, 9): 0.182, (8, 13): 0.151, (13, 14): 0.279, (14, 15): 0.252}
+    typical = {
+        (0, 1): 0.133,
+        (1, 2): 0.443,
+        (2, 3): 0.454,
+        (0, 7): 0.234,
+        (7, 8): 0.257,
+        (8, 9): 0.182,
+        (8, 13): 0.151,
+        (13, 14): 0.279,
+        (14, 15): 0.252,
+    }
     bones = H36M16.bones
     per_subject = []
     for subject, actions in mocap.positions.items():
@@ -246,9 +269,18 @@ def test_cross_keys_shapes_dtypes(cross):
     assert set(cross) == CROSS_KEYS
     n = len(cross["seq"])
     assert n == 8 * 2 * 240
-    shapes = {"pose3d": (n, 16, 3), "pose2d_px": (n, 16, 2), "pose2d": (n, 16, 2), "res": (n, 2),
-              "cam_intrinsics": (n, 4), "seq": (n,), "frame": (n,), "joint_names": (16,),
-              "joint_parents": (16,), "fps": ()}
+    shapes = {
+        "pose3d": (n, 16, 3),
+        "pose2d_px": (n, 16, 2),
+        "pose2d": (n, 16, 2),
+        "res": (n, 2),
+        "cam_intrinsics": (n, 4),
+        "seq": (n,),
+        "frame": (n,),
+        "joint_names": (16,),
+        "joint_parents": (16,),
+        "fps": (),
+    }
     for k, shape in shapes.items():
         assert cross[k].shape == shape, k
     for k in ("pose3d", "pose2d_px", "pose2d", "res", "cam_intrinsics", "cam_R", "cam_t", "fps"):
@@ -341,8 +373,10 @@ def test_cross_proportions_differ(mocap, cross):
         pose = np.asarray(pose, dtype=np.float64)
         shoulder = np.linalg.norm(pose[..., LS, :] - pose[..., RS, :], axis=-1).mean()
         hip = np.linalg.norm(pose[..., LH, :] - pose[..., RH, :], axis=-1).mean()
-        leg = (np.linalg.norm(pose[..., RK, :] - pose[..., RH, :], axis=-1)
-               + np.linalg.norm(pose[..., RA, :] - pose[..., RK, :], axis=-1)).mean()
+        leg = (
+            np.linalg.norm(pose[..., RK, :] - pose[..., RH, :], axis=-1)
+            + np.linalg.norm(pose[..., RA, :] - pose[..., RK, :], axis=-1)
+        ).mean()
         return shoulder, hip, leg
 
     train = np.array([widths(s) for _, _, s in all_sequences(mocap)]).mean(0)

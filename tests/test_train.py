@@ -1,4 +1,5 @@
 """The training loop on tiny self-made data: it learns, resumes exactly, and refuses bad input."""
+
 import json
 
 import numpy as np
@@ -20,21 +21,44 @@ def tiny_set(n, seed, name):
     W = np.random.default_rng(99).normal(size=(32, 48)).astype(np.float32) * 0.05
     y = (x.reshape(n, 32) @ W).reshape(n, 16, 3)
     y -= y[:, :1]
-    return PoseSet(pose2d=x, pose3d=y.astype(np.float32), root=np.zeros((n, 3), np.float32),
-                   action=np.arange(n) % 2, seq=np.zeros(n, np.int64), frame=np.arange(n), camera=np.zeros(n, np.int64),
-                   action_names=["a", "b"], seq_names=["s"], name=name)
+    return PoseSet(
+        pose2d=x,
+        pose3d=y.astype(np.float32),
+        root=np.zeros((n, 3), np.float32),
+        action=np.arange(n) % 2,
+        seq=np.zeros(n, np.int64),
+        frame=np.arange(n),
+        camera=np.zeros(n, np.int64),
+        action_names=["a", "b"],
+        seq_names=["s"],
+        name=name,
+    )
 
 
 def tiny_data():
-    return ExperimentData(train=tiny_set(600, 0, "train"), tests={"test": tiny_set(100, 1, "test"),
-                                                                  "other": tiny_set(50, 2, "other")},
-                          cross=["other"], description="toy")
+    return ExperimentData(
+        train=tiny_set(600, 0, "train"),
+        tests={"test": tiny_set(100, 1, "test"), "other": tiny_set(50, 2, "other")},
+        cross=["other"],
+        description="toy",
+    )
 
 
 def tiny_cfg(out, *extra):
-    return load_config(None, [f"out_dir={out}", "model.name=mlp", "model.channels=64", "model.stages=1",
-                              "train.epochs=3", "train.tail_epochs=1", "train.lr=3e-3", "train.batch_size=128",
-                              *extra])
+    return load_config(
+        None,
+        [
+            f"out_dir={out}",
+            "model.name=mlp",
+            "model.channels=64",
+            "model.stages=1",
+            "train.epochs=3",
+            "train.tail_epochs=1",
+            "train.lr=3e-3",
+            "train.batch_size=128",
+            *extra,
+        ],
+    )
 
 
 def test_learning_rate_schedule():
@@ -42,7 +66,7 @@ def test_learning_rate_schedule():
     assert learning_rate(0, cfg) == 1e-4
     assert learning_rate(49, cfg) == pytest.approx(1e-4 * (1 - 49 / 51))
     assert learning_rate(50, cfg) == pytest.approx(1e-4 / 51 * 0.95)
-    assert learning_rate(109, cfg) == pytest.approx(1e-4 / 51 * 0.95 ** 60)
+    assert learning_rate(109, cfg) == pytest.approx(1e-4 / 51 * 0.95**60)
 
 
 def test_training_learns_and_writes_reports(tmp_path):
@@ -87,8 +111,12 @@ def test_resume_continues_exactly(tmp_path, monkeypatch):
 def test_resume_refuses_a_different_config(tmp_path):
     train(tiny_cfg(tmp_path, "train.epochs=1", "train.tail_epochs=0"), data=tiny_data(), progress=False)
     with pytest.raises(ValueError, match="config differs"):
-        train(tiny_cfg(tmp_path, "train.epochs=1", "train.tail_epochs=0", "train.lr=1e-2"), resume=True,
-              data=tiny_data(), progress=False)
+        train(
+            tiny_cfg(tmp_path, "train.epochs=1", "train.tail_epochs=0", "train.lr=1e-2"),
+            resume=True,
+            data=tiny_data(),
+            progress=False,
+        )
 
 
 def test_divergence_stops_and_keeps_last_good_checkpoint(tmp_path):
@@ -109,17 +137,26 @@ def test_divergence_stops_and_keeps_last_good_checkpoint(tmp_path):
         assert torch.isfinite(v.float()).all()
 
 
-@pytest.mark.parametrize("argv, match", [
-    (["train", "--data-dir", "/nonexistent/h36m"], "data folder /nonexistent/h36m does not exist"),
-    (["train", "train.epochs=abc"], "train.epochs"),
-    (["train", "--config", "/nonexistent.yaml"], "config file /nonexistent.yaml not found"),
-    (["evaluate", "--checkpoint", "/nonexistent.pt"], "checkpoint /nonexistent.pt not found"),
-    (["train", "--data-dir", ".", "--cross", "/nonexistent.npz", "data.dataset=h36m"], "data_3d_h36m.npz: file not found"),
-    (["train", "--device", "gpu", "data.dataset=synthetic"], "train.device (--device) = 'gpu' is not a device"),
-    (["train", "--device", "meta", "data.dataset=synthetic"], "dhaug runs on 'cpu' or 'cuda'"),
-    pytest.param(["train", "--device", "cuda", "data.dataset=synthetic"], "but CUDA is not available",
-                 marks=pytest.mark.skipif(torch.cuda.is_available(), reason="this machine has CUDA")),
-])
+@pytest.mark.parametrize(
+    "argv, match",
+    [
+        (["train", "--data-dir", "/nonexistent/h36m"], "data folder /nonexistent/h36m does not exist"),
+        (["train", "train.epochs=abc"], "train.epochs"),
+        (["train", "--config", "/nonexistent.yaml"], "config file /nonexistent.yaml not found"),
+        (["evaluate", "--checkpoint", "/nonexistent.pt"], "checkpoint /nonexistent.pt not found"),
+        (
+            ["train", "--data-dir", ".", "--cross", "/nonexistent.npz", "data.dataset=h36m"],
+            "data_3d_h36m.npz: file not found",
+        ),
+        (["train", "--device", "gpu", "data.dataset=synthetic"], "train.device (--device) = 'gpu' is not a device"),
+        (["train", "--device", "meta", "data.dataset=synthetic"], "dhaug runs on 'cpu' or 'cuda'"),
+        pytest.param(
+            ["train", "--device", "cuda", "data.dataset=synthetic"],
+            "but CUDA is not available",
+            marks=pytest.mark.skipif(torch.cuda.is_available(), reason="this machine has CUDA"),
+        ),
+    ],
+)
 def test_cli_errors_are_one_clear_line(argv, match, capsys):
     assert main(argv) == 2
     err = capsys.readouterr().err
@@ -128,9 +165,21 @@ def test_cli_errors_are_one_clear_line(argv, match, capsys):
 
 def test_cli_train_then_evaluate_on_synthetic(tmp_path, capsys):
     out = tmp_path / "run"
-    args = ["train", "--out", str(out), "--no-progress", "data.dataset=synthetic", "data.train_subjects=[S1]",
-            "data.downsample=10", "data.test_downsample=10", "model.name=mlp", "model.channels=32", "model.stages=1",
-            "train.epochs=1", "train.tail_epochs=0"]
+    args = [
+        "train",
+        "--out",
+        str(out),
+        "--no-progress",
+        "data.dataset=synthetic",
+        "data.train_subjects=[S1]",
+        "data.downsample=10",
+        "data.test_downsample=10",
+        "model.name=mlp",
+        "model.channels=32",
+        "model.stages=1",
+        "train.epochs=1",
+        "train.tail_epochs=0",
+    ]
     assert main(args) == 0
     assert main(["evaluate", "--checkpoint", str(out / "checkpoint.pt"), "--out", str(tmp_path / "eval")]) == 0
     a = json.loads((out / "results.json").read_text())["results"]
@@ -141,10 +190,28 @@ def test_cli_train_then_evaluate_on_synthetic(tmp_path, capsys):
 
 def test_cli_evaluate_never_replaces_the_runs_results_and_scores_only_the_given_files(tmp_path, capsys):
     from dhaug.data.synthetic import make_synthetic_cross_set
+
     out = tmp_path / "run"
-    assert main(["train", "--out", str(out), "--no-progress", "data.dataset=synthetic", "data.train_subjects=[S1]",
-                 "data.downsample=10", "data.test_downsample=10", "model.name=mlp", "model.channels=32",
-                 "model.stages=1", "train.epochs=1", "train.tail_epochs=0"]) == 0
+    assert (
+        main(
+            [
+                "train",
+                "--out",
+                str(out),
+                "--no-progress",
+                "data.dataset=synthetic",
+                "data.train_subjects=[S1]",
+                "data.downsample=10",
+                "data.test_downsample=10",
+                "model.name=mlp",
+                "model.channels=32",
+                "model.stages=1",
+                "train.epochs=1",
+                "train.tail_epochs=0",
+            ]
+        )
+        == 0
+    )
     own = (out / "results.json").read_text()
     np.savez(tmp_path / "other.npz", **make_synthetic_cross_set())
     assert main(["evaluate", "--checkpoint", str(out / "checkpoint.pt"), "--cross", str(tmp_path / "other.npz")]) == 0
@@ -159,6 +226,7 @@ def test_cli_evaluate_never_replaces_the_runs_results_and_scores_only_the_given_
 
 def test_configs_saved_before_a_field_existed_keep_their_behaviour():
     from dhaug.config import load_config
+
     saved = load_config(None).to_dict()
     del saved["train"]["drop_last"]  # a checkpoint written before train.drop_last existed
     assert load_config(saved).train.drop_last is False  # those runs trained on the short last batch

@@ -1,5 +1,6 @@
 """Multi-frame pieces: temporal windows, the temporal VideoPose3D and PoseFormer, and training and
 evaluating a multi-frame lifter end to end on the built-in synthetic data."""
+
 import json
 
 import numpy as np
@@ -35,15 +36,16 @@ def test_windows_in_time_skip_no_gap():
     seq = np.array([0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1])
     frame = np.array([0, 1, 2, 5, 6, 7, 8, 10, 11, 12, 13])
     rows = window_rows(seq, 3, frame=frame)
-    np.testing.assert_array_equal(rows[2], [1, 2, 2])   # frame 3 is missing: its nearest kept frame is 2, not 5
-    np.testing.assert_array_equal(rows[3], [3, 3, 4])   # frame 4 is missing: nearest is 5
-    np.testing.assert_array_equal(rows[0], [0, 0, 1])   # edge replication at the start
-    np.testing.assert_array_equal(rows[7], [7, 7, 8])   # and inside the second sequence
+    np.testing.assert_array_equal(rows[2], [1, 2, 2])  # frame 3 is missing: its nearest kept frame is 2, not 5
+    np.testing.assert_array_equal(rows[3], [3, 3, 4])  # frame 4 is missing: nearest is 5
+    np.testing.assert_array_equal(rows[0], [0, 0, 1])  # edge replication at the start
+    np.testing.assert_array_equal(rows[7], [7, 7, 8])  # and inside the second sequence
     assert np.all(seq[rows] == seq[rows[:, :1]])
     # ties (frame 3 missing, frames 2 and 4 equally near) go to the row nearer the window's centre
     one_gap = np.array([0, 1, 2, 4, 5, 6])
-    np.testing.assert_array_equal(window_rows(np.zeros(6, int), 3, 2, np.array([1, 4]), frame=one_gap),
-                                  [[0, 1, 2], [3, 4, 5]])
+    np.testing.assert_array_equal(
+        window_rows(np.zeros(6, int), 3, 2, np.array([1, 4]), frame=one_gap), [[0, 1, 2], [3, 4, 5]]
+    )
     # without gaps the time windows are the row windows, for any step
     whole = np.repeat([0, 1, 2], [7, 12, 3])
     f = np.concatenate([np.arange(7) + 3, np.arange(12), np.arange(3)])
@@ -55,9 +57,18 @@ def test_windows_in_time_skip_no_gap():
 
 def test_centres_and_rates():
     from dhaug.data import PoseSet
+
     n = 20
-    s = PoseSet(np.zeros((n, 16, 2), np.float32), np.zeros((n, 16, 3), np.float32), np.zeros((n, 3), np.float32),
-                np.zeros(n, int), np.zeros(n, int), np.arange(n), np.zeros(n, int), fps=50.0)
+    s = PoseSet(
+        np.zeros((n, 16, 2), np.float32),
+        np.zeros((n, 16, 3), np.float32),
+        np.zeros((n, 3), np.float32),
+        np.zeros(n, int),
+        np.zeros(n, int),
+        np.arange(n),
+        np.zeros(n, int),
+        fps=50.0,
+    )
     np.testing.assert_array_equal(centre_rows(s, 8), [0, 8, 16])
     assert step_for_rate(s, 5.0) == 10 and step_for_rate(s, 100.0) == 1
 
@@ -85,6 +96,7 @@ def test_temporal_videopose_windows_equal_whole_sequence():
 @pytest.mark.parametrize("widths", [(3, 3), (3, 3, 3), (3, 1, 5)])
 def test_strided_matrix_form_equals_the_strided_convolution(widths):
     from dhaug.models.videopose import TemporalConvNet
+
     torch.manual_seed(0)
     net = TemporalConvNet(16, widths, 64, dropout=0.0).double()
     x = torch.randn(5, 2 * net.receptive_field, 16, 2, dtype=torch.float64, requires_grad=True)
@@ -93,8 +105,8 @@ def test_strided_matrix_form_equals_the_strided_convolution(widths):
         fast, conv = net(x, strided=True), net._forward_conv(x, strided=True)
         assert fast.shape == conv.shape == (5, 2, 16, 3)
         torch.testing.assert_close(fast, conv, rtol=0, atol=1e-12)
-    g_fast, = torch.autograd.grad(net(x, strided=True).square().sum(), x)
-    g_conv, = torch.autograd.grad(net._forward_conv(x, strided=True).square().sum(), x)
+    (g_fast,) = torch.autograd.grad(net(x, strided=True).square().sum(), x)
+    (g_conv,) = torch.autograd.grad(net._forward_conv(x, strided=True).square().sum(), x)
     torch.testing.assert_close(g_fast, g_conv, rtol=0, atol=1e-10)
 
 
@@ -116,10 +128,24 @@ def test_poseformer_shapes_and_gradients():
 def test_multi_frame_training_and_both_test_protocols(tmp_path, model):
     from dhaug.config import load_config
     from dhaug.train import train
-    over = [f"out_dir={tmp_path}", "data.dataset=synthetic", "data.train_subjects=[S1]", "data.downsample=5",
-            "data.test_downsample=10", f"model.name={model}", "model.frames=9", "model.channels=32",
-            "model.embed_ratio=8", "model.depth=1", "model.heads=2", "train.epochs=2", "train.tail_epochs=0",
-            "train.batch_size=256", "train.lr=1e-3"]
+
+    over = [
+        f"out_dir={tmp_path}",
+        "data.dataset=synthetic",
+        "data.train_subjects=[S1]",
+        "data.downsample=5",
+        "data.test_downsample=10",
+        f"model.name={model}",
+        "model.frames=9",
+        "model.channels=32",
+        "model.embed_ratio=8",
+        "model.depth=1",
+        "model.heads=2",
+        "train.epochs=2",
+        "train.tail_epochs=0",
+        "train.batch_size=256",
+        "train.lr=1e-3",
+    ]
     res = train(load_config(None, over), progress=False)
     assert {"synthetic", "synthetic_train_rate", "synthetic_other"} <= set(res)
     assert res["synthetic"]["window"] == {"frames": 9, "step": 1, "fps": 50.0}
@@ -134,6 +160,7 @@ def test_single_frame_backbones_refuse_windows():
     from dhaug.config import load_config
     from dhaug.errors import ConfigError
     from dhaug.models import build_model
+
     with pytest.raises(ConfigError, match="single-frame"):
         build_model(load_config(None, ["model.name=mlp", "model.frames=9"]).model)
     with pytest.raises(ConfigError, match="receptive field"):
@@ -144,12 +171,13 @@ def real_windows(n=64, T=5, seed=0):
     """Smooth toy sequences: FK of slowly changing angles, 5 m in front of S1's cameras."""
     from dhaug.camera import load_cameras
     from dhaug.kinematics import PAPER, forward_kinematics, paper_table
+
     g = torch.Generator().manual_seed(seed)
     lo, hi = paper_table("normal").for_model(PAPER)
     start = lo + (hi - lo) * torch.rand(n, 1, len(lo), generator=g) * 0.3
     v = start + 0.02 * torch.arange(T)[None, :, None]
     bones = torch.tensor(S1_BONE_LENGTHS)
-    world = forward_kinematics(PAPER, v[..., :PAPER.num_dofs], bones.expand(n, T, 15))
+    world = forward_kinematics(PAPER, v[..., : PAPER.num_dofs], bones.expand(n, T, 15))
     cams = load_cameras()["S1"]
     ci = torch.randint(4, (n,), generator=g)
     R = torch.as_tensor(np.stack([c.R for c in cams]), dtype=torch.float32)[ci]
@@ -162,9 +190,13 @@ def test_video_gan_pass_buffer_and_state():
     from dhaug.augment import AugmentConfig, DHAugmenter
     from dhaug.augment.dhaug.video import MotionDiscriminator2D, MotionDiscriminator3D, four_ways, joint_acceleration
     from dhaug.config import GANConfig, VideoConfig
+
     cams, templates, cam3d, root, ci, seq = real_windows()
-    s = AugmentConfig(gan=GANConfig(gen_width=16, d3_width=16, d2_width=16, batch_size=16, n_critic=2),
-                      video=VideoConfig(motion_width=16, motion_start=1, temporal_basis=0), fov_range_deg=[30.0, 100.0])
+    s = AugmentConfig(
+        gan=GANConfig(gen_width=16, d3_width=16, d2_width=16, batch_size=16, n_critic=2),
+        video=VideoConfig(motion_width=16, motion_start=1, temporal_basis=0),
+        fov_range_deg=[30.0, 100.0],
+    )
     aug = DHAugmenter(cams, templates, settings=s, seed=0, frames=5)
     first = aug.fit_epoch(cam3d, root, ci, seq, progress=False)
     assert first["md3"] is None and first["g"] is not None  # motion critics start at epoch 1
@@ -181,7 +213,9 @@ def test_video_gan_pass_buffer_and_state():
     torch.testing.assert_close(a["pose2d"], b["pose2d"])
     # the motion critics and helpers
     seq3d = torch.randn(3, 5, 16, 3)
-    assert MotionDiscriminator3D(5, 8)(seq3d).shape == (3,) and MotionDiscriminator2D(5, 8)(seq3d[..., :2]).shape == (3,)
+    assert MotionDiscriminator3D(5, 8)(seq3d).shape == (3,) and MotionDiscriminator2D(5, 8)(seq3d[..., :2]).shape == (
+        3,
+    )
     four = four_ways(seq3d)
     torch.testing.assert_close(four[6:9], seq3d.flip(1))
     line = torch.arange(5.0)[None, :, None, None].expand(1, 5, 16, 3)  # constant velocity: no acceleration
@@ -193,9 +227,12 @@ def test_single_frame_critics_on_a_random_subset_of_frames():
 
     from dhaug.augment import AugmentConfig, DHAugmenter
     from dhaug.config import GANConfig, VideoConfig
+
     cams, templates, cam3d, root, ci, seq = real_windows()
-    s = AugmentConfig(gan=GANConfig(gen_width=16, d3_width=16, d2_width=16, batch_size=16, n_critic=2),
-                      video=VideoConfig(motion_width=16, motion_start=0, temporal_basis=0, critic_frames=2))
+    s = AugmentConfig(
+        gan=GANConfig(gen_width=16, d3_width=16, d2_width=16, batch_size=16, n_critic=2),
+        video=VideoConfig(motion_width=16, motion_start=0, temporal_basis=0, critic_frames=2),
+    )
     aug = DHAugmenter(cams, templates, settings=s, seed=0, frames=5)
     a = torch.arange(3 * 5.0).reshape(3, 5, 1, 1).expand(3, 5, 16, 3)
     fa, fb = aug._frames_for_critics(a, -a)
@@ -213,11 +250,27 @@ def test_video_training_with_dhaug_video(tmp_path):
     from dhaug.config import load_config
     from dhaug.errors import ConfigError
     from dhaug.train import train
-    over = [f"out_dir={tmp_path}", "data.dataset=synthetic", "data.train_subjects=[S1]", "data.downsample=10",
-            "data.test_downsample=20", "model.name=videopose", "model.frames=9", "model.channels=32",
-            "train.epochs=1", "train.tail_epochs=0", "train.batch_size=256", "augment.method=dhaug-video",
-            "augment.gan.warmup=0", "augment.video.motion_start=0", "augment.gan.gen_width=16", "augment.gan.d3_width=16",
-            "augment.gan.d2_width=16", "augment.video.motion_width=16"]
+
+    over = [
+        f"out_dir={tmp_path}",
+        "data.dataset=synthetic",
+        "data.train_subjects=[S1]",
+        "data.downsample=10",
+        "data.test_downsample=20",
+        "model.name=videopose",
+        "model.frames=9",
+        "model.channels=32",
+        "train.epochs=1",
+        "train.tail_epochs=0",
+        "train.batch_size=256",
+        "augment.method=dhaug-video",
+        "augment.gan.warmup=0",
+        "augment.video.motion_start=0",
+        "augment.gan.gen_width=16",
+        "augment.gan.d3_width=16",
+        "augment.gan.d2_width=16",
+        "augment.video.motion_width=16",
+    ]
     res = train(load_config(None, over), progress=False)
     assert np.isfinite(res["synthetic"]["frame_mean"]["mpjpe"])
     hist = json.loads((tmp_path / "results.json").read_text())["history"]
@@ -226,11 +279,26 @@ def test_video_training_with_dhaug_video(tmp_path):
     from PIL import Image
 
     from dhaug.cli import main
-    assert main(["show-poses", "--checkpoint", str(tmp_path / "checkpoint.pt"), "--out", str(tmp_path / "seq.png"),
-                 "--n", "3"]) == 0
+
+    assert (
+        main(
+            [
+                "show-poses",
+                "--checkpoint",
+                str(tmp_path / "checkpoint.pt"),
+                "--out",
+                str(tmp_path / "seq.png"),
+                "--n",
+                "3",
+            ]
+        )
+        == 0
+    )
     with Image.open(tmp_path / "seq.gif") as gif, Image.open(tmp_path / "seq.png") as png:
         assert gif.n_frames == 9  # three generated sequences played together, frame by frame
-        assert gif.width > 1.2 * gif.height and png.height > 0.5 * png.width  # three columns; three row pairs of 9 frames
+        assert (
+            gif.width > 1.2 * gif.height and png.height > 0.5 * png.width
+        )  # three columns; three row pairs of 9 frames
     with pytest.raises(ConfigError, match="dhaug-video"):
         train(load_config(None, over[:-13] + ["model.frames=1", "augment.method=dhaug-video"]), progress=False)
 
@@ -238,6 +306,7 @@ def test_video_training_with_dhaug_video(tmp_path):
 def test_temporal_basis_setting():
     from dhaug.augment.basis import temporal_basis
     from dhaug.errors import ConfigError
+
     assert [temporal_basis(-1, t) for t in (3, 9, 27, 81)] == [2, 4, 12, 36]
     assert temporal_basis(0, 9) == 0 and temporal_basis(5, 9) == 5
     with pytest.raises(ConfigError, match="temporal_basis"):
@@ -251,6 +320,7 @@ def test_temporal_basis_makes_smooth_sequences():
     from dhaug.augment.dhaug.video import VideoGenerator, joint_acceleration
     from dhaug.camera import load_cameras
     from dhaug.kinematics import PAPER, paper_table
+
     torch.manual_seed(0)
     c = CameraSet.from_cameras(load_cameras()["S1"])
     bones = torch.tensor([S1_BONE_LENGTHS]).expand(64, 15)
@@ -269,9 +339,15 @@ def test_temporal_basis_makes_smooth_sequences():
 def test_window_passes_step_on_mirrored_and_reversed_windows(monkeypatch):
     import dhaug.optim as tr
     from dhaug.config import TrainConfig
+
     seen = []
-    monkeypatch.setattr(tr, "train_step", lambda model, opt, x, y, clip, loss="mse", precision="fp32":
-                        seen.append(x.clone()) or (torch.zeros(()), torch.zeros(())))
+    monkeypatch.setattr(
+        tr,
+        "train_step",
+        lambda model, opt, x, y, clip, loss="mse", precision="fp32": (
+            seen.append(x.clone()) or (torch.zeros(()), torch.zeros(()))
+        ),
+    )
     x, y = torch.randn(4, 3, 16, 2), torch.randn(4, 16, 3)
     tc = TrainConfig(batch_size=4, seed=0)
     tr.run_pass(None, None, x, y, tc, 0, "real", False)

@@ -3,6 +3,7 @@
 with a ``build(cfg, data, device)`` that returns a :class:`~.protocol.SyntheticSource` (and optionally a
 ``check(cfg)`` of its settings); :data:`~dhaug.registry.AUGMENT_METHODS` names them for ``augment.method``.
 A new method is one subpackage and one line there."""
+
 from __future__ import annotations
 
 import importlib
@@ -41,6 +42,22 @@ def build_source(cfg: ExperimentConfig, data, device) -> SyntheticSource | None:
     return None if module is None else module.build(cfg, data, device)
 
 
-__all__ = ["AugmentConfig", "BONE_GROUPS", "CameraSet", "DHAugmenter", "Discriminator2D", "EpochPairs",
-           "PoseAugmenter", "RandomDHAugmenter", "Source", "SyntheticSource", "build_source", "check", "method_module", "generator_from_checkpoint",
-           "no_pairs", "project_to_cameras", "scale_bones"]
+__all__ = [
+    "AugmentConfig",
+    "BONE_GROUPS",
+    "CameraSet",
+    "DHAugmenter",
+    "Discriminator2D",
+    "EpochPairs",
+    "PoseAugmenter",
+    "RandomDHAugmenter",
+    "Source",
+    "SyntheticSource",
+    "build_source",
+    "check",
+    "method_module",
+    "generator_from_checkpoint",
+    "no_pairs",
+    "project_to_cameras",
+    "scale_bones",
+]

@@ -2,6 +2,7 @@
 one optimiser step, the LR of them all, a seeded random generator and counters, exact checkpoint
 state, and the end of a pass (the kept pairs concatenated and masked once, the logs read back once);
 and the training-loop source around such a trainer."""
+
 from __future__ import annotations
 
 import copy
@@ -20,8 +21,9 @@ class AdversarialTrainer:
     def __init__(self, nets: dict[str, nn.Module], device, seed: int, **adam) -> None:
         self.device = torch.device(device)
         self.nets = {k: net.to(self.device) for k, net in nets.items()}
-        self.opts: dict[str, torch.optim.Optimizer] = {k: torch.optim.Adam(net.parameters(), **adam)
-                                                      for k, net in self.nets.items()}
+        self.opts: dict[str, torch.optim.Optimizer] = {
+            k: torch.optim.Adam(net.parameters(), **adam) for k, net in self.nets.items()
+        }
         self.rng = torch.Generator(device="cpu").manual_seed(seed)
         self.iteration = 0
         self.epoch = 0
@@ -68,8 +70,13 @@ class AdversarialTrainer:
     def state_dict(self) -> dict:
         state: dict = {k: net.state_dict() for k, net in self.nets.items()}
         state.update({f"opt_{k}": opt.state_dict() for k, opt in self.opts.items()})
-        return {**state, **self.extra_state(), "rng": self.rng.get_state(), "iteration": self.iteration,
-                "epoch": self.epoch}
+        return {
+            **state,
+            **self.extra_state(),
+            "rng": self.rng.get_state(),
+            "iteration": self.iteration,
+            "epoch": self.epoch,
+        }
 
     def load_state_dict(self, state: dict) -> None:
         state = copy.deepcopy(state)  # optimisers keep references to the tensors they are given

@@ -1,4 +1,5 @@
 """The slow cosines that make generated and random DH sequences smooth over a window."""
+
 from __future__ import annotations
 
 import torch

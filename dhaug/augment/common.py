@@ -2,6 +2,7 @@
 scaling and swapping, the camera-relative placement of a pelvis, the 2D critic both GANs use, and the
 limit table and camera numbering read from the training data. Poses are root-relative (..., 16, 3) in
 metres (H36M16 joint order); 2D is normalised screen coordinates (x in [-1, 1], y in [-h/w, h/w])."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -16,8 +17,17 @@ from ..kinematics.data_limits import limit_table, table_from_poses
 from ..skeleton import H36M16
 
 #: Bone groups sharing one scale factor (indices into kinematics.BONES); the thorax bone (7) is never scaled.
-BONE_GROUPS = {"shins": (2, 5), "thighs": (1, 4), "hips": (0, 3), "waist": (6,), "shoulders": (9, 12),
-               "upper_arms": (10, 13), "forearms": (11, 14), "neck": (8,)}
+BONE_GROUPS = {
+    "shins": (2, 5),
+    "thighs": (1, 4),
+    "hips": (0, 3),
+    "waist": (6,),
+    "shoulders": (9, 12),
+    "upper_arms": (10, 13),
+    "forearms": (11, 14),
+    "neck": (8,),
+}
+
 
 def scale_bones(bones: torch.Tensor, scale: float, generator: torch.Generator) -> torch.Tensor:
     """Multiply each bone group by ``1 + U[-scale, scale)`` (one factor per group and pose). bones (N, 15)."""
@@ -26,8 +36,9 @@ def scale_bones(bones: torch.Tensor, scale: float, generator: torch.Generator) -
     factors = factors.to(bones.device)  # drawn on the (CPU) generator, applied where the bones are
     out = bones.clone()
     for g, idx in enumerate(BONE_GROUPS.values()):
-        out[:, list(idx)] *= factors[:, g:g + 1]
+        out[:, list(idx)] *= factors[:, g : g + 1]
     return out
+
 
 @dataclass
 class CameraSet:
@@ -40,13 +51,17 @@ class CameraSet:
 
     @staticmethod
     def from_cameras(cams: list[Camera], dtype=torch.float32) -> "CameraSet":
-        return CameraSet(torch.as_tensor(np.stack([c.R for c in cams]), dtype=dtype),
-                         torch.as_tensor(np.stack([c.T for c in cams]), dtype=dtype),
-                         torch.as_tensor(np.stack([c.normalized_intrinsics() for c in cams]), dtype=dtype),
-                         torch.tensor([c.res_h / c.res_w for c in cams], dtype=dtype))
+        return CameraSet(
+            torch.as_tensor(np.stack([c.R for c in cams]), dtype=dtype),
+            torch.as_tensor(np.stack([c.T for c in cams]), dtype=dtype),
+            torch.as_tensor(np.stack([c.normalized_intrinsics() for c in cams]), dtype=dtype),
+            torch.tensor([c.res_h / c.res_w for c in cams], dtype=dtype),
+        )
 
-def project_to_cameras(world: torch.Tensor, cams: CameraSet, min_depth: float = 0.5,
-                       focal: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+
+def project_to_cameras(
+    world: torch.Tensor, cams: CameraSet, min_depth: float = 0.5, focal: torch.Tensor | None = None
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
     """World poses (N,16,3) into every camera: 2D (N,C,16,2), root-relative camera 3D (N,C,16,3),
     and a validity mask (N,C): every joint at depth >= ``min_depth`` and inside the image.
     ``focal`` (N,C): normalised focal lengths replacing the cameras' own (a zoom per pair)."""
@@ -64,17 +79,20 @@ def bone_vectors(pose: torch.Tensor) -> torch.Tensor:
     parents = [p for p, _ in H36M16.bones]
     return pose[..., 1:, :] - pose[..., parents, :]
 
+
 def swap_bones(pose: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
     """Keep every bone's direction, give it the new ``lengths`` (B, 15); root-relative (B,16,3) poses."""
     b = bone_vectors(pose)
     u = b / torch.linalg.norm(b, dim=-1, keepdim=True).clamp_min(1e-8)
     joints = [torch.zeros_like(pose[:, 0])]
     for j, (p, _) in enumerate(H36M16.bones):  # parents come before children
-        joints.append(joints[p] + u[:, j] * lengths[:, j:j + 1])
+        joints.append(joints[p] + u[:, j] * lengths[:, j : j + 1])
     return torch.stack(joints, 1)
 
-def root_in_camera(code: torch.Tensor, K: torch.Tensor, aspect: torch.Tensor, depth_range: tuple[float, float],
-                   screen_margin: float) -> torch.Tensor:
+
+def root_in_camera(
+    code: torch.Tensor, K: torch.Tensor, aspect: torch.Tensor, depth_range: tuple[float, float], screen_margin: float
+) -> torch.Tensor:
     """Camera-frame pelvis (B, 3) from a root code (B, 3) in [-1, 1]^2 x [0, 1]: depth in ``depth_range``,
     image position within the central ``screen_margin`` of the (normalised) screen; K (B, 9) normalised
     intrinsics, aspect (B,) h/w. People placed so are in front of the camera and near the image centre."""
@@ -85,6 +103,7 @@ def root_in_camera(code: torch.Tensor, K: torch.Tensor, aspect: torch.Tensor, de
     x = (sx - K[:, 2]) / K[:, 0] * depth
     y = (sy - K[:, 3]) / K[:, 1] * depth
     return torch.stack([x, y, depth], -1)
+
 
 class Discriminator2D(nn.Module):
     """Normalised (not root-centred) 2D pose (B,16,2) -> score (judges pose, placement and scale)."""
@@ -110,6 +129,7 @@ def resolve_limits(ac, model, world: torch.Tensor):
     if name == "data":
         return table_from_poses(model, world, ac.limit_margin_deg)
     return limit_table(name, ac.body_model)
+
 
 def training_cameras(data, method: str) -> tuple[list[Camera], torch.Tensor]:
     """The training cameras of ``data`` (:class:`~dhaug.data.ExperimentData`), every subject's in turn,
@@ -142,4 +162,18 @@ def camera_offsets(data) -> dict[str, int]:
     return first
 
 
-__all__ = ["bone_templates", "training_cameras", "training_world", "BONE_GROUPS", "CameraSet", "Discriminator2D", "bone_vectors", "camera_offsets", "project_to_cameras", "resolve_limits", "root_in_camera", "scale_bones", "swap_bones"]
+__all__ = [
+    "bone_templates",
+    "training_cameras",
+    "training_world",
+    "BONE_GROUPS",
+    "CameraSet",
+    "Discriminator2D",
+    "bone_vectors",
+    "camera_offsets",
+    "project_to_cameras",
+    "resolve_limits",
+    "root_in_camera",
+    "scale_bones",
+    "swap_bones",
+]

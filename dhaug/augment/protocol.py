@@ -2,6 +2,7 @@
 (a ``typing.Protocol``), the :class:`EpochPairs` it returns, and :class:`Source`, a base class with the
 defaults (no warm-up, the loop's LR, nothing to save). 2D pairs are normalised screen coordinates
 (P, 16, 2) — windows (P, T, 16, 2) —, 3D root-relative camera-frame metres (P, 16, 3)."""
+
 from __future__ import annotations
 
 from typing import NamedTuple, Protocol, runtime_checkable
@@ -50,8 +51,7 @@ class SyntheticSource(Protocol):
     def state_dict(self) -> dict:
         """Everything needed to resume exactly (networks, optimisers, random state, counters)."""
 
-    def load_state_dict(self, state: dict) -> None:
-        ...
+    def load_state_dict(self, state: dict) -> None: ...
 
 
 class Source:

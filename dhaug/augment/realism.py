@@ -10,6 +10,7 @@ person makes poses that look like real ones.
 
 Pure, batched torch: ``canonical_directions``, ``nearest_real_angle``.
 """
+
 from __future__ import annotations
 
 import torch

@@ -1,6 +1,7 @@
 """Data layer: Human3.6M npz files, cross-dataset test sets, the built-in synthetic demo data, ``dhaug
 generate`` output (:mod:`.generated`), and :func:`load_experiment_data` which turns a
 :class:`~dhaug.config.DataConfig` into pose sets."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -47,10 +48,13 @@ def load_experiment_data(cfg, full_rate_tests: bool = False) -> ExperimentData:
     ``full_rate_tests``: keep the in-domain test sequences whole (multi-frame windows need the
     neighbouring frames) and record ``test_downsample`` in ``test_every`` instead of cutting frames."""
     if cfg.dataset == "synthetic":
-
         mocap = make_synthetic_mocap()
-        data = H36MData(mocap.positions, mocap.cameras, project_ground_truth_2d(mocap.positions, mocap.cameras),
-                        source="synthetic-gt")
+        data = H36MData(
+            mocap.positions,
+            mocap.cameras,
+            project_ground_truth_2d(mocap.positions, mocap.cameras),
+            source="synthetic-gt",
+        )
         desc = SYNTHETIC_NOTE
         domain = "synthetic"
     else:
@@ -63,8 +67,15 @@ def load_experiment_data(cfg, full_rate_tests: bool = False) -> ExperimentData:
         train = load_generated(cfg.train_file, windows=full_rate_tests)
         desc += f"; trained on generated data from {cfg.train_file}"
     else:
-        train = data.split(cfg.train_subjects, cfg.downsample, cfg.actions, name=f"{domain} train {','.join(cfg.train_subjects)}")
-    test = data.split(cfg.test_subjects, 1 if full_rate_tests else cfg.test_downsample, cfg.actions, name=f"{domain} {','.join(cfg.test_subjects)}")
+        train = data.split(
+            cfg.train_subjects, cfg.downsample, cfg.actions, name=f"{domain} train {','.join(cfg.train_subjects)}"
+        )
+    test = data.split(
+        cfg.test_subjects,
+        1 if full_rate_tests else cfg.test_downsample,
+        cfg.actions,
+        name=f"{domain} {','.join(cfg.test_subjects)}",
+    )
     tests = {domain: test}
     cross = []
     if cfg.dataset == "synthetic":
@@ -74,10 +85,24 @@ def load_experiment_data(cfg, full_rate_tests: bool = False) -> ExperimentData:
     tests.update(extra)
     cross += list(extra)
     every = {domain: cfg.test_downsample} if full_rate_tests else None
-    return ExperimentData(train, tests, cross, desc, mocap=data, train_subjects=tuple(cfg.train_subjects),
-                          test_every=every)
+    return ExperimentData(
+        train, tests, cross, desc, mocap=data, train_subjects=tuple(cfg.train_subjects), test_every=every
+    )
 
 
-__all__ = ["ExperimentData", "H36MData", "PoseSet", "build_split", "concat", "cmu_from_arrays",
-           "load_cmu_test", "load_cross_set", "load_cross_sets", "load_experiment_data", "load_generated", "load_h36m",
-           "load_test_3dhp", "project_ground_truth_2d"]
+__all__ = [
+    "ExperimentData",
+    "H36MData",
+    "PoseSet",
+    "build_split",
+    "concat",
+    "cmu_from_arrays",
+    "load_cmu_test",
+    "load_cross_set",
+    "load_cross_sets",
+    "load_experiment_data",
+    "load_generated",
+    "load_h36m",
+    "load_test_3dhp",
+    "project_ground_truth_2d",
+]

@@ -4,6 +4,7 @@ metres, world; ``data_2d_h36m_sh_pt_mpii.npz`` 4 x (T, 16, 2) float32 pixels; ``
 
 Details (archive and output layouts, action names, trimming, joint order): docs/data.md#prepare-h36m
 """
+
 from __future__ import annotations
 
 import io
@@ -68,8 +69,10 @@ class _Source:
                 self._zip = zipfile.ZipFile(path)
                 real = [n for n in self._zip.namelist() if not n.endswith(("/", "\\"))]
             except zipfile.BadZipFile:
-                raise DataError(f"{path}: not a zip file (or a corrupt one); expected the h36m.zip "
-                                "archive or the folder it was extracted to") from None
+                raise DataError(
+                    f"{path}: not a zip file (or a corrupt one); expected the h36m.zip "
+                    "archive or the folder it was extracted to"
+                ) from None
             except OSError as e:
                 raise DataError(f"{path}: cannot read archive ({e.strerror or e})") from None
         # posix-style name -> name in the archive (zips made on Windows may use backslashes)
@@ -77,8 +80,9 @@ class _Source:
         for n in real:
             self._real.setdefault(n.replace("\\", "/"), n)
         # skip macOS resource forks and similar debris
-        self.names = [n for n in self._real
-                      if not n.startswith("__MACOSX/") and not posixpath.basename(n).startswith("._")]
+        self.names = [
+            n for n in self._real if not n.startswith("__MACOSX/") and not posixpath.basename(n).startswith("._")
+        ]
 
     def where(self, name: str) -> str:
         """Human-readable location of a member, for messages."""
@@ -142,8 +146,9 @@ def canonical_action(name: str) -> str:
 def _subject_name(folder: str, src: _Source, member: str) -> str:
     m = _RE_SUBJECT.match(folder)
     if m is None:
-        raise DataError(f"{src.where(member)}: folder {folder!r} is not a subject folder name; "
-                        "expected S<number> (e.g. S1, S11)")
+        raise DataError(
+            f"{src.where(member)}: folder {folder!r} is not a subject folder name; expected S<number> (e.g. S1, S11)"
+        )
     return f"S{int(m.group(1))}"
 
 
@@ -167,7 +172,6 @@ def _read_cameras(src: _Source, name: str) -> dict[str, list[dict]]:
     """cameras.h5 -> ``{subject: [camera dict in cameras.json format]}`` ordered like the built-in
     calibration; resolution from the built-in calibration matched by camera id."""
     import h5py  # late: HDF5 only for the archive's .h5 poses
-
 
     builtin = load_cameras()
     res_by_id: dict[str, tuple[int, int]] = {}
@@ -211,20 +215,24 @@ def _read_cameras(src: _Source, name: str) -> dict[str, list[dict]]:
                 cam_id = _decode_name(g["Name"][()])
                 res = res_by_subject_id.get((subject, cam_id), res_by_id.get(cam_id))
                 if res is None:
-                    raise DataError(f"{where}: {gpath} has camera id {cam_id!r}, which is not a "
-                                    "Human3.6M camera (cannot tell its resolution)")
-                cams.append({
-                    "id": cam_id,
-                    # stored transposed in cameras.h5; cameras.json holds world->camera
-                    "R": vals["R"].reshape(3, 3).T.tolist(),
-                    "T": vals["T"].ravel().tolist(),
-                    "f": vals["f"].ravel().tolist(),
-                    "c": vals["c"].ravel().tolist(),
-                    "k": vals["k"].ravel().tolist(),
-                    "p": vals["p"].ravel().tolist(),
-                    "res_w": int(res[0]),
-                    "res_h": int(res[1]),
-                })
+                    raise DataError(
+                        f"{where}: {gpath} has camera id {cam_id!r}, which is not a "
+                        "Human3.6M camera (cannot tell its resolution)"
+                    )
+                cams.append(
+                    {
+                        "id": cam_id,
+                        # stored transposed in cameras.h5; cameras.json holds world->camera
+                        "R": vals["R"].reshape(3, 3).T.tolist(),
+                        "T": vals["T"].ravel().tolist(),
+                        "f": vals["f"].ravel().tolist(),
+                        "c": vals["c"].ravel().tolist(),
+                        "k": vals["k"].ravel().tolist(),
+                        "p": vals["p"].ravel().tolist(),
+                        "res_w": int(res[0]),
+                        "res_h": int(res[1]),
+                    }
+                )
             ref = order.get(subject) or next(iter(order.values()), [])
             cams.sort(key=lambda c: (ref.index(c["id"]) if c["id"] in ref else len(ref), c["id"]))
             ids = [c["id"] for c in cams]
@@ -269,8 +277,7 @@ def prepare_h36m_archive(archive: str | Path, out_dir: str | Path, progress: boo
     archive = Path(archive)
     out_dir = Path(out_dir)
     if not archive.exists():
-        raise DataError(f"{archive}: archive not found (expected h36m.zip or the folder it was "
-                        "extracted to)")
+        raise DataError(f"{archive}: archive not found (expected h36m.zip or the folder it was extracted to)")
     src = _Source(archive)
     try:
         return _prepare(src, out_dir, progress)
@@ -315,12 +322,13 @@ def _index(src: _Source, warnings: list[str]) -> tuple[dict[tuple[str, str], _Se
         action = canonical_action(m.group("name"))
         key = (subject, action)
         if key in seqs:
-            raise DataError(f"{src.where(n)}: {subject} {action!r} is also given by "
-                            f"{src.where(seqs[key].member)}")
+            raise DataError(f"{src.where(n)}: {subject} {action!r} is also given by {src.where(seqs[key].member)}")
         seqs[key] = _Seq(subject, action, n)
     if not seqs:
-        raise DataError(f"{src.path}: no 3D pose files found (expected "
-                        "S<n>/MyPoses/3D_positions/<Action>.h5 somewhere in the archive)")
+        raise DataError(
+            f"{src.path}: no 3D pose files found (expected "
+            "S<n>/MyPoses/3D_positions/<Action>.h5 somewhere in the archive)"
+        )
 
     n_sh = 0
     for n in src.names:
@@ -335,12 +343,12 @@ def _index(src: _Source, warnings: list[str]) -> tuple[dict[tuple[str, str], _Se
         seq = seqs.get((subject, action))
         if seq is None:
             if (subject, action) not in DROPPED:
-                warnings.append(f"{src.where(n)}: no 3D sequence {subject} {action!r}; "
-                                "hourglass file ignored")
+                warnings.append(f"{src.where(n)}: no 3D sequence {subject} {action!r}; hourglass file ignored")
             continue
         if cam_id in seq.sh:
-            raise DataError(f"{src.where(n)}: {subject} {action!r} camera {cam_id} is also given by "
-                            f"{src.where(seq.sh[cam_id])}")
+            raise DataError(
+                f"{src.where(n)}: {subject} {action!r} camera {cam_id} is also given by {src.where(seq.sh[cam_id])}"
+            )
         seq.sh[cam_id] = n
         n_sh += 1
 
@@ -351,8 +359,9 @@ def _index(src: _Source, warnings: list[str]) -> tuple[dict[tuple[str, str], _Se
     return seqs, n_sh
 
 
-def _read(src: _Source, seqs: dict[tuple[str, str], _Seq], cameras: dict, cam_member: str, warnings: list[str],
-          progress: bool) -> tuple[dict, dict]:
+def _read(
+    src: _Source, seqs: dict[tuple[str, str], _Seq], cameras: dict, cam_member: str, warnings: list[str], progress: bool
+) -> tuple[dict, dict]:
     """Every sequence's 3D (T, 32, 3) metres and, where all its cameras have one, its hourglass 2D."""
 
     order = sorted(seqs.values(), key=lambda s: (_subject_key(s.subject), s.action))
@@ -365,15 +374,19 @@ def _read(src: _Source, seqs: dict[tuple[str, str], _Seq], cameras: dict, cam_me
             where3d = src.where(seq.member)
             raw = _read_dataset(src, seq.member, "3D_positions")
             if raw.ndim != 2 or raw.shape[0] != 96:
-                raise DataError(f"{where3d}: dataset '3D_positions' has shape {raw.shape}, "
-                                "expected (96, T) = 32 joints x xyz per frame")
+                raise DataError(
+                    f"{where3d}: dataset '3D_positions' has shape {raw.shape}, "
+                    "expected (96, T) = 32 joints x xyz per frame"
+                )
             if raw.shape[1] == 0:
                 raise DataError(f"{where3d}: dataset '3D_positions' has no frames (shape {raw.shape})")
             bad = ~np.isfinite(raw)
             if bad.any():
                 row, frame = np.argwhere(bad)[0]
-                raise DataError(f"{where3d}: dataset '3D_positions' contains NaN or inf "
-                                f"({int(bad.sum())} value(s); first at joint {row // 3}, frame {frame})")
+                raise DataError(
+                    f"{where3d}: dataset '3D_positions' contains NaN or inf "
+                    f"({int(bad.sum())} value(s); first at joint {row // 3}, frame {frame})"
+                )
             n_frames = raw.shape[1]
             pos = (raw.T.reshape(n_frames, 32, 3) / 1000.0).astype(np.float32)
             pos3d.setdefault(seq.subject, {})[seq.action] = pos
@@ -383,19 +396,24 @@ def _read(src: _Source, seqs: dict[tuple[str, str], _Seq], cameras: dict, cam_me
                 continue
             cam_ids = [c["id"] for c in cameras.get(seq.subject, [])]
             if not cam_ids:
-                warnings.append(f"{seq.subject} {seq.action!r}: {seq.subject} has no cameras in "
-                                f"{src.where(cam_member)}; 2D skipped")
+                warnings.append(
+                    f"{seq.subject} {seq.action!r}: {seq.subject} has no cameras in {src.where(cam_member)}; 2D skipped"
+                )
                 bar.update(len(seq.sh))
                 continue
             unknown = sorted(set(seq.sh) - set(cam_ids))
             for cid in unknown:
-                warnings.append(f"{src.where(seq.sh[cid])}: camera {cid} is not a camera of "
-                                f"{seq.subject} in cameras.h5 ({', '.join(cam_ids)}); ignored")
+                warnings.append(
+                    f"{src.where(seq.sh[cid])}: camera {cid} is not a camera of "
+                    f"{seq.subject} in cameras.h5 ({', '.join(cam_ids)}); ignored"
+                )
             missing = [cid for cid in cam_ids if cid not in seq.sh]
             if missing:
-                warnings.append(f"{seq.subject} {seq.action!r}: hourglass files for cameras "
-                                f"{', '.join(missing)} missing ({len(cam_ids) - len(missing)} of "
-                                f"{len(cam_ids)} present); sequence skipped for 2D")
+                warnings.append(
+                    f"{seq.subject} {seq.action!r}: hourglass files for cameras "
+                    f"{', '.join(missing)} missing ({len(cam_ids) - len(missing)} of "
+                    f"{len(cam_ids)} present); sequence skipped for 2D"
+                )
                 bar.update(len(seq.sh))
                 continue
             views = []
@@ -404,13 +422,14 @@ def _read(src: _Source, seqs: dict[tuple[str, str], _Seq], cameras: dict, cam_me
                 where2d = src.where(member)
                 kp = _read_dataset(src, member, "poses")
                 if kp.ndim != 3 or kp.shape[1:] != (16, 2):
-                    raise DataError(f"{where2d}: dataset 'poses' has shape {kp.shape}, "
-                                    "expected (T, 16, 2)")
+                    raise DataError(f"{where2d}: dataset 'poses' has shape {kp.shape}, expected (T, 16, 2)")
                 if not np.all(np.isfinite(kp)):
                     raise DataError(f"{where2d}: dataset 'poses' contains NaN or inf")
                 if kp.shape[0] < n_frames:
-                    raise DataError(f"{where2d}: {kp.shape[0]} frames, fewer than the {n_frames} "
-                                    f"frames of the 3D sequence {where3d}")
+                    raise DataError(
+                        f"{where2d}: {kp.shape[0]} frames, fewer than the {n_frames} "
+                        f"frames of the 3D sequence {where3d}"
+                    )
                 views.append(kp[:n_frames][:, list(SH_TO_H36M16)].astype(np.float32))
                 bar.update(1)
             pos2d.setdefault(seq.subject, {})[seq.action] = views
@@ -444,10 +463,10 @@ def _write(out_dir: Path, pos3d: dict, pos2d: dict, cameras: dict, n_sh: int, wa
     save(FILE_3D, lambda fh: np.savez_compressed(fh, positions_3d=obj(pos3d)))
     if n_sh:
         if pos2d:
-            save(FILE_2D_SH, lambda fh: np.savez_compressed(
-                fh, positions_2d=obj(pos2d), metadata=obj(dict(SH_METADATA))))
+            save(
+                FILE_2D_SH, lambda fh: np.savez_compressed(fh, positions_2d=obj(pos2d), metadata=obj(dict(SH_METADATA)))
+            )
         else:
-            warnings.append(f"hourglass files found, but no sequence had all cameras; {FILE_2D_SH} "
-                            "not written")
+            warnings.append(f"hourglass files found, but no sequence had all cameras; {FILE_2D_SH} not written")
     save(FILE_CAMERAS, lambda fh: json.dump(cameras, fh, indent=1), binary=False)
     return written

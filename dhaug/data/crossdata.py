@@ -2,6 +2,7 @@
 used by PoseAug / DH-AUG for MPI-INF-3DHP. Both become :class:`PoseSet` objects (metres,
 root-relative 3D; normalised 2D), keeping ``seq``/``frame`` for video models.
 """
+
 from __future__ import annotations
 
 import json
@@ -56,10 +57,12 @@ def _screen_2d(path: Path, d: dict, n: int) -> np.ndarray:
     a = _check(path, d, "pose2d", (n, 16, 2))
     big = float(np.abs(a).max()) if a.size else 0.0
     if big > MAX_SCREEN:
-        raise DataError(f"{path}: key 'pose2d' holds values up to {big:,.1f}: that looks like pixels, not normalised "
-                        "screen coordinates (x / width * 2 - 1, y / width * 2 - height / width); store those in "
-                        "'pose2d', or give the pixels as 'pose2d_px' with 'res' (N, 2: width, height) and no "
-                        "'pose2d', and the loader normalises them")
+        raise DataError(
+            f"{path}: key 'pose2d' holds values up to {big:,.1f}: that looks like pixels, not normalised "
+            "screen coordinates (x / width * 2 - 1, y / width * 2 - height / width); store those in "
+            "'pose2d', or give the pixels as 'pose2d_px' with 'res' (N, 2: width, height) and no "
+            "'pose2d', and the loader normalises them"
+        )
     return a
 
 
@@ -72,8 +75,9 @@ def _units_to_metres(path: Path, pose3d: np.ndarray, units: str) -> np.ndarray:
         elif 0.05 < med < 1.0:
             units = "m"
         else:
-            raise DataError(f"{path}: cannot tell the units of 'pose3d' (median bone length {med:.4g}); "
-                            "pass units='mm' or 'm'")
+            raise DataError(
+                f"{path}: cannot tell the units of 'pose3d' (median bone length {med:.4g}); pass units='mm' or 'm'"
+            )
     if units not in ("mm", "m"):
         raise DataError(f"units must be 'mm', 'm' or 'auto', got {units!r}")
     return pose3d / 1000.0 if units == "mm" else pose3d
@@ -93,8 +97,10 @@ def in_time_order(data: PoseSet, path: Path | str) -> PoseSet:
     s, f = data.seq[order], data.frame[order]
     dup = np.flatnonzero((s[1:] == s[:-1]) & (f[1:] == f[:-1]))
     if len(dup):
-        raise DataError(f"{path}: sequence {int(s[dup[0]])} has frame {int(f[dup[0]])} more than once "
-                        "('seq'/'frame' must name each row once)")
+        raise DataError(
+            f"{path}: sequence {int(s[dup[0]])} has frame {int(f[dup[0]])} more than once "
+            "('seq'/'frame' must name each row once)"
+        )
     return data if np.array_equal(order, np.arange(len(order))) else data.subset(order)
 
 
@@ -108,7 +114,9 @@ def cmu_from_arrays(d: dict[str, np.ndarray], path: Path | str) -> PoseSet:
     frame = _check(path, d, "frame", (n,)).astype(np.int64)
     seq_json = _check(path, d, "seq_names", (None,))
     if n and (seq.min() < 0 or seq.max() >= len(seq_json)):
-        raise DataError(f"{path}: 'seq' values must index 'seq_names' (0..{len(seq_json) - 1}), found {seq.min()}..{seq.max()}")
+        raise DataError(
+            f"{path}: 'seq' values must index 'seq_names' (0..{len(seq_json) - 1}), found {seq.min()}..{seq.max()}"
+        )
     metas = []
     for i, s in enumerate(seq_json):
         try:
@@ -123,10 +131,19 @@ def cmu_from_arrays(d: dict[str, np.ndarray], path: Path | str) -> PoseSet:
     root = pose3d[:, 0].copy()
     fps = float(d["fps"]) if "fps" in d else 50.0
     names = [f"{m.get('clip', i)}/cam{m.get('camera', 0)}" for i, m in enumerate(metas)]
-    return PoseSet(pose2d=pose2d.astype(np.float32), pose3d=(pose3d - pose3d[:, :1]).astype(np.float32),
-                   root=root.astype(np.float32), action=seq_action[seq] if n else seq, seq=seq, frame=frame,
-                   camera=camera[seq] if n else seq, action_names=action_names, seq_names=names,
-                   name=path.stem, fps=fps)
+    return PoseSet(
+        pose2d=pose2d.astype(np.float32),
+        pose3d=(pose3d - pose3d[:, :1]).astype(np.float32),
+        root=root.astype(np.float32),
+        action=seq_action[seq] if n else seq,
+        seq=seq,
+        frame=frame,
+        camera=camera[seq] if n else seq,
+        action_names=action_names,
+        seq_names=names,
+        name=path.stem,
+        fps=fps,
+    )
 
 
 def load_test_3dhp(path: str | Path, units: str = "auto") -> PoseSet:
@@ -148,10 +165,22 @@ def load_test_3dhp(path: str | Path, units: str = "auto") -> PoseSet:
     else:
         seq, frame = np.zeros(n, np.int64), np.arange(n)
     nseq = int(seq.max()) + 1 if n else 0
-    return in_time_order(PoseSet(pose2d=pose2d.astype(np.float32), pose3d=(pose3d - pose3d[:, :1]).astype(np.float32),
-                   root=pose3d[:, 0].astype(np.float32), action=np.zeros(n, np.int64), seq=seq, frame=frame,
-                   camera=np.zeros(n, np.int64), action_names=["all"],
-                   seq_names=[f"TS{i + 1}" for i in range(nseq)], name=path.stem, fps=25.0), path)
+    return in_time_order(
+        PoseSet(
+            pose2d=pose2d.astype(np.float32),
+            pose3d=(pose3d - pose3d[:, :1]).astype(np.float32),
+            root=pose3d[:, 0].astype(np.float32),
+            action=np.zeros(n, np.int64),
+            seq=seq,
+            frame=frame,
+            camera=np.zeros(n, np.int64),
+            action_names=["all"],
+            seq_names=[f"TS{i + 1}" for i in range(nseq)],
+            name=path.stem,
+            fps=25.0,
+        ),
+        path,
+    )
 
 
 def load_cross_set(path: str | Path) -> PoseSet:
@@ -162,4 +191,6 @@ def load_cross_set(path: str | Path) -> PoseSet:
         return load_cmu_test(path)
     if "pose3d" in d and ("pose2d" in d or "pose2d_px" in d):
         return load_test_3dhp(path)
-    raise DataError(f"{path}: not a cross-dataset test file (needs 'pose3d' and 'pose2d'; found: {', '.join(sorted(d))})")
+    raise DataError(
+        f"{path}: not a cross-dataset test file (needs 'pose3d' and 'pose2d'; found: {', '.join(sorted(d))})"
+    )

@@ -10,6 +10,7 @@ Two layouts, both 16 joints in :data:`~dhaug.skeleton.H36M16` order (docs/genera
 Both files carry the scalars ``frames`` (poses per sequence) and ``fps``. The file names are defined here,
 where they are read; :mod:`dhaug.generate` writes them.
 """
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -34,8 +35,7 @@ def _file_scalars(path: Path) -> tuple[set[str], int | None, float]:
     try:
         with np.load(path, allow_pickle=False) as f:
             keys = set(f.files)
-            return (keys, int(f["frames"]) if "frames" in keys else None,
-                    float(f["fps"]) if "fps" in keys else 50.0)
+            return (keys, int(f["frames"]) if "frames" in keys else None, float(f["fps"]) if "fps" in keys else 50.0)
     except Exception as e:  # numpy raises OSError, ValueError, BadZipFile...
         raise DataError(f"{path}: not a readable npz file ({type(e).__name__}: {e})") from None
 
@@ -50,12 +50,16 @@ def load_generated(path: str | Path, windows: bool = False) -> PoseSet:
         raise DataError(f"{path}: not found (a --format cross npz or a --format videopose3d folder of dhaug generate)")
     keys, frames, fps = _file_scalars(path / FILE_3D if path.is_dir() else path)
     if windows and frames == 1:
-        raise DataError(f"{path}: holds single poses (frames = 1), and a multi-frame model needs sequences: "
-                        "generate it with --frames T")
+        raise DataError(
+            f"{path}: holds single poses (frames = 1), and a multi-frame model needs sequences: "
+            "generate it with --frames T"
+        )
     if not path.is_dir():
         if "positions_3d" in keys:
-            raise DataError(f"{path}: a VideoPose3D-layout 3D file; a videopose3d dataset is read as its folder "
-                            f"({FILE_3D}, {FILE_2D}, {CAMERAS_FILE}): give {path.parent}")
+            raise DataError(
+                f"{path}: a VideoPose3D-layout 3D file; a videopose3d dataset is read as its folder "
+                f"({FILE_3D}, {FILE_2D}, {CAMERAS_FILE}): give {path.parent}"
+            )
         return load_cross_set(path)
     positions = load_positions_3d(path / FILE_3D)
     keypoints = load_keypoints_2d(path / FILE_2D, positions)

@@ -7,6 +7,7 @@ Layout of a data folder (``--data-dir``)::
     data_2d_h36m_<source>.npz        positions_2d[subject][action] -> [4 x (T, 17|16, 2)] pixels
     cameras.json                     optional; the official calibration is built in
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -27,8 +28,11 @@ from .poseset import PoseSet, concat
 
 FILE_3D = "data_3d_h36m.npz"
 #: Short names for 2D sources; anything else is used as ``data_2d_h36m_<source>.npz``.
-SOURCE_FILES = {"sh": "data_2d_h36m_sh_pt_mpii.npz", "cpn": "data_2d_h36m_cpn_ft_h36m_dbb.npz",
-                "det": "data_2d_h36m_detectron_ft_h36m.npz"}
+SOURCE_FILES = {
+    "sh": "data_2d_h36m_sh_pt_mpii.npz",
+    "cpn": "data_2d_h36m_cpn_ft_h36m_dbb.npz",
+    "det": "data_2d_h36m_detectron_ft_h36m.npz",
+}
 
 Positions = dict[str, dict[str, np.ndarray]]
 Keypoints = dict[str, dict[str, list[np.ndarray]]]
@@ -88,8 +92,9 @@ def load_positions_3d(path: str | Path) -> Positions:
             bad = ~np.isfinite(arr[:, list(used)])
             if bad.any():
                 t, j, _ = np.argwhere(bad)[0]
-                raise DataError(f"{where} has NaN/inf in used joint {used[j]} (frame {t}); "
-                                f"{int(bad.any(-1).sum())} values affected")
+                raise DataError(
+                    f"{where} has NaN/inf in used joint {used[j]} (frame {t}); {int(bad.any(-1).sum())} values affected"
+                )
             out[subject][action] = np.ascontiguousarray(arr[:, list(index)], dtype=np.float32)
     if not out:
         raise DataError(f"{path}: positions_3d is empty")
@@ -195,9 +200,16 @@ def cached_ground_truth_2d(path_3d: Path, positions: Positions, cameras: dict[st
     return kp
 
 
-def build_split(positions: Positions, cameras: dict[str, list[Camera]], keypoints: Keypoints,
-                subjects: list[str], downsample: int = 1, actions: list[str] | None = None,
-                name: str = "", fps: float = 50.0) -> PoseSet:
+def build_split(
+    positions: Positions,
+    cameras: dict[str, list[Camera]],
+    keypoints: Keypoints,
+    subjects: list[str],
+    downsample: int = 1,
+    actions: list[str] | None = None,
+    name: str = "",
+    fps: float = 50.0,
+) -> PoseSet:
     """Pairs of every (subject, action, camera) sequence: normalised 2D input, root-relative 3D.
 
     Args:
@@ -228,20 +240,34 @@ def build_split(positions: Positions, cameras: dict[str, list[Camera]], keypoint
                 raise DataError(f"the 2D keypoints have no sequence {s} {action!r}")
             kps = keypoints[s][action]
             if len(kps) != len(cams):
-                raise DataError(f"2D keypoints of {s} {action!r} have {len(kps)} cameras, the calibration has {len(cams)}")
+                raise DataError(
+                    f"2D keypoints of {s} {action!r} have {len(kps)} cameras, the calibration has {len(cams)}"
+                )
             idx = np.arange(0, len(pos), downsample)
             for ci, cam in enumerate(cams):
-                Xc = world_to_camera(torch.as_tensor(pos[idx], dtype=torch.float64),
-                                     torch.as_tensor(cam.R), torch.as_tensor(cam.T)).numpy()
+                Xc = world_to_camera(
+                    torch.as_tensor(pos[idx], dtype=torch.float64), torch.as_tensor(cam.R), torch.as_tensor(cam.T)
+                ).numpy()
                 root = Xc[:, :1]
                 uv = normalize_screen(torch.as_tensor(kps[ci][idx], dtype=torch.float64), cam.res_w, cam.res_h).numpy()
                 n = len(idx)
-                parts.append(PoseSet(
-                    pose2d=uv.astype(np.float32), pose3d=(Xc - root).astype(np.float32),
-                    root=root[:, 0].astype(np.float32), action=np.zeros(n, np.int64),
-                    seq=np.zeros(n, np.int64), frame=idx.astype(np.int64), camera=np.full(n, ci, np.int64),
-                    action_names=[action_group(action)], seq_names=[f"{s}/{action}/{cam.id or ci}"],
-                    name=name, fps=fps, subject=np.zeros(n, np.int64), subject_names=[s]))
+                parts.append(
+                    PoseSet(
+                        pose2d=uv.astype(np.float32),
+                        pose3d=(Xc - root).astype(np.float32),
+                        root=root[:, 0].astype(np.float32),
+                        action=np.zeros(n, np.int64),
+                        seq=np.zeros(n, np.int64),
+                        frame=idx.astype(np.int64),
+                        camera=np.full(n, ci, np.int64),
+                        action_names=[action_group(action)],
+                        seq_names=[f"{s}/{action}/{cam.id or ci}"],
+                        name=name,
+                        fps=fps,
+                        subject=np.zeros(n, np.int64),
+                        subject_names=[s],
+                    )
+                )
     return concat(parts, name=name)
 
 
@@ -255,10 +281,19 @@ class H36MData:
     source: str
     fps: float = 50.0
 
-    def split(self, subjects: list[str], downsample: int = 1, actions: list[str] | None = None,
-              name: str | None = None) -> PoseSet:
-        return build_split(self.positions, self.cameras, self.keypoints, subjects, downsample, actions,
-                           name=name or f"{self.source} {','.join(subjects)}", fps=self.fps)
+    def split(
+        self, subjects: list[str], downsample: int = 1, actions: list[str] | None = None, name: str | None = None
+    ) -> PoseSet:
+        return build_split(
+            self.positions,
+            self.cameras,
+            self.keypoints,
+            subjects,
+            downsample,
+            actions,
+            name=name or f"{self.source} {','.join(subjects)}",
+            fps=self.fps,
+        )
 
     def bone_template(self, subjects: list[str]) -> np.ndarray:
         """(S, 15) mean bone lengths per subject, left and right averaged (method.md §1), in
@@ -292,7 +327,9 @@ def load_h36m(data_dir: str | Path, keypoints: str = "gt") -> H36MData:
         kp_path = data_dir / fname
         if not kp_path.is_file():
             avail = sorted(p.name for p in data_dir.glob("data_2d_h36m_*.npz"))
-            raise DataError(f"2D source {keypoints!r}: {kp_path} not found (2D files present: {avail or 'none'}; "
-                            f"'gt' projects the 3D instead)")
+            raise DataError(
+                f"2D source {keypoints!r}: {kp_path} not found (2D files present: {avail or 'none'}; "
+                f"'gt' projects the 3D instead)"
+            )
         kp = load_keypoints_2d(kp_path, positions)
     return H36MData(positions, cameras, kp, source=keypoints)

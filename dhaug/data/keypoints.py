@@ -5,6 +5,7 @@ the mapping to our 16 joints, gap filling and smoothing. Pure functions on numpy
 Details (file layouts, mapping rules and their known offsets from Human3.6M's joints):
 docs/lifting.md#keypoints
 """
+
 from __future__ import annotations
 
 import json
@@ -20,12 +21,52 @@ from ..skeleton import H36M16
 
 FORMATS = ("auto", "coco", "openpose", "npz")
 
-COCO17_NAMES = ("nose", "left_eye", "right_eye", "left_ear", "right_ear", "left_shoulder", "right_shoulder",
-                "left_elbow", "right_elbow", "left_wrist", "right_wrist", "left_hip", "right_hip", "left_knee",
-                "right_knee", "left_ankle", "right_ankle")
-BODY25_NAMES = ("Nose", "Neck", "RShoulder", "RElbow", "RWrist", "LShoulder", "LElbow", "LWrist", "MidHip", "RHip",
-                "RKnee", "RAnkle", "LHip", "LKnee", "LAnkle", "REye", "LEye", "REar", "LEar", "LBigToe",
-                "LSmallToe", "LHeel", "RBigToe", "RSmallToe", "RHeel")
+COCO17_NAMES = (
+    "nose",
+    "left_eye",
+    "right_eye",
+    "left_ear",
+    "right_ear",
+    "left_shoulder",
+    "right_shoulder",
+    "left_elbow",
+    "right_elbow",
+    "left_wrist",
+    "right_wrist",
+    "left_hip",
+    "right_hip",
+    "left_knee",
+    "right_knee",
+    "left_ankle",
+    "right_ankle",
+)
+BODY25_NAMES = (
+    "Nose",
+    "Neck",
+    "RShoulder",
+    "RElbow",
+    "RWrist",
+    "LShoulder",
+    "LElbow",
+    "LWrist",
+    "MidHip",
+    "RHip",
+    "RKnee",
+    "RAnkle",
+    "LHip",
+    "LKnee",
+    "LAnkle",
+    "REye",
+    "LEye",
+    "REar",
+    "LEar",
+    "LBigToe",
+    "LSmallToe",
+    "LHeel",
+    "RBigToe",
+    "RSmallToe",
+    "RHeel",
+)
 #: Indices into BODY_25 of the 17 COCO points, in COCO order.
 BODY25_TO_COCO17 = (0, 16, 15, 18, 17, 5, 2, 6, 3, 7, 4, 12, 9, 13, 10, 14, 11)
 #: Our joints taken directly from a COCO point: H36M16 index -> COCO-17 index.
@@ -101,10 +142,14 @@ def to_h36m16(xy: np.ndarray, score: np.ndarray, layout: str, min_score: float =
     face_mean = (xy[..., _FACE, :] * used[..., None]).sum(-2) / np.maximum(n, 1)[..., None]
     face_score = (face_s * used).sum(-1) / np.maximum(n, 1)
     nose_ok = score[..., _NOSE] >= min_score
-    out[..., head, :] = np.where((n > 0)[..., None], face_mean,
-                                 np.where(nose_ok[..., None], xy[..., _NOSE, :], xy[..., (_NOSE,) + _FACE, :].mean(-2)))
-    s[..., head] = np.where(n > 0, face_score,
-                            np.where(nose_ok, score[..., _NOSE], score[..., (_NOSE,) + _FACE].max(-1)))
+    out[..., head, :] = np.where(
+        (n > 0)[..., None],
+        face_mean,
+        np.where(nose_ok[..., None], xy[..., _NOSE, :], xy[..., (_NOSE,) + _FACE, :].mean(-2)),
+    )
+    s[..., head] = np.where(
+        n > 0, face_score, np.where(nose_ok, score[..., _NOSE], score[..., (_NOSE,) + _FACE].max(-1))
+    )
     return out, s
 
 
@@ -112,8 +157,9 @@ def to_h36m16(xy: np.ndarray, score: np.ndarray, layout: str, min_score: float =
 # gaps and smoothing
 
 
-def fill_gaps(xy: np.ndarray, valid: np.ndarray, where: str = "keypoints",
-              names: tuple[str, ...] = H36M16.joint_names) -> tuple[np.ndarray, np.ndarray]:
+def fill_gaps(
+    xy: np.ndarray, valid: np.ndarray, where: str = "keypoints", names: tuple[str, ...] = H36M16.joint_names
+) -> tuple[np.ndarray, np.ndarray]:
     """Replace invalid joints by linear interpolation in time from the same joint's valid frames
     (before the first / after the last valid frame the nearest valid value is held).
 
@@ -129,8 +175,10 @@ def fill_gaps(xy: np.ndarray, valid: np.ndarray, where: str = "keypoints",
         raise DataError(f"{where}: no person in any frame (no joint is detected with enough confidence)")
     never = np.flatnonzero(~valid.any(0))
     if len(never):
-        raise DataError(f"{where}: joint(s) {', '.join(names[j] for j in never)} are not detected with enough "
-                        f"confidence in any of the {len(xy)} frames; lower --min-score, or give a clip where they are seen")
+        raise DataError(
+            f"{where}: joint(s) {', '.join(names[j] for j in never)} are not detected with enough "
+            f"confidence in any of the {len(xy)} frames; lower --min-score, or give a clip where they are seen"
+        )
     out = xy.copy()
     t = np.arange(len(xy))
     for j in np.flatnonzero(~valid.all(0)):
@@ -168,8 +216,9 @@ def savgol_smooth(x: np.ndarray, window: int, polyorder: int = 2) -> np.ndarray:
 
     x = np.asarray(x, np.float64)
     if window % 2 != 1 or window <= polyorder or window > len(x):
-        raise ValueError(f"Savitzky-Golay window must be odd, > polyorder ({polyorder}) and <= the {len(x)} "
-                         f"frames; got {window}")
+        raise ValueError(
+            f"Savitzky-Golay window must be odd, > polyorder ({polyorder}) and <= the {len(x)} frames; got {window}"
+        )
     return savgol_filter(x, window, polyorder, axis=0, mode="interp")
 
 
@@ -197,8 +246,10 @@ def guess_format(path: str | Path) -> str:
         return "coco"
     if suffix in (".npz", ".npy"):
         return "npz"
-    raise DataError(f"{p}: cannot tell the format from the name (expected .json, .npz, .npy or a folder); "
-                    "give --format coco|openpose|npz")
+    raise DataError(
+        f"{p}: cannot tell the format from the name (expected .json, .npz, .npy or a folder); "
+        "give --format coco|openpose|npz"
+    )
 
 
 def read_keypoints(path: str | Path, fmt: str = "auto", progress: bool = False) -> Keypoints2D:
@@ -260,8 +311,14 @@ def _person(points, scores, where: str) -> tuple[np.ndarray, np.ndarray]:
     return a, s
 
 
-def _select(frames: list[list[tuple[np.ndarray, np.ndarray, float]]], layout: str, source: str, J: int,
-            notes: list[str], score_rule: str) -> Keypoints2D:
+def _select(
+    frames: list[list[tuple[np.ndarray, np.ndarray, float]]],
+    layout: str,
+    source: str,
+    J: int,
+    notes: list[str],
+    score_rule: str,
+) -> Keypoints2D:
     """Keep the highest-scoring person of every frame; count frames with several / no people."""
     T = len(frames)
     xy, sc = np.zeros((T, J, 2)), np.zeros((T, J))
@@ -271,8 +328,11 @@ def _select(frames: list[list[tuple[np.ndarray, np.ndarray, float]]], layout: st
             best = max(range(len(persons)), key=lambda i: persons[i][2])
             xy[t], sc[t] = persons[best][0], persons[best][1]
     several, empty = int((people > 1).sum()), int((people == 0).sum())
-    notes.append(f"{several} of {T} frames had several people: the highest-scoring one was kept ({score_rule}; "
-                 "no tracking)" if several else f"no frame had more than one person ({T} frames)")
+    notes.append(
+        f"{several} of {T} frames had several people: the highest-scoring one was kept ({score_rule}; no tracking)"
+        if several
+        else f"no frame had more than one person ({T} frames)"
+    )
     if empty:
         notes.append(f"{empty} of {T} frames had no person: their joints are filled in time")
     return Keypoints2D(xy, sc, layout, source, people, None, notes)
@@ -307,8 +367,10 @@ def read_coco_json(path: str | Path) -> Keypoints2D:
             frames[t] += _mmpose_instances(f["instances"], f"{path}: instance_info[{i}]")
         return _select(frames, "coco17", str(path), 17, notes, "mean keypoint score")
     if not isinstance(obj, list):
-        raise DataError(f"{path}: expected a JSON list (COCO results or MMPose per-frame predictions) or a dict "
-                        f"with 'instance_info' (MMPose); got {type(obj).__name__}")
+        raise DataError(
+            f"{path}: expected a JSON list (COCO results or MMPose per-frame predictions) or a dict "
+            f"with 'instance_info' (MMPose); got {type(obj).__name__}"
+        )
     if obj and all(isinstance(e, list) for e in obj):  # MMPose: a list of instances per frame
         frames = [_mmpose_instances(f, f"{path}: frame {t}") for t, f in enumerate(obj)]
         return _select(frames, "coco17", str(path), 17, notes, "mean keypoint score")
@@ -317,8 +379,10 @@ def read_coco_json(path: str | Path) -> Keypoints2D:
         return _select(frames, "coco17", str(path), 17, notes, "mean keypoint score")
     for i, e in enumerate(obj):
         if not isinstance(e, dict):
-            raise DataError(f"{path}: entry {i} is a {type(e).__name__}; COCO results entries are objects with "
-                            "'image_id' and 'keypoints'")
+            raise DataError(
+                f"{path}: entry {i} is a {type(e).__name__}; COCO results entries are objects with "
+                "'image_id' and 'keypoints'"
+            )
         for key in ("image_id", "keypoints"):
             if key not in e:
                 raise DataError(f"{path}: entry {i} has no {key!r} (COCO results need 'image_id' and 'keypoints')")
@@ -361,8 +425,9 @@ def read_mmpose_dir(folder: str | Path, progress: bool = False) -> Keypoints2D:
     for f in progress_bar(_json_files(folder, "*.json"), desc="reading MMPose files", unit="file", enabled=progress):
         obj = _load_json(f)
         frames.append(_mmpose_instances(obj.get("instances") if isinstance(obj, dict) else obj, str(f)))
-    return _select(frames, "coco17", str(folder), 17, [f"{len(frames)} MMPose files in natural name order"],
-                   "mean keypoint score")
+    return _select(
+        frames, "coco17", str(folder), 17, [f"{len(frames)} MMPose files in natural name order"], "mean keypoint score"
+    )
 
 
 def read_openpose_dir(folder: str | Path, progress: bool = False) -> Keypoints2D:
@@ -390,12 +455,12 @@ def read_openpose_dir(folder: str | Path, progress: bool = False) -> Keypoints2D
             a = a.reshape(25, 3)
             persons.append((a[:, :2], a[:, 2], float(a[:, 2].mean())))
         frames.append(persons)
-    return _select(frames, "body25", str(folder), 25, [f"{len(frames)} OpenPose files in natural name order"],
-                   "mean confidence")
+    return _select(
+        frames, "body25", str(folder), 25, [f"{len(frames)} OpenPose files in natural name order"], "mean confidence"
+    )
 
 
-def keypoints_from_array(keypoints, scores=None, source: str = "array",
-                         image_size=None) -> Keypoints2D:
+def keypoints_from_array(keypoints, scores=None, source: str = "array", image_size=None) -> Keypoints2D:
     """Wrap a (T, J, 2|3) pixel array, J = 17 (COCO), 25 (BODY_25) or 16 (ours), third channel = score;
     ``scores`` (T, J) overrides it (no score at all: every joint counts as seen)."""
     try:
@@ -403,14 +468,18 @@ def keypoints_from_array(keypoints, scores=None, source: str = "array",
     except (TypeError, ValueError):
         raise DataError(f"{source}: keypoints must be a numeric array") from None
     if a.ndim != 3 or a.shape[1] not in LAYOUTS or a.shape[2] not in (2, 3):
-        raise DataError(f"{source}: keypoints have shape {a.shape}; expected (T, 17|25|16, 2|3) "
-                        "(COCO-17, BODY_25 or dhaug's 16 joints; x, y and an optional score)")
+        raise DataError(
+            f"{source}: keypoints have shape {a.shape}; expected (T, 17|25|16, 2|3) "
+            "(COCO-17, BODY_25 or dhaug's 16 joints; x, y and an optional score)"
+        )
     if len(a) == 0:
         raise DataError(f"{source}: keypoints have no frames")
     if not np.all(np.isfinite(a[..., :2])):
         t, j = np.argwhere(~np.isfinite(a[..., :2]))[0][:2]
-        raise DataError(f"{source}: NaN or inf in the coordinates (first at frame {t}, joint {j}); give missing "
-                        "joints a score of 0 instead")
+        raise DataError(
+            f"{source}: NaN or inf in the coordinates (first at frame {t}, joint {j}); give missing "
+            "joints a score of 0 instead"
+        )
     if scores is not None:
         s = np.asarray(scores, dtype=np.float64)
         if s.shape != a.shape[:2]:
@@ -420,8 +489,15 @@ def keypoints_from_array(keypoints, scores=None, source: str = "array",
     if not np.all(np.isfinite(s)):
         raise DataError(f"{source}: scores contain NaN or inf")
     people = (s > 0).any(-1).astype(np.int64)
-    return Keypoints2D(a[..., :2].copy(), s.copy(), LAYOUTS[a.shape[1]], source, people,
-                       None if image_size is None else tuple(image_size), [])
+    return Keypoints2D(
+        a[..., :2].copy(),
+        s.copy(),
+        LAYOUTS[a.shape[1]],
+        source,
+        people,
+        None if image_size is None else tuple(image_size),
+        [],
+    )
 
 
 def read_array_file(path: str | Path) -> Keypoints2D:
@@ -446,6 +522,8 @@ def read_array_file(path: str | Path) -> Keypoints2D:
         if "image_size" in files:
             size = np.asarray(f["image_size"], dtype=np.float64).reshape(-1)
             if size.shape != (2,):
-                raise DataError(f"{path}: 'image_size' has shape {f['image_size'].shape}; expected (2,) = width, height")
+                raise DataError(
+                    f"{path}: 'image_size' has shape {f['image_size'].shape}; expected (2,) = width, height"
+                )
             size = (float(size[0]), float(size[1]))
         return keypoints_from_array(f[key], scores, f"{path}: {key!r}" if key != "keypoints" else str(path), size)

@@ -5,6 +5,7 @@ for ``.npy`` / ``.npz`` files with ``object`` arrays (never ``numpy.load(allow_p
 
 Details: docs/data.md#restricted-pickles
 """
+
 from __future__ import annotations
 
 import codecs
@@ -50,8 +51,10 @@ class NumpyOnlyUnpickler(pickle.Unpickler):
         try:
             return ALLOWED_GLOBALS[(module, name)]
         except KeyError:
-            raise DataError(f"{self.where}: refusing to unpickle '{module}.{name}': only numpy arrays and plain "
-                            "Python containers are read from pickles (loading anything else could run code)") from None
+            raise DataError(
+                f"{self.where}: refusing to unpickle '{module}.{name}': only numpy arrays and plain "
+                "Python containers are read from pickles (loading anything else could run code)"
+            ) from None
 
 
 def unpickle(fh, where: str) -> Any:
@@ -132,6 +135,8 @@ def object_item(arr: Any, where: str, kind: type = dict) -> Any:
     """The object inside a 0-d object array (``numpy.save(dict)``), checked to be a ``kind``."""
     value = arr.item() if isinstance(arr, np.ndarray) and arr.dtype.hasobject and arr.ndim == 0 else arr
     if not isinstance(value, kind):
-        got = f"an array of shape {arr.shape}, dtype {arr.dtype}" if isinstance(arr, np.ndarray) else type(value).__name__
+        got = (
+            f"an array of shape {arr.shape}, dtype {arr.dtype}" if isinstance(arr, np.ndarray) else type(value).__name__
+        )
         raise DataError(f"{where} must hold a pickled {kind.__name__}, found {got}")
     return value

@@ -3,6 +3,7 @@
 Frames of one sequence (subject × action × camera, or a cross-dataset clip × camera) are stored
 contiguously and in time order, so video windows can be cut later from ``seq`` and ``frame``.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -48,9 +49,14 @@ class PoseSet:
         if self.subject is None:
             self.subject = np.zeros(n, np.int64)
         checks = {
-            "pose2d": (self.pose2d, (n, 16, 2)), "pose3d": (self.pose3d, (n, 16, 3)),
-            "root": (self.root, (n, 3)), "action": (self.action, (n,)), "seq": (self.seq, (n,)),
-            "frame": (self.frame, (n,)), "camera": (self.camera, (n,)), "subject": (self.subject, (n,)),
+            "pose2d": (self.pose2d, (n, 16, 2)),
+            "pose3d": (self.pose3d, (n, 16, 3)),
+            "root": (self.root, (n, 3)),
+            "action": (self.action, (n,)),
+            "seq": (self.seq, (n,)),
+            "frame": (self.frame, (n,)),
+            "camera": (self.camera, (n,)),
+            "subject": (self.subject, (n,)),
         }
         for key, (arr, shape) in checks.items():
             if arr.shape != shape:
@@ -61,10 +67,21 @@ class PoseSet:
 
     def subset(self, index) -> "PoseSet":
         """A new set holding the rows ``index`` (boolean mask or integer array)."""
-        return PoseSet(self.pose2d[index], self.pose3d[index], self.root[index], self.action[index],
-                       self.seq[index], self.frame[index], self.camera[index],
-                       list(self.action_names), list(self.seq_names), self.name, self.fps,
-                       self.subject[index], list(self.subject_names))
+        return PoseSet(
+            self.pose2d[index],
+            self.pose3d[index],
+            self.root[index],
+            self.action[index],
+            self.seq[index],
+            self.frame[index],
+            self.camera[index],
+            list(self.action_names),
+            list(self.seq_names),
+            self.name,
+            self.fps,
+            self.subject[index],
+            list(self.subject_names),
+        )
 
     def every(self, step: int) -> "PoseSet":
         """Keep every ``step``-th frame of each sequence (by ``frame`` index)."""
@@ -74,8 +91,10 @@ class PoseSet:
 
     def tensors(self, device: torch.device | str = "cpu") -> tuple[torch.Tensor, torch.Tensor]:
         """(pose2d, pose3d) as float32 tensors on ``device`` (whole set, no copies per batch)."""
-        return (torch.as_tensor(self.pose2d, dtype=torch.float32, device=device),
-                torch.as_tensor(self.pose3d, dtype=torch.float32, device=device))
+        return (
+            torch.as_tensor(self.pose2d, dtype=torch.float32, device=device),
+            torch.as_tensor(self.pose3d, dtype=torch.float32, device=device),
+        )
 
 
 def concat(sets: list[PoseSet], name: str = "") -> PoseSet:
@@ -87,7 +106,9 @@ def concat(sets: list[PoseSet], name: str = "") -> PoseSet:
     for s in sets:
         action_names += [a for a in s.action_names if a not in action_names]
         subject_names += [a for a in s.subject_names if a not in subject_names]
-    parts: dict[str, list[np.ndarray]] = {k: [] for k in ("pose2d", "pose3d", "root", "action", "seq", "frame", "camera", "subject")}
+    parts: dict[str, list[np.ndarray]] = {
+        k: [] for k in ("pose2d", "pose3d", "root", "action", "seq", "frame", "camera", "subject")
+    }
     seq_names: list[str] = []
     for s in sets:
         amap = np.array([action_names.index(a) for a in s.action_names], dtype=np.int64)
@@ -99,5 +120,11 @@ def concat(sets: list[PoseSet], name: str = "") -> PoseSet:
         for k in ("pose2d", "pose3d", "root", "frame", "camera"):
             parts[k].append(getattr(s, k))
     arrays = {k: np.concatenate(v) for k, v in parts.items()}
-    return PoseSet(**arrays, action_names=action_names, seq_names=seq_names, name=name, fps=sets[0].fps,
-                   subject_names=subject_names)
+    return PoseSet(
+        **arrays,
+        action_names=action_names,
+        seq_names=seq_names,
+        name=name,
+        fps=sets[0].fps,
+        subject_names=subject_names,
+    )

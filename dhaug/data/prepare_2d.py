@@ -5,6 +5,7 @@ order of ``cameras.json``, and ``metadata``.
 
 Details (input keys and values, action spelling, the CPN / Detectron files): docs/data.md#prepare-hrnet
 """
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -31,7 +32,9 @@ def hrnet_joints(value, where: str) -> np.ndarray:
     if a.ndim == 2 and a.shape[1] == 64:
         a = a.reshape(len(a), 32, 2)
     if a.ndim != 3 or a.shape[2] != 2 or a.shape[1] not in (32, 17):
-        raise DataError(f"{where} has shape {a.shape}, expected (T, 64) = 32 joints x (x, y) (or (T, 32, 2), (T, 17, 2))")
+        raise DataError(
+            f"{where} has shape {a.shape}, expected (T, 64) = 32 joints x (x, y) (or (T, 32, 2), (T, 17, 2))"
+        )
     if not np.all(np.isfinite(a)):
         raise DataError(f"{where} contains NaN or inf")
     return a[:, list(H36M32_TO_16 if a.shape[1] == 32 else VPOSE17_TO_16)].astype(np.float32)
@@ -60,8 +63,9 @@ def read_evoskeleton_2d(path: str | Path) -> dict[tuple[str, str, str], np.ndarr
     return out
 
 
-def hrnet_positions_2d(entries: dict, cameras: dict[str, list], names_3d: dict[str, dict[str, int]] | None,
-                       where: str) -> tuple[dict, list[str]]:
+def hrnet_positions_2d(
+    entries: dict, cameras: dict[str, list], names_3d: dict[str, dict[str, int]] | None, where: str
+) -> tuple[dict, list[str]]:
     """``{(subject, sequence, camera id): (T, 16, 2)}`` -> ``positions_2d[subject][action]`` (one array per
     camera, in ``cameras`` order) and warnings. ``names_3d``: ``{subject: {action: frames}}`` of the 3D
     file whose spelling and lengths the 2D must follow (None: canonical names, lengths unchecked)."""
@@ -89,8 +93,10 @@ def hrnet_positions_2d(entries: dict, cameras: dict[str, list], names_3d: dict[s
             need = names_3d[subject][action]
             for c in ids:
                 if len(views[c]) < need:
-                    raise DataError(f"{where}: {subject} {seq_name!r} camera {c} has {len(views[c])} frames, fewer "
-                                    f"than the {need} frames of the 3D sequence")
+                    raise DataError(
+                        f"{where}: {subject} {seq_name!r} camera {c} has {len(views[c])} frames, fewer "
+                        f"than the {need} frames of the 3D sequence"
+                    )
         out.setdefault(subject, {})[action] = [views[c] for c in ids]
     return out, warnings
 
@@ -105,7 +111,9 @@ def prepare_hrnet(sources, out_dir: str | Path, force: bool = False) -> dict:
         part = read_evoskeleton_2d(src)
         clash = sorted(set(part) & set(entries))
         if clash:
-            raise DataError(f"{src}: sequence {clash[0][0]} {clash[0][1]!r} camera {clash[0][2]} is also in another input file")
+            raise DataError(
+                f"{src}: sequence {clash[0][0]} {clash[0][1]!r} camera {clash[0][2]} is also in another input file"
+            )
         entries.update(part)
     cam_file = out_dir / "cameras.json"
     try:
@@ -117,8 +125,10 @@ def prepare_hrnet(sources, out_dir: str | Path, force: bool = False) -> dict:
         names_3d = {s: {a: len(v) for a, v in acts.items()} for s, acts in load_positions_3d(out_dir / FILE_3D).items()}
     pos2d, warnings = hrnet_positions_2d(entries, cameras, names_3d, ", ".join(map(str, sources)))
     if not pos2d:
-        raise DataError(f"{', '.join(map(str, sources))}: no sequence has detections for all its cameras"
-                        + (f" and a match in {out_dir / FILE_3D}" if names_3d is not None else ""))
+        raise DataError(
+            f"{', '.join(map(str, sources))}: no sequence has detections for all its cameras"
+            + (f" and a match in {out_dir / FILE_3D}" if names_3d is not None else "")
+        )
     obj = np.empty((), dtype=object)
     obj[()] = pos2d
     meta = np.empty((), dtype=object)
@@ -126,5 +136,8 @@ def prepare_hrnet(sources, out_dir: str | Path, force: bool = False) -> dict:
     write_npz(out, positions_2d=obj, metadata=meta)
     n = sum(len(a) for a in pos2d.values())
     named = f"names as in {out_dir / FILE_3D}" if names_3d is not None else "canonical action names"
-    return {"files_written": [str(out)], "warnings": warnings,
-            "description": f"HRNet 2D: {n} sequences x 4 cameras of {', '.join(sorted(pos2d, key=lambda s: int(s[1:])))} ({named})"}
+    return {
+        "files_written": [str(out)],
+        "warnings": warnings,
+        "description": f"HRNet 2D: {n} sequences x 4 cameras of {', '.join(sorted(pos2d, key=lambda s: int(s[1:])))} ({named})",
+    }

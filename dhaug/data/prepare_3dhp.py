@@ -7,6 +7,7 @@ Output: ``pose3d`` (N, 16, 3) float32 millimetres, camera frame; ``pose2d`` (N, 
 
 Details (source formats, joint tables, units, frame counts): docs/data.md#prepare-3dhp
 """
+
 from __future__ import annotations
 
 import re
@@ -57,8 +58,10 @@ def parse_imgnames(names: np.ndarray, where: str) -> tuple[np.ndarray, np.ndarra
         name = raw.decode() if isinstance(raw, bytes) else str(raw)
         m = _RE_TS.search(name)
         if m is None or int(m.group(1)) not in TS_IMAGE_SIZE:
-            raise DataError(f"{where}[{i}] = {name!r} names no test sequence TS1..TS6 "
-                            "(expected e.g. 'mpi_inf_3dhp_test_set/TS1/imageSequence/img_000001.jpg')")
+            raise DataError(
+                f"{where}[{i}] = {name!r} names no test sequence TS1..TS6 "
+                "(expected e.g. 'mpi_inf_3dhp_test_set/TS1/imageSequence/img_000001.jpg')"
+            )
         ts[i] = int(m.group(1))
         n = _RE_IMG.search(name)
         if n is not None:
@@ -74,9 +77,15 @@ def _array(d: dict, key: str, shape: tuple, where: str, finite: bool = True) -> 
     if key not in d:
         raise DataError(f"{where}: missing key {key!r} (found: {', '.join(sorted(map(str, d))) or 'nothing'})")
     a = np.asarray(d[key])
-    if a.dtype.kind not in "fiub" or a.ndim != len(shape) or any(s is not None and s != t for s, t in zip(shape, a.shape)):
+    if (
+        a.dtype.kind not in "fiub"
+        or a.ndim != len(shape)
+        or any(s is not None and s != t for s, t in zip(shape, a.shape))
+    ):
         want = "(" + ", ".join("N" if s is None else str(s) for s in shape) + ")"
-        raise DataError(f"{where}: key {key!r} has shape {a.shape} and dtype {a.dtype}, expected numbers of shape {want}")
+        raise DataError(
+            f"{where}: key {key!r} has shape {a.shape} and dtype {a.dtype}, expected numbers of shape {want}"
+        )
     a = a.astype(np.float64)
     if finite and not np.all(np.isfinite(a)):
         raise DataError(f"{where}: key {key!r} contains NaN or inf")
@@ -98,14 +107,18 @@ def read_spin_3dhp(d: dict, path: Path) -> dict[str, np.ndarray]:
         raise DataError(f"{path}: missing key 'imgname' (found: {', '.join(sorted(d))})")
     names = np.asarray(d["imgname"])
     if names.shape != (n,) or names.dtype.kind not in "USO":
-        raise DataError(f"{path}: key 'imgname' has shape {names.shape} and dtype {names.dtype}, expected ({n},) strings")
+        raise DataError(
+            f"{path}: key 'imgname' has shape {names.shape} and dtype {names.dtype}, expected ({n},) strings"
+        )
     idx = list(SPIN24_TO_16)
     for key, vis in (("part", part[:, idx, 2]), ("S", S[:, idx, 3])):
         bad = np.argwhere(vis <= 0)
         if len(bad):
             r, j = bad[0]
-            raise DataError(f"{path}: key {key!r}: SPIN joint {idx[j]} of row {r} has visibility {vis[r, j]:g}; "
-                            f"all 16 joints used must be annotated ({len(bad)} joint(s) are not)")
+            raise DataError(
+                f"{path}: key {key!r}: SPIN joint {idx[j]} of row {r} has visibility {vis[r, j]:g}; "
+                f"all 16 joints used must be annotated ({len(bad)} joint(s) are not)"
+            )
     ts, frame = parse_imgnames(names, f"{path}: key 'imgname'")
     return {"pose3d": _metres(S[:, idx, :3]), "px": part[:, idx, :2], "ts": ts, "frame": frame}
 
@@ -128,8 +141,14 @@ def read_pstmo_3dhp(d: dict, path: Path) -> dict[str, np.ndarray]:
             bad = ~np.all(np.isfinite(a[keep]), axis=(1, 2))
             if bad.any():
                 raise DataError(f"{where}: key {key!r} has NaN or inf in valid frame {keep[np.argmax(bad)]}")
-        parts.append({"pose3d": p3[keep][:, list(MPI17_TO_16)], "px": p2[keep][:, list(MPI17_TO_16)],
-                      "ts": np.full(len(keep), int(m.group(1)), np.int64), "frame": keep.astype(np.int64)})
+        parts.append(
+            {
+                "pose3d": p3[keep][:, list(MPI17_TO_16)],
+                "px": p2[keep][:, list(MPI17_TO_16)],
+                "ts": np.full(len(keep), int(m.group(1)), np.int64),
+                "frame": keep.astype(np.int64),
+            }
+        )
     if not parts:
         raise DataError(f"{path}: key 'data' holds no sequences")
     out = {k: np.concatenate([p[k] for p in parts]) for k in parts[0]}
@@ -149,9 +168,11 @@ def check_counts(ts: np.ndarray, frame: np.ndarray, where: str, any_length: bool
         return
     counts = tuple(int((ts == t).sum()) for t in range(1, 7))
     if counts != STANDARD_COUNTS:
-        raise DataError(f"{where}: {len(ts):,} frames split {'/'.join(map(str, counts))} over TS1..TS6; the 3DHP test "
-                        f"set has {TEST_3DHP_SEQ_ENDS[-1]:,} ({'/'.join(map(str, STANDARD_COUNTS))}); pass --any-length "
-                        "to convert another selection")
+        raise DataError(
+            f"{where}: {len(ts):,} frames split {'/'.join(map(str, counts))} over TS1..TS6; the 3DHP test "
+            f"set has {TEST_3DHP_SEQ_ENDS[-1]:,} ({'/'.join(map(str, STANDARD_COUNTS))}); pass --any-length "
+            "to convert another selection"
+        )
 
 
 def read_3dhp_source(path: str | Path, any_length: bool = False) -> dict[str, np.ndarray]:
@@ -163,8 +184,10 @@ def read_3dhp_source(path: str | Path, any_length: bool = False) -> dict[str, np
     elif "S" in d or "part" in d:
         raw, key = read_spin_3dhp(d, path), "imgname"
     else:
-        raise DataError(f"{path}: neither SPIN's 3DHP file (keys 'imgname', 'part', 'S') nor P-STMO's "
-                        f"(key 'data'); found: {', '.join(sorted(d)) or 'nothing'}")
+        raise DataError(
+            f"{path}: neither SPIN's 3DHP file (keys 'imgname', 'part', 'S') nor P-STMO's "
+            f"(key 'data'); found: {', '.join(sorted(d)) or 'nothing'}"
+        )
     check_counts(raw["ts"], raw["frame"], f"{path}: key {key!r}", any_length)
     check_bone_lengths(raw["pose3d"], str(path))
     raw["pose2d"] = normalise_3dhp_2d(raw.pop("px"), raw["ts"])
@@ -175,13 +198,23 @@ def prepare_3dhp(sources, out_dir: str | Path, force: bool = False, any_length: 
     """Convert one SPIN or P-STMO 3DHP test file into ``out_dir/test_3dhp.npz``; returns a summary."""
     sources = [sources] if isinstance(sources, (str, Path)) else list(sources)
     if len(sources) != 1:
-        raise DataError(f"prepare 3dhp takes one file (SPIN's mpi_inf_3dhp_valid.npz or P-STMO's "
-                        f"data_test_3dhp.npz), got {len(sources)}")
+        raise DataError(
+            f"prepare 3dhp takes one file (SPIN's mpi_inf_3dhp_valid.npz or P-STMO's "
+            f"data_test_3dhp.npz), got {len(sources)}"
+        )
     out = output_path(out_dir, OUTPUT, force)
     raw = read_3dhp_source(sources[0], any_length)
     order = np.lexsort((raw["frame"], raw["ts"]))
-    write_npz(out, pose3d=(raw["pose3d"][order] * 1000).astype(np.float32),
-              pose2d=raw["pose2d"][order].astype(np.float32), seq=raw["ts"][order] - 1, frame=raw["frame"][order])
+    write_npz(
+        out,
+        pose3d=(raw["pose3d"][order] * 1000).astype(np.float32),
+        pose2d=raw["pose2d"][order].astype(np.float32),
+        seq=raw["ts"][order] - 1,
+        frame=raw["frame"][order],
+    )
     counts = "/".join(str(int((raw["ts"] == t).sum())) for t in range(1, 7))
-    return {"files_written": [str(out)], "warnings": [],
-            "description": f"3DHP test set: {len(order):,} frames over TS1..TS6 ({counts})"}
+    return {
+        "files_written": [str(out)],
+        "warnings": [],
+        "description": f"3DHP test set: {len(order):,} frames over TS1..TS6 ({counts})",
+    }

@@ -8,6 +8,7 @@ Output ``test_3dpw.npz``: ``pose3d`` (N, 16, 3) float32 camera-frame millimetres
 
 Details (fields used, joint offsets, kept frames, 2D normalisation): docs/data.md#prepare-3dpw
 """
+
 from __future__ import annotations
 
 import json
@@ -84,8 +85,10 @@ def read_3dpw_sequence(path: str | Path, image_size: tuple[int, int] | None = No
     joints = _field(d, "jointPositions", where)
     valid = _field(d, "campose_valid", where)
     if len(joints) == 0 or len(joints) != len(valid):
-        raise DataError(f"{where}: key 'jointPositions' has {len(joints)} people and 'campose_valid' {len(valid)}; "
-                        "expected one entry per person in both")
+        raise DataError(
+            f"{where}: key 'jointPositions' has {len(joints)} people and 'campose_valid' {len(valid)}; "
+            "expected one entry per person in both"
+        )
     if "img_frame_ids" in d and len(d["img_frame_ids"]) != F:
         raise DataError(f"{where}: key 'img_frame_ids' has {len(d['img_frame_ids'])} frames, 'cam_poses' {F}")
     if not np.all(np.isfinite(cam)) or not np.all(np.isfinite(K)) or K[0, 0] <= 0 or K[1, 1] <= 0:
@@ -100,8 +103,14 @@ def read_3dpw_sequence(path: str | Path, image_size: tuple[int, int] | None = No
         Xc = world_to_camera(np.where(np.isfinite(jp), jp, 0.0), cam)
         front = np.all(Xc[..., 2] >= MIN_DEPTH_M, axis=1)
         keep = np.flatnonzero(ok & front)
-        people.append({"pose3d": Xc[keep], "pose2d": normalise_longer_side(project_pinhole(Xc[keep], K), w, h),
-                       "frame": keep.astype(np.int64), "dropped": int((ok & ~front).sum())})
+        people.append(
+            {
+                "pose3d": Xc[keep],
+                "pose2d": normalise_longer_side(project_pinhole(Xc[keep], K), w, h),
+                "frame": keep.astype(np.int64),
+                "dropped": int((ok & ~front).sum()),
+            }
+        )
     return {"name": name, "image_size": (int(w), int(h)), "people": people}
 
 
@@ -121,8 +130,7 @@ def _sequence_files(sources) -> list[Path]:
     return files
 
 
-def prepare_3dpw(sources, out_dir: str | Path, force: bool = False,
-                 image_size: tuple[int, int] | None = None) -> dict:
+def prepare_3dpw(sources, out_dir: str | Path, force: bool = False, image_size: tuple[int, int] | None = None) -> dict:
     """Convert 3DPW sequence files (files or folders of ``*.pkl``) into ``out_dir/test_3dpw.npz``."""
     sources = [sources] if isinstance(sources, (str, Path)) else list(sources)
     out = output_path(out_dir, OUTPUT, force)
@@ -131,13 +139,23 @@ def prepare_3dpw(sources, out_dir: str | Path, force: bool = False,
         s = read_3dpw_sequence(f, image_size)
         for k, p in enumerate(s["people"]):
             if p["dropped"]:
-                warnings.append(f"{f}: person {k}: {p['dropped']} valid frame(s) with a joint behind or at the camera dropped")
+                warnings.append(
+                    f"{f}: person {k}: {p['dropped']} valid frame(s) with a joint behind or at the camera dropped"
+                )
             if not len(p["frame"]):
                 warnings.append(f"{f}: person {k} has no valid frame; left out")
                 continue
             seq.append(np.full(len(p["frame"]), len(names), np.int64))
-            names.append(json.dumps({"clip": f"{s['name']}/person{k}", "action": re.sub(r"_\d+$", "", s["name"]),
-                                     "camera": 0, "image_size": list(s["image_size"])}))
+            names.append(
+                json.dumps(
+                    {
+                        "clip": f"{s['name']}/person{k}",
+                        "action": re.sub(r"_\d+$", "", s["name"]),
+                        "camera": 0,
+                        "image_size": list(s["image_size"]),
+                    }
+                )
+            )
             pose3d.append(p["pose3d"])
             pose2d.append(p["pose2d"])
             frame.append(p["frame"])
@@ -145,7 +163,17 @@ def prepare_3dpw(sources, out_dir: str | Path, force: bool = False,
         raise DataError(f"{', '.join(map(str, sources))}: no valid frames in any sequence")
     P3 = np.concatenate(pose3d)
     check_bone_lengths(P3 - P3[:, :1], ", ".join(map(str, sources)))
-    write_npz(out, pose3d=(P3 * 1000).astype(np.float32), pose2d=np.concatenate(pose2d).astype(np.float32),
-              seq=np.concatenate(seq), frame=np.concatenate(frame), seq_names=np.array(names), fps=np.float64(FPS))
-    return {"files_written": [str(out)], "warnings": warnings,
-            "description": f"3DPW: {len(P3):,} frames in {len(names)} (sequence, person) tracks"}
+    write_npz(
+        out,
+        pose3d=(P3 * 1000).astype(np.float32),
+        pose2d=np.concatenate(pose2d).astype(np.float32),
+        seq=np.concatenate(seq),
+        frame=np.concatenate(frame),
+        seq_names=np.array(names),
+        fps=np.float64(FPS),
+    )
+    return {
+        "files_written": [str(out)],
+        "warnings": warnings,
+        "description": f"3DPW: {len(P3):,} frames in {len(names)} (sequence, person) tracks",
+    }

@@ -1,6 +1,7 @@
 """What every ``dhaug prepare`` converter shares: where its output goes (never over an existing file
 unless asked), how it is written (atomically), and a check that converted 3D poses have the bone
 lengths of people (which catches a wrong joint order or wrong units before anything is written)."""
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -46,6 +47,8 @@ def check_bone_lengths(pose3d_m: np.ndarray, where: str) -> None:
     lo, hi = BONE_RATIO_RANGE
     for (p, c), m, ref in zip(H36M16.bones, med, S1_BONE_LENGTHS):
         if not lo * ref <= m <= hi * ref:
-            raise DataError(f"{where}: the {H36M16.joint_names[p]}-{H36M16.joint_names[c]} bone has median length "
-                            f"{m * 1000:.0f} mm after conversion (a person's is about {ref * 1000:.0f} mm): the joints "
-                            "are not in the documented order, or the 3D is not in the documented units")
+            raise DataError(
+                f"{where}: the {H36M16.joint_names[p]}-{H36M16.joint_names[c]} bone has median length "
+                f"{m * 1000:.0f} mm after conversion (a person's is about {ref * 1000:.0f} mm): the joints "
+                "are not in the documented order, or the 3D is not in the documented units"
+            )

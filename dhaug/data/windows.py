@@ -6,6 +6,7 @@ either end the first or last row is repeated. The windows are an ``(M, T)`` inde
 
 Details (training and test protocols, cutting in time): docs/data.md#temporal-windows
 """
+
 from __future__ import annotations
 
 import numpy as np
@@ -27,14 +28,22 @@ def sequence_bounds(seq: np.ndarray, name: str = "PoseSet") -> tuple[np.ndarray,
     uniq, counts = np.unique(block_ids, return_counts=True)
     if np.any(counts > 1):
         dup = uniq[counts > 1][0]
-        raise DataError(f"{name}: the frames of sequence {int(dup)} are not contiguous; windows need each "
-                        "sequence stored as one block in time order")
+        raise DataError(
+            f"{name}: the frames of sequence {int(dup)} are not contiguous; windows need each "
+            "sequence stored as one block in time order"
+        )
     lengths = ends - starts
     return np.repeat(starts, lengths), np.repeat(ends, lengths)
 
 
-def window_rows(seq: np.ndarray, frames: int, step: int = 1, centres: np.ndarray | None = None,
-                name: str = "PoseSet", frame: np.ndarray | None = None) -> np.ndarray:
+def window_rows(
+    seq: np.ndarray,
+    frames: int,
+    step: int = 1,
+    centres: np.ndarray | None = None,
+    name: str = "PoseSet",
+    frame: np.ndarray | None = None,
+) -> np.ndarray:
     """(M, frames) row indices of windows centred on ``centres`` (default: every row).
 
     Without ``frame``: rows ``c + step * o`` for ``o = -(frames-1)/2 .. (frames-1)/2``, clamped to the
@@ -64,8 +73,10 @@ def _nearest_frame_rows(seq, frame, c, offsets, lo_row, hi_row, name) -> np.ndar
     bad = np.flatnonzero(same & (frame[1:] <= frame[:-1]))
     if len(bad):
         r = int(bad[0]) + 1
-        raise DataError(f"{name}: frame numbers must increase inside a sequence; sequence {int(seq[r])} has frame "
-                        f"{int(frame[r])} after frame {int(frame[r - 1])} (row {r})")
+        raise DataError(
+            f"{name}: frame numbers must increase inside a sequence; sequence {int(seq[r])} has frame "
+            f"{int(frame[r])} after frame {int(frame[r - 1])} (row {r})"
+        )
     # one increasing key over all rows: (block of the sequence, frame), so a single searchsorted finds them
     block = np.concatenate([[0], np.cumsum(~same)])
     fmin = int(frame.min())

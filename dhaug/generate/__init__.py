@@ -10,6 +10,7 @@
 :mod:`dhaug.data.generated`. Design, file layouts and reproducibility: docs/generate.md. The constants
 below are copies for reading: to change one (in a test), set it on the module that defines it.
 """
+
 from .dataset import (
     DEFAULT_CHUNK,
     FILE_VERSION,
@@ -35,7 +36,28 @@ from .sources import (
 )
 from .writers import ACTION_POSES, CAMERAS_FILE, CROSS_FILE, FILE_2D
 
-__all__ = ["ACTION_POSES", "BLOCK_FRAMES", "CAMERAS_FILE", "CROSS_FILE", "DEFAULT_CHUNK", "DEFAULT_ROOT", "Draws",
-           "FILE_2D", "FILE_VERSION", "FORMATS", "GeneratorPoses", "MIN_BLOCKS", "MIN_VALID_FRACTION", "RANDOM_FPS",
-           "RandomPoses", "block_draws", "block_seeds", "generate_dataset", "project_views", "random_source",
-           "sample_poses", "source_from_checkpoint", "valid_chunks"]
+__all__ = [
+    "ACTION_POSES",
+    "BLOCK_FRAMES",
+    "CAMERAS_FILE",
+    "CROSS_FILE",
+    "DEFAULT_CHUNK",
+    "DEFAULT_ROOT",
+    "Draws",
+    "FILE_2D",
+    "FILE_VERSION",
+    "FORMATS",
+    "GeneratorPoses",
+    "MIN_BLOCKS",
+    "MIN_VALID_FRACTION",
+    "RANDOM_FPS",
+    "RandomPoses",
+    "block_draws",
+    "block_seeds",
+    "generate_dataset",
+    "project_views",
+    "random_source",
+    "sample_poses",
+    "source_from_checkpoint",
+    "valid_chunks",
+]

@@ -7,6 +7,7 @@ at least ``min_depth`` metres in front of its camera and inside the image. Array
 float32 / int64: ``world`` world metres, ``pose3d_mm`` camera-frame millimetres (B, T, 16, 3); ``uv``
 normalised screen coordinates, ``px`` pixels (B, T, 16, 2); ``camera`` (B,).
 """
+
 from __future__ import annotations
 
 import json
@@ -51,8 +52,13 @@ class Rig:
     def of(cams: list[Camera], device) -> Rig:
         def t(rows):
             return torch.as_tensor(np.stack(rows), dtype=torch.float64, device=device)
-        return Rig(t([c.R for c in cams]), t([c.T for c in cams]), t([c.intrinsics() for c in cams]),
-                   t([[c.res_w, c.res_h] for c in cams]))
+
+        return Rig(
+            t([c.R for c in cams]),
+            t([c.T for c in cams]),
+            t([c.intrinsics() for c in cams]),
+            t([[c.res_w, c.res_h] for c in cams]),
+        )
 
 
 def project_views(world: torch.Tensor, camera: torch.Tensor, rig: Rig, min_depth: float) -> dict[str, torch.Tensor]:
@@ -65,14 +71,23 @@ def project_views(world: torch.Tensor, camera: torch.Tensor, rig: Rig, min_depth
     size = rig.size[camera][:, None, None]  # (B,1,1,2)
     w = size[..., :1]
     uv = px / w * 2 - torch.cat([torch.ones_like(w), size[..., 1:] / w], -1)
-    a = (size[..., 1] / size[..., 0])  # (B,1,1) aspect h / w
-    ok = ((Xc[..., 2] >= min_depth).flatten(1).all(1) & (uv[..., 0].abs() <= 1).flatten(1).all(1)
-          & (uv[..., 1].abs() <= a).flatten(1).all(1))
+    a = size[..., 1] / size[..., 0]  # (B,1,1) aspect h / w
+    ok = (
+        (Xc[..., 2] >= min_depth).flatten(1).all(1)
+        & (uv[..., 0].abs() <= 1).flatten(1).all(1)
+        & (uv[..., 1].abs() <= a).flatten(1).all(1)
+    )
     return {"cam": Xc, "px": px, "uv": uv, "ok": ok}
 
 
-def valid_chunks(source, n: int, seed: int, per_chunk: int, fields=("world", "camera", "pose3d_mm", "uv", "px"),
-                 counts: dict | None = None):
+def valid_chunks(
+    source,
+    n: int,
+    seed: int,
+    per_chunk: int,
+    fields=("world", "camera", "pose3d_mm", "uv", "px"),
+    counts: dict | None = None,
+):
     """The first ``n`` valid draws of ``source`` for ``seed``, as ``(first, part)``: ``part`` holds the
     draws ``first, first + 1, ...`` (at most ``per_chunk`` of them) as float32 / int64 numpy arrays
     ``world``, ``pose3d_mm`` (b, T, 16, 3: world metres; camera frame, mm), ``uv`` (normalised screen),
@@ -90,28 +105,38 @@ def valid_chunks(source, n: int, seed: int, per_chunk: int, fields=("world", "ca
         v = project_views(world, d.camera, rig, source.min_depth)
         counts.update(drawn=counts["drawn"] + len(v["ok"]), valid=counts["valid"] + int(v["ok"].sum()), blocks=block)
         if block >= MIN_BLOCKS and counts["valid"] < MIN_VALID_FRACTION * counts["drawn"]:
-            raise DataError(f"{source.info.get('checkpoint', 'the source')}: only {counts['valid']} of {counts['drawn']} "
-                            f"draws ({counts['valid'] / counts['drawn']:.2%}) are in front of their camera and inside "
-                            "the image")
+            raise DataError(
+                f"{source.info.get('checkpoint', 'the source')}: only {counts['valid']} of {counts['drawn']} "
+                f"draws ({counts['valid'] / counts['drawn']:.2%}) are in front of their camera and inside "
+                "the image"
+            )
         keep = torch.nonzero(v["ok"])[:, 0][: n - done - held].to(world.device)
         if len(keep):
             piece = {"world": world, "camera": d.camera, "pose3d_mm": v["cam"] * 1000.0, "uv": v["uv"], "px": v["px"]}
-            pending.append({k: (x[keep].float() if x.is_floating_point() else x[keep]).cpu().numpy()
-                            for k, x in piece.items() if k in fields})
+            pending.append(
+                {
+                    k: (x[keep].float() if x.is_floating_point() else x[keep]).cpu().numpy()
+                    for k, x in piece.items()
+                    if k in fields
+                }
+            )
             held += len(keep)
         if held >= per_chunk or (held and done + held == n):  # whole chunks (and the last part)
-            rows = {k: np.concatenate([p[k] for p in pending]) if len(pending) > 1 else pending[0][k] for k in pending[0]}
+            rows = {
+                k: np.concatenate([p[k] for p in pending]) if len(pending) > 1 else pending[0][k] for k in pending[0]
+            }
             cut = held if done + held == n else held - held % per_chunk
             for i in range(0, cut, per_chunk):
-                part = {k: a[i:min(i + per_chunk, cut)] for k, a in rows.items()}
+                part = {k: a[i : min(i + per_chunk, cut)] for k, a in rows.items()}
                 yield done, part
                 done += len(part["camera"])
             pending = [{k: a[cut:] for k, a in rows.items()}] if cut < held else []
             held -= cut
 
 
-def sample_poses(n: int, seed: int = 0, body_model: str = "paper", limits: str = "normal",
-                 frames: int = 1) -> dict[str, torch.Tensor]:
+def sample_poses(
+    n: int, seed: int = 0, body_model: str = "paper", limits: str = "normal", frames: int = 1
+) -> dict[str, torch.Tensor]:
     """Random DH poses in one call, for library users: the first ``n`` valid draws of
     :func:`~dhaug.generate.random_source` (its S1 defaults), float32.
 
@@ -131,16 +156,19 @@ def sample_poses(n: int, seed: int = 0, body_model: str = "paper", limits: str =
     parts = [p for _, p in valid_chunks(source, n, seed, n, ("world", "camera", "pose3d_mm", "uv"))]
     cat = {k: np.concatenate([p[k] for p in parts]) for k in parts[0]}
     squeeze = (lambda a: a[:, 0]) if frames == 1 else (lambda a: a)
-    return {"world": torch.from_numpy(squeeze(cat["world"])).float(),
-            "camera3d": torch.from_numpy(squeeze(cat["pose3d_mm"]) / 1000.0).float(),
-            "pose2d": torch.from_numpy(squeeze(cat["uv"])).float(),
-            "camera": torch.from_numpy(cat["camera"]).long()}
+    return {
+        "world": torch.from_numpy(squeeze(cat["world"])).float(),
+        "camera3d": torch.from_numpy(squeeze(cat["pose3d_mm"]) / 1000.0).float(),
+        "pose2d": torch.from_numpy(squeeze(cat["uv"])).float(),
+        "camera": torch.from_numpy(cat["camera"]).long(),
+    }
 
 
 def _check_output(out: Path, folder: bool, force: bool) -> None:
     if folder and out.is_file():
-        raise ConfigError(f"--out {out} is a file; --format videopose3d writes a folder ({FILE_3D}, {FILE_2D}, "
-                          f"{CAMERAS_FILE})")
+        raise ConfigError(
+            f"--out {out} is a file; --format videopose3d writes a folder ({FILE_3D}, {FILE_2D}, {CAMERAS_FILE})"
+        )
     if not folder and out.is_dir():
         raise ConfigError(f"--out {out} is a folder; --format cross writes one file, e.g. {out / 'generated.npz'}")
     if out.exists() and not force and not (folder and not any(out.iterdir())):
@@ -148,8 +176,16 @@ def _check_output(out: Path, folder: bool, force: bool) -> None:
     check_writable(out.parent, "--out", out)
 
 
-def generate_dataset(source, n: int, out: str | Path, seed: int = 0, fmt: str = "videopose3d",
-                     chunk: int = DEFAULT_CHUNK, force: bool = False, progress: bool = True) -> dict:
+def generate_dataset(
+    source,
+    n: int,
+    out: str | Path,
+    seed: int = 0,
+    fmt: str = "videopose3d",
+    chunk: int = DEFAULT_CHUNK,
+    force: bool = False,
+    progress: bool = True,
+) -> dict:
     """Write the first ``n`` valid draws (poses, or sequences of ``source.frames`` frames) of ``source``
     (:class:`~dhaug.generate.RandomPoses` / :class:`~dhaug.generate.GeneratorPoses`) for ``seed`` to ``out``
     in layout ``fmt`` (``videopose3d``: a folder; ``cross``: an npz; see docs/generate.md), ``chunk`` frames
@@ -169,24 +205,37 @@ def generate_dataset(source, n: int, out: str | Path, seed: int = 0, fmt: str = 
     with tempfile.TemporaryDirectory(prefix=f".{out.name}.", dir=out.parent) as tmp:
         layout = LAYOUTS[fmt](Spool(Path(tmp)), n, T, source.cameras)
         counts: dict = {}
-        bar = progress_bar(total=n, desc=f"generate {out.name}", unit="pose" if T == 1 else "sequence",
-                           enabled=progress)
+        bar = progress_bar(
+            total=n, desc=f"generate {out.name}", unit="pose" if T == 1 else "sequence", enabled=progress
+        )
         try:
             for first, part in valid_chunks(source, n, seed, max(1, chunk // T), layout.fields, counts):
                 layout.add(first, part)
                 bar.update(len(part["camera"]))
         finally:
             bar.close()
-        summary = {"version": FILE_VERSION, **source.info, "format": fmt, "n": n, "frames": T, "seed": seed,
-                   "fps": source.fps, "cameras": [c.id for c in source.cameras], "draws": counts["drawn"],
-                   "valid_fraction": counts["valid"] / counts["drawn"],
-                   "block_draws": block_draws(T, len(source.cameras))}
+        summary = {
+            "version": FILE_VERSION,
+            **source.info,
+            "format": fmt,
+            "n": n,
+            "frames": T,
+            "seed": seed,
+            "fps": source.fps,
+            "cameras": [c.id for c in source.cameras],
+            "draws": counts["drawn"],
+            "valid_fraction": counts["valid"] / counts["drawn"],
+            "block_draws": block_draws(T, len(source.cameras)),
+        }
         cams_json = cameras_json(source.cameras)
-        common = {"cameras": array_writer(np.array(cams_json)), "frames": array_writer(np.array(T, np.int64)),
-                  "fps": array_writer(np.array(source.fps, np.float32)),
-                  "joint_names": array_writer(np.array(H36M16.joint_names)),
-                  "joint_parents": array_writer(np.array(H36M16.parents, np.int64)),
-                  "generated": array_writer(np.array(json.dumps(summary)))}
+        common = {
+            "cameras": array_writer(np.array(cams_json)),
+            "frames": array_writer(np.array(T, np.int64)),
+            "fps": array_writer(np.array(source.fps, np.float32)),
+            "joint_names": array_writer(np.array(H36M16.joint_names)),
+            "joint_parents": array_writer(np.array(H36M16.parents, np.int64)),
+            "generated": array_writer(np.array(json.dumps(summary))),
+        }
         stage = Path(tmp) / "stage"
         stage.mkdir()
         for name, entries in layout.files(common).items():
@@ -204,5 +253,15 @@ def generate_dataset(source, n: int, out: str | Path, seed: int = 0, fmt: str = 
     return summary
 
 
-__all__ = ["DEFAULT_CHUNK", "FILE_VERSION", "FORMATS", "MIN_BLOCKS", "MIN_VALID_FRACTION", "Rig", "generate_dataset",
-           "project_views", "sample_poses", "valid_chunks"]
+__all__ = [
+    "DEFAULT_CHUNK",
+    "FILE_VERSION",
+    "FORMATS",
+    "MIN_BLOCKS",
+    "MIN_VALID_FRACTION",
+    "Rig",
+    "generate_dataset",
+    "project_views",
+    "sample_poses",
+    "valid_chunks",
+]

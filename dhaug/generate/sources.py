@@ -6,6 +6,7 @@ A source has ``cameras`` (a list of :class:`~dhaug.camera.Camera`), ``frames`` (
 frame, Z up, metres, 16 joints in :data:`~dhaug.skeleton.H36M16` order; draw ``i`` of a block is seen by
 camera ``i mod C``. Block ``b`` of the stream of ``seed`` depends on ``(seed, b)`` alone (docs/generate.md).
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -77,9 +78,17 @@ class RandomPoses:
         (``bone_scale``, ``sigma_deg``, ``motion_deg``, ``temporal_basis``, ``min_depth``).
     """
 
-    def __init__(self, body_model: str = "paper", limits: str = "normal", frames: int = 1,
-                 cameras: list[Camera] | None = None, bones=None, root=DEFAULT_ROOT, settings=None,
-                 fps: float = RANDOM_FPS) -> None:
+    def __init__(
+        self,
+        body_model: str = "paper",
+        limits: str = "normal",
+        frames: int = 1,
+        cameras: list[Camera] | None = None,
+        bones=None,
+        root=DEFAULT_ROOT,
+        settings=None,
+        fps: float = RANDOM_FPS,
+    ) -> None:
         if frames < 1:
             raise ConfigError(f"--frames must be >= 1, got {frames}")
         if body_model not in ("paper", "clavicle"):
@@ -93,11 +102,23 @@ class RandomPoses:
         roots = torch.tensor([root], dtype=torch.float32)
         if frames > 1:  # a standing pelvis: (1, T, 3)
             roots = roots[:, None].expand(1, frames, 3).contiguous()
-        self.aug = RandomDHAugmenter(get_body_model(body_model), _bone_rows(bones), roots, self.cameras,
-                                     limits=limit_table(limits, body_model), settings=settings, frames=frames)
-        self.info = {"source": "random", "body_model": body_model, "limits": limits,
-                     "bone_scale": settings.bone_scale, "sigma_deg": settings.sigma_deg,
-                     "root": list(root)} | ({"motion_deg": settings.motion_deg} if frames > 1 else {})
+        self.aug = RandomDHAugmenter(
+            get_body_model(body_model),
+            _bone_rows(bones),
+            roots,
+            self.cameras,
+            limits=limit_table(limits, body_model),
+            settings=settings,
+            frames=frames,
+        )
+        self.info = {
+            "source": "random",
+            "body_model": body_model,
+            "limits": limits,
+            "bone_scale": settings.bone_scale,
+            "sigma_deg": settings.sigma_deg,
+            "root": list(root),
+        } | ({"motion_deg": settings.motion_deg} if frames > 1 else {})
 
     def block(self, index: int, seed: int) -> Draws:
         """Block ``index`` of the stream of ``seed``; its first draw (the rest pose) is left out."""
@@ -117,9 +138,17 @@ class GeneratorPoses:
         by ``1 + U[-bone_scale, bone_scale)`` per bone group.  info: provenance for the file.
     """
 
-    def __init__(self, G, cameras: list[Camera] | None = None, bones=None, bone_scale: float = 0.2,
-                 min_depth: float = 0.5, fps: float = 50.0, device: str | torch.device = "cpu",
-                 info: dict | None = None) -> None:
+    def __init__(
+        self,
+        G,
+        cameras: list[Camera] | None = None,
+        bones=None,
+        bone_scale: float = 0.2,
+        min_depth: float = 0.5,
+        fps: float = 50.0,
+        device: str | torch.device = "cpu",
+        info: dict | None = None,
+    ) -> None:
         self.device = torch.device(device)
         self.G = G.to(self.device).eval()
         self.frames = int(getattr(G, "frames", 1))
@@ -133,11 +162,12 @@ class GeneratorPoses:
     def block(self, index: int, seed: int) -> Draws:
         B, C = block_draws(self.frames, len(self.cameras)), len(self.cameras)
         seed_z, seed_b = block_seeds(seed, index)
-        bones = scale_bones(self.bones[torch.arange(B) % len(self.bones)], self.bone_scale,
-                            torch.Generator().manual_seed(seed_b))
+        bones = scale_bones(
+            self.bones[torch.arange(B) % len(self.bones)], self.bone_scale, torch.Generator().manual_seed(seed_b)
+        )
         fake = self.G.draw(B, self.camset, bones, seed=seed_z)  # draw i: camera i mod C, bones row i
         T = self.frames
-        cam_frame = (fake["cam"].reshape(B, T, 16, 3) + fake["root_cam"].reshape(B, T, 1, 3))
+        cam_frame = fake["cam"].reshape(B, T, 16, 3) + fake["root_cam"].reshape(B, T, 1, 3)
         camera = torch.arange(B, device=self.device) % C
         world = camera_to_world(cam_frame, self.camset.R[camera][:, None], self.camset.T[camera][:, None])
         return Draws(world, camera)
@@ -148,8 +178,9 @@ def random_source(body_model: str = "paper", limits: str = "normal", frames: int
     return RandomPoses(body_model, limits, frames, **kw)
 
 
-def source_from_checkpoint(path: str | Path, frames: int | None = None, body_model: str | None = None,
-                           device: str = "auto", **kw) -> GeneratorPoses:
+def source_from_checkpoint(
+    path: str | Path, frames: int | None = None, body_model: str | None = None, device: str = "auto", **kw
+) -> GeneratorPoses:
     """The generator saved in a ``dhaug train --augment dhaug|dhaug-video`` checkpoint, with the run's
     ``bone_scale``, ``min_depth`` and frame rate. ``frames`` / ``body_model``, when given, must match the
     generator's (a video generator makes sequences of its own length)."""
@@ -160,13 +191,36 @@ def source_from_checkpoint(path: str | Path, frames: int | None = None, body_mod
         what = f"sequences of {own} frames" if own > 1 else "single poses"
         raise ConfigError(f"{path}: its generator makes {what}; --frames {frames} differs (leave --frames out)")
     if body_model is not None and body_model != cfg.augment.body_model:
-        raise ConfigError(f"{path}: its generator uses body model {cfg.augment.body_model!r}, not {body_model!r} "
-                          "(leave --body-model out)")
-    info = {"checkpoint": str(path), "epoch": int(state["epoch"]), "augment_method": cfg.augment.method,
-            "body_model": cfg.augment.body_model}
-    return GeneratorPoses(G, bone_scale=cfg.augment.bone_scale, min_depth=cfg.augment.min_depth,
-                          fps=50.0 / max(1, cfg.data.downsample), device=resolve_device(device), info=info, **kw)
+        raise ConfigError(
+            f"{path}: its generator uses body model {cfg.augment.body_model!r}, not {body_model!r} "
+            "(leave --body-model out)"
+        )
+    info = {
+        "checkpoint": str(path),
+        "epoch": int(state["epoch"]),
+        "augment_method": cfg.augment.method,
+        "body_model": cfg.augment.body_model,
+    }
+    return GeneratorPoses(
+        G,
+        bone_scale=cfg.augment.bone_scale,
+        min_depth=cfg.augment.min_depth,
+        fps=50.0 / max(1, cfg.data.downsample),
+        device=resolve_device(device),
+        info=info,
+        **kw,
+    )
 
 
-__all__ = ["BLOCK_FRAMES", "DEFAULT_ROOT", "Draws", "GeneratorPoses", "RANDOM_FPS", "RandomPoses", "block_draws",
-           "block_seeds", "random_source", "source_from_checkpoint"]
+__all__ = [
+    "BLOCK_FRAMES",
+    "DEFAULT_ROOT",
+    "Draws",
+    "GeneratorPoses",
+    "RANDOM_FPS",
+    "RandomPoses",
+    "block_draws",
+    "block_seeds",
+    "random_source",
+    "source_from_checkpoint",
+]

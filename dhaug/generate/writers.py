@@ -10,6 +10,7 @@ then names its files and their entries (``files(common)``). 16 joints in :data:`
 order; :class:`CrossLayout` writes camera-frame millimetres, :class:`VideoPose3DLayout` world metres and
 pixels (docs/generate.md).
 """
+
 from __future__ import annotations
 
 import json
@@ -61,10 +62,12 @@ class Spool:
         dtype, shape, rows = self.meta[name]
 
         def write(fp) -> None:
-            np.lib.format.write_array_header_1_0(fp, {"descr": np.lib.format.dtype_to_descr(dtype),
-                                                      "fortran_order": False, "shape": (rows, *shape)})
+            np.lib.format.write_array_header_1_0(
+                fp, {"descr": np.lib.format.dtype_to_descr(dtype), "fortran_order": False, "shape": (rows, *shape)}
+            )
             with open(self.folder / name, "rb") as src:
                 shutil.copyfileobj(src, fp, 1 << 18)
+
         return write
 
 
@@ -77,11 +80,13 @@ def array_writer(a) -> Callable:
 def pickle_writer(obj) -> Callable:
     """A 0-d object array holding ``obj`` as .npy; protocol 5 streams arrays (base-class, contiguous)
     from their memory without a copy."""
+
     def write(fp) -> None:
         holder = np.empty((), dtype=object)
         holder[()] = obj
         np.lib.format.write_array_header_1_0(fp, {"descr": "|O", "fortran_order": False, "shape": ()})
         pickle.dump(holder, fp, protocol=5)
+
     return write
 
 
@@ -95,9 +100,20 @@ def write_npz(fh, entries: dict[str, Callable]) -> None:
 
 def cameras_json(cameras: list[Camera]) -> str:
     """``{"view<c>": [camera c]}`` in the ``cameras.json`` format (T in millimetres)."""
+
     def one(c: Camera) -> dict:
-        return {"id": c.id, "R": c.R.tolist(), "T": (c.T * 1000.0).tolist(), "f": c.f.tolist(), "c": c.c.tolist(),
-                "k": c.k.tolist(), "p": c.p.tolist(), "res_w": c.res_w, "res_h": c.res_h}
+        return {
+            "id": c.id,
+            "R": c.R.tolist(),
+            "T": (c.T * 1000.0).tolist(),
+            "f": c.f.tolist(),
+            "c": c.c.tolist(),
+            "k": c.k.tolist(),
+            "p": c.p.tolist(),
+            "res_w": c.res_w,
+            "res_h": c.res_h,
+        }
+
     return json.dumps({f"view{i}": [one(c)] for i, c in enumerate(cameras)})
 
 
@@ -173,21 +189,43 @@ class VideoPose3DLayout:
                 continue
             W, P = self.spool.mapped(f"world{c}"), self.spool.mapped(f"px{c}")
             if T == 1:
-                cuts = {f"Poses {k}": slice(k * ACTION_POSES, (k + 1) * ACTION_POSES)
-                        for k in range(-(-rows // ACTION_POSES))}
+                cuts = {
+                    f"Poses {k}": slice(k * ACTION_POSES, (k + 1) * ACTION_POSES)
+                    for k in range(-(-rows // ACTION_POSES))
+                }
             else:
-                cuts = {f"Sequence {int(k)}": slice(j * T, (j + 1) * T)
-                        for j, k in enumerate(self.spool.mapped(f"index{c}"))}
+                cuts = {
+                    f"Sequence {int(k)}": slice(j * T, (j + 1) * T)
+                    for j, k in enumerate(self.spool.mapped(f"index{c}"))
+                }
             pos3d[f"view{c}"] = {a: W[s] for a, s in cuts.items()}
             pos2d[f"view{c}"] = {a: [P[s]] for a, s in cuts.items()}
-        meta = {"layout_name": H36M16.name, "num_joints": H36M16.num_joints,
-                "keypoints_symmetry": [list(H36M16.left), list(H36M16.right)]}
-        return {FILE_3D: {"positions_3d": pickle_writer(pos3d), **common},
-                FILE_2D: {"positions_2d": pickle_writer(pos2d), "metadata": pickle_writer(meta)}}
+        meta = {
+            "layout_name": H36M16.name,
+            "num_joints": H36M16.num_joints,
+            "keypoints_symmetry": [list(H36M16.left), list(H36M16.right)],
+        }
+        return {
+            FILE_3D: {"positions_3d": pickle_writer(pos3d), **common},
+            FILE_2D: {"positions_2d": pickle_writer(pos2d), "metadata": pickle_writer(meta)},
+        }
 
 
 #: The layout class of each ``--format``.
 LAYOUTS = {"videopose3d": VideoPose3DLayout, "cross": CrossLayout}
 
-__all__ = ["ACTION_POSES", "CAMERAS_FILE", "CROSS_FILE", "CrossLayout", "FILE_2D", "FILE_3D", "LAYOUTS", "Spool",
-           "VideoPose3DLayout", "array_writer", "cameras_json", "pickle_writer", "write_npz"]
+__all__ = [
+    "ACTION_POSES",
+    "CAMERAS_FILE",
+    "CROSS_FILE",
+    "CrossLayout",
+    "FILE_2D",
+    "FILE_3D",
+    "LAYOUTS",
+    "Spool",
+    "VideoPose3DLayout",
+    "array_writer",
+    "cameras_json",
+    "pickle_writer",
+    "write_npz",
+]

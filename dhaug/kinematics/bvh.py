@@ -6,6 +6,7 @@ Conventions of the written file: centimetres; Y up, the subject facing +Z with i
 channels ``Zrotation Xrotation Yrotation`` (local matrix Rz Rx Ry) on every joint, plus
 ``Xposition Yposition Zposition`` on the root (the pelvis, translation kept).
 """
+
 from __future__ import annotations
 
 import math
@@ -30,10 +31,10 @@ END_SITE_FRACTION = 0.2
 @dataclass(frozen=True)
 class BvhJoint:
     name: str
-    parent: int                   # index into the layout, -1 for the root
-    position: tuple[str, int]     # link frame (see fk.link_frames) whose origin is the joint
-    rotation: tuple[str, int]     # link frame whose axes the joint turns with
-    terminal: bool = False        # has no child joint: gets an End Site
+    parent: int  # index into the layout, -1 for the root
+    position: tuple[str, int]  # link frame (see fk.link_frames) whose origin is the joint
+    rotation: tuple[str, int]  # link frame whose axes the joint turns with
+    terminal: bool = False  # has no child joint: gets an End Site
 
 
 def bvh_layout(model: BodyModel) -> list[BvhJoint]:
@@ -42,8 +43,7 @@ def bvh_layout(model: BodyModel) -> list[BvhJoint]:
     a joint from the next translation or from a branching chain (pelvis, neck, clavicles)."""
     length = {c.name: len(c.links) for c in model.chains}
     branch = {(c.parent, c.parent_link % length[c.parent]) for c in model.chains if c.parent}
-    joints: list[dict] = [dict(name=H36M16.joint_names[0], parent=-1, position=("origin", -1),
-                               rotation=("origin", -1))]
+    joints: list[dict] = [dict(name=H36M16.joint_names[0], parent=-1, position=("origin", -1), rotation=("origin", -1))]
     anchor_of = {("origin", -1): 0}
     for chain in model.chains:
         start = ("origin", -1) if chain.parent is None else (chain.parent, chain.parent_link % length[chain.parent])
@@ -68,8 +68,9 @@ def bvh_layout(model: BodyModel) -> list[BvhJoint]:
                 anchor = settle(anchor, frame, group)
                 if link.joint is None:
                     raise ValueError(f"chain {chain.name}: link {k} lays off a bone but names no joint")
-                joints.append(dict(name=H36M16.joint_names[link.joint], parent=anchor, position=(chain.name, k),
-                                   rotation=None))
+                joints.append(
+                    dict(name=H36M16.joint_names[link.joint], parent=anchor, position=(chain.name, k), rotation=None)
+                )
                 anchor, group = len(joints) - 1, []
             if link.dof is not None:
                 group.append(link.dof)
@@ -110,9 +111,10 @@ def continuous_euler(L: np.ndarray) -> np.ndarray:
 @dataclass
 class BvhMotion:
     """What :func:`motion_to_bvh` made: the file text and how well it reproduces the input."""
+
     text: str
     frames: int
-    bones: np.ndarray        # (15,) metres, the rest skeleton's bone lengths
+    bones: np.ndarray  # (15,) metres, the rest skeleton's bone lengths
     residual_mm: np.ndarray  # (T, 16) distance of each joint of the BVH motion from the input
 
 
@@ -138,6 +140,7 @@ def motion_to_bvh(pose: np.ndarray, fps: float, body_model: str = "clavicle", sm
         raise ValueError(f"fps must be a positive number, got {fps}")
     if smooth > 0 and len(pose) > 1:
         from scipy.ndimage import gaussian_filter1d  # lazy: SciPy only for smoothing
+
         pose = gaussian_filter1d(pose, smooth, axis=0, mode="nearest")
     model = get_body_model(body_model)
     ik = inverse_kinematics(model, torch.from_numpy(pose))
@@ -155,7 +158,7 @@ def motion_to_bvh(pose: np.ndarray, fps: float, body_model: str = "clavicle", sm
     parents = np.array([max(j.parent, 0) for j in layout])
     local = np.swapaxes(Gs[:, parents], -1, -2) @ Gs
     local[:, 0] = Gs[:, 0]
-    angles = continuous_euler(local)                                                        # (T, J, 3) deg
+    angles = continuous_euler(local)  # (T, J, 3) deg
     root_cm = (ik.root.numpy() @ W.T) * 100.0
     rest_cm = {j.name: (W @ rest[j.position][1].numpy()) * 100.0 for j in layout}
     text = _write(layout, rest_cm, root_cm, angles, 1.0 / fps)
@@ -181,8 +184,14 @@ def _write(layout: list[BvhJoint], rest_cm: dict, root_cm: np.ndarray, angles: n
             emit(c, depth + 1)
         if j.terminal:
             end = off * END_SITE_FRACTION
-            lines.extend([f"{pad}  End Site", pad + "  {", f"{pad}    OFFSET {end[0]:.4f} {end[1]:.4f} {end[2]:.4f}",
-                          pad + "  }"])
+            lines.extend(
+                [
+                    f"{pad}  End Site",
+                    pad + "  {",
+                    f"{pad}    OFFSET {end[0]:.4f} {end[1]:.4f} {end[2]:.4f}",
+                    pad + "  }",
+                ]
+            )
         lines.append(pad + "}")
 
     emit(0, 0)

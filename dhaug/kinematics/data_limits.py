@@ -1,5 +1,6 @@
 """Data-driven angle limits: per-DOF statistics of IK angles over real poses, a :class:`LimitTable`
 from percentiles, and histograms against the paper's hand-set ranges."""
+
 from __future__ import annotations
 
 import json
@@ -17,26 +18,39 @@ from .limits import GLOBAL_ROTATIONS, LimitTable, paper_table
 H36M_TABLE = "limits_h36m_train.json"
 
 
-def angle_statistics(model: BodyModel, dofs: torch.Tensor, rotation: torch.Tensor,
-                     percentiles=(0.5, 99.5)) -> dict[str, dict[str, float]]:
+def angle_statistics(
+    model: BodyModel, dofs: torch.Tensor, rotation: torch.Tensor, percentiles=(0.5, 99.5)
+) -> dict[str, dict[str, float]]:
     """Per DOF (and rot_x/y/z): min, max, mean, std and the given percentiles, in degrees."""
     values = torch.rad2deg(torch.cat([dofs, rotation], -1)).reshape(-1, model.num_dofs + 3).double().numpy()
     out = {}
     for i, name in enumerate(model.dof_names + GLOBAL_ROTATIONS):
         v = values[:, i]
         lo, hi = np.percentile(v, percentiles)
-        out[name] = {"min": float(v.min()), "max": float(v.max()), "mean": float(v.mean()), "std": float(v.std()),
-                     f"p{percentiles[0]:g}": float(lo), f"p{percentiles[1]:g}": float(hi)}
+        out[name] = {
+            "min": float(v.min()),
+            "max": float(v.max()),
+            "mean": float(v.mean()),
+            "std": float(v.std()),
+            f"p{percentiles[0]:g}": float(lo),
+            f"p{percentiles[1]:g}": float(hi),
+        }
     return out
 
 
-def limits_from_statistics(stats: dict[str, dict[str, float]], name: str, lo_key: str = "p0.5",
-                           hi_key: str = "p99.5", margin_deg: float = 0.0) -> LimitTable:
+def limits_from_statistics(
+    stats: dict[str, dict[str, float]], name: str, lo_key: str = "p0.5", hi_key: str = "p99.5", margin_deg: float = 0.0
+) -> LimitTable:
     return LimitTable(name, {k: (v[lo_key] - margin_deg, v[hi_key] + margin_deg) for k, v in stats.items()})
 
 
-def table_from_poses(model: BodyModel, world: torch.Tensor, margin_deg: float = 10.0,
-                     clip_to: LimitTable | None = None, name: str = "data") -> LimitTable:
+def table_from_poses(
+    model: BodyModel,
+    world: torch.Tensor,
+    margin_deg: float = 10.0,
+    clip_to: LimitTable | None = None,
+    name: str = "data",
+) -> LimitTable:
     """A limit table from real world-frame poses (N, 16, 3) (Z up): the 0.5-99.5 % range of each IK
     angle widened by ``margin_deg`` on both sides and cut to ``clip_to`` (default: the paper's GAN
     column, i.e. anatomical limits). Any range that spans more than 300 degrees (yaw) becomes

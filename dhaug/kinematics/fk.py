@@ -6,6 +6,7 @@ Frames are kept as three column vectors (x, y, z axes) and a position, so a modi
 
 Any leading batch shape works (``()``, ``(B,)``, ``(B, T)``), float32 or float64, CPU or CUDA.
 """
+
 from __future__ import annotations
 
 import math
@@ -40,8 +41,13 @@ def _rotate_about(frame, axis, angle):
     return rot(x), rot(y), rot(z)
 
 
-def forward_kinematics(model: BodyModel, dofs: torch.Tensor, bones: torch.Tensor,
-                       rotation: torch.Tensor | None = None, root: torch.Tensor | None = None) -> torch.Tensor:
+def forward_kinematics(
+    model: BodyModel,
+    dofs: torch.Tensor,
+    bones: torch.Tensor,
+    rotation: torch.Tensor | None = None,
+    root: torch.Tensor | None = None,
+) -> torch.Tensor:
     """Joint positions of the 16-joint H36M layout.
 
     Args:
@@ -57,8 +63,13 @@ def forward_kinematics(model: BodyModel, dofs: torch.Tensor, bones: torch.Tensor
     return torch.stack(joints, -2)
 
 
-def link_frames(model: BodyModel, dofs: torch.Tensor, bones: torch.Tensor, rotation: torch.Tensor | None = None,
-                root: torch.Tensor | None = None) -> dict[tuple[str, int], tuple[torch.Tensor, torch.Tensor]]:
+def link_frames(
+    model: BodyModel,
+    dofs: torch.Tensor,
+    bones: torch.Tensor,
+    rotation: torch.Tensor | None = None,
+    root: torch.Tensor | None = None,
+) -> dict[tuple[str, int], tuple[torch.Tensor, torch.Tensor]]:
     """Every link frame of the forward kinematics (same arguments as :func:`forward_kinematics`).
 
     Returns:
@@ -73,7 +84,9 @@ def link_frames(model: BodyModel, dofs: torch.Tensor, bones: torch.Tensor, rotat
 def _walk(model, dofs, bones, rotation, root):
     """Joints (a list of 16 (..., 3)) and link frames ``{(chain, k): (x, y, z, p)}`` of the kinematics."""
     if dofs.shape[-1] != model.num_dofs:
-        raise ValueError(f"dofs has {dofs.shape[-1]} values in its last axis; body model {model.name!r} has {model.num_dofs}")
+        raise ValueError(
+            f"dofs has {dofs.shape[-1]} values in its last axis; body model {model.name!r} has {model.num_dofs}"
+        )
     if bones.shape[-1] != 15:
         raise ValueError(f"bones must have 15 lengths in its last axis, got shape {tuple(bones.shape)}")
     shape = torch.broadcast_shapes(dofs.shape[:-1], bones.shape[:-1])
@@ -118,7 +131,7 @@ def _walk(model, dofs, bones, rotation, root):
                 u, z_new = ca * y + sa * z, -sa * y + ca * z
             if link.dof is not None:
                 i = names[link.dof]
-                ct, st = cos_all[..., i:i + 1], sin_all[..., i:i + 1]
+                ct, st = cos_all[..., i : i + 1], sin_all[..., i : i + 1]
                 x, y = torch.addcmul(ct * x, st, u), torch.addcmul(ct * u, st, x, value=-1.0)
             else:
                 ct, st = _round_trig(link.theta_rest)

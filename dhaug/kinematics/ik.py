@@ -5,6 +5,7 @@ real data); the clavicle model places each shoulder exactly.
 
 Method: docs/kinematics.md#inverse-kinematics
 """
+
 from __future__ import annotations
 
 import math
@@ -22,10 +23,10 @@ EPS = 1e-9
 
 @dataclass
 class IKResult:
-    dofs: torch.Tensor      # (..., num_dofs) radians
-    bones: torch.Tensor     # (..., 15) metres
+    dofs: torch.Tensor  # (..., num_dofs) radians
+    bones: torch.Tensor  # (..., 15) metres
     rotation: torch.Tensor  # (..., 3) radians, R = Rx Ry Rz
-    root: torch.Tensor      # (..., 3)
+    root: torch.Tensor  # (..., 3)
 
 
 def _normalize(v: torch.Tensor) -> torch.Tensor:
@@ -42,8 +43,14 @@ def link_rotation(link: Link, theta: torch.Tensor | float) -> torch.Tensor:
     t = torch.as_tensor(theta, dtype=torch.float64)
     ct, st = torch.cos(t), torch.sin(t)
     z, o = torch.zeros_like(ct), torch.ones_like(ct)
-    return torch.stack([torch.stack([ct, -st, z], -1), torch.stack([ca * st, ca * ct, -sa * o], -1),
-                        torch.stack([sa * st, sa * ct, ca * o], -1)], -2)
+    return torch.stack(
+        [
+            torch.stack([ct, -st, z], -1),
+            torch.stack([ca * st, ca * ct, -sa * o], -1),
+            torch.stack([sa * st, sa * ct, ca * o], -1),
+        ],
+        -2,
+    )
 
 
 def rest_rotation(links) -> torch.Tensor:
@@ -77,8 +84,14 @@ def _wrap(a: torch.Tensor) -> torch.Tensor:
     return torch.remainder(a + math.pi, 2 * math.pi) - math.pi
 
 
-def _frame_from_axis(ref: torch.Tensor, axis: int, direction: torch.Tensor, second: int,
-                     second_dir: torch.Tensor | None = None, valid: torch.Tensor | None = None) -> torch.Tensor:
+def _frame_from_axis(
+    ref: torch.Tensor,
+    axis: int,
+    direction: torch.Tensor,
+    second: int,
+    second_dir: torch.Tensor | None = None,
+    valid: torch.Tensor | None = None,
+) -> torch.Tensor:
     """A rotation whose column ``axis`` is ``direction``. Column ``second`` is ``second_dir`` made
     orthogonal to it where given (and ``valid``); otherwise the same column of ``ref`` made
     orthogonal (the no-twist rule), or, if that is parallel to ``direction``, built from ref's
@@ -113,8 +126,8 @@ def decompose_joint(M: torch.Tensor, links: tuple[Link, ...], lo: torch.Tensor, 
     a1, a2, a3 = (lk.alpha for lk in links)
     if abs(abs(a2) - 90) > 1e-9 or abs(abs(a3) - 90) > 1e-9:
         raise ValueError("decompose_joint expects the 2nd and 3rd links of a joint to have alpha = ±90°")
-    s2 = -_round_trig(a2)[1]                       # Rx(a2) Rz(t) Rx(-a2) = Ry(s2 t)
-    flip = abs(a2 + a3) > 1e-9                    # Rx(a2 + a3) = Rx(180°): K = Rx(180°), Rz(t3) -> Rz(-t3)
+    s2 = -_round_trig(a2)[1]  # Rx(a2) Rz(t) Rx(-a2) = Ry(s2 t)
+    flip = abs(a2 + a3) > 1e-9  # Rx(a2 + a3) = Rx(180°): K = Rx(180°), Rz(t3) -> Rz(-t3)
     s3 = -1.0 if flip else 1.0
     N = link_rotation(Link(a1, 0.0), 0.0).to(M).transpose(-1, -2) @ M
     if flip:
@@ -127,8 +140,11 @@ def decompose_joint(M: torch.Tensor, links: tuple[Link, ...], lo: torch.Tensor, 
     # degenerate (B = 0 or pi): only A ± C is known; keep the third offset at 0
     degenerate = sb < 1e-9
     C_rest = s3 * rest[2]
-    A_deg = torch.where(N[..., 2, 2] > 0, torch.atan2(N[..., 1, 0], N[..., 0, 0]) - C_rest,
-                        torch.atan2(-N[..., 1, 0], -N[..., 0, 0]) + C_rest)
+    A_deg = torch.where(
+        N[..., 2, 2] > 0,
+        torch.atan2(N[..., 1, 0], N[..., 0, 0]) - C_rest,
+        torch.atan2(-N[..., 1, 0], -N[..., 0, 0]) + C_rest,
+    )
     A = torch.where(degenerate, A_deg, A)
     C = torch.where(degenerate, torch.full_like(C, 0.0) + C_rest, C)
     sol1 = torch.stack([A, B * s2, C * s3], -1)
@@ -143,12 +159,20 @@ def decompose_joint(M: torch.Tensor, links: tuple[Link, ...], lo: torch.Tensor, 
     return torch.where((cost(off2) < cost(off1))[..., None], off2, off1)
 
 
-def _limb(chain: Chain, base: torch.Tensor, start: torch.Tensor, mid: torch.Tensor, end: torch.Tensor,
-          lo: torch.Tensor, hi: torch.Tensor, bend_sign: float) -> tuple[torch.Tensor, torch.Tensor]:
+def _limb(
+    chain: Chain,
+    base: torch.Tensor,
+    start: torch.Tensor,
+    mid: torch.Tensor,
+    end: torch.Tensor,
+    lo: torch.Tensor,
+    hi: torch.Tensor,
+    bend_sign: float,
+) -> tuple[torch.Tensor, torch.Tensor]:
     """Hip/shoulder (3 offsets) and knee/elbow (1 offset) of a limb chain starting at frame ``base``."""
     links = chain.links
-    u = _normalize(mid - start)   # upper bone (thigh / upper arm) = x axis of frame 2
-    f = _normalize(end - mid)     # lower bone = cos(t) x2 + sin(t) y2 of frame 2
+    u = _normalize(mid - start)  # upper bone (thigh / upper arm) = x axis of frame 2
+    f = _normalize(end - mid)  # lower bone = cos(t) x2 + sin(t) y2 of frame 2
     cosb = (u * f).sum(-1)
     bend = bend_sign * torch.atan2(torch.linalg.norm(torch.cross(u, f, dim=-1), dim=-1), cosb)  # exact near 0
     sinb = torch.sin(bend)
@@ -183,8 +207,9 @@ def inverse_kinematics(model: BodyModel, pose: torch.Tensor, limits: LimitTable 
     root = P[..., 0, :]
     bones = bone_lengths(P)
     xb = _normalize(P[..., 1, :] - P[..., 4, :])
-    Rb = _frame_from_axis(torch.eye(3, dtype=P.dtype, device=P.device).expand(*P.shape[:-2], 3, 3), 0, xb, 2,
-                          P[..., 7, :] - P[..., 0, :])
+    Rb = _frame_from_axis(
+        torch.eye(3, dtype=P.dtype, device=P.device).expand(*P.shape[:-2], 3, 3), 0, xb, 2, P[..., 7, :] - P[..., 0, :]
+    )
     rotation = euler_xyz_from_matrix(Rb)
     Q = (P - root[..., None, :]) @ Rb  # body coordinates
     out = torch.zeros(*P.shape[:-2], model.num_dofs, dtype=P.dtype, device=P.device)
@@ -200,8 +225,8 @@ def inverse_kinematics(model: BodyModel, pose: torch.Tensor, limits: LimitTable 
     for links, axis, direction, k in segs:
         ref = parent @ rest_rotation(links).to(P)
         R = _frame_from_axis(ref, axis, direction, 0)
-        lo, hi = lim(names[k:k + 3])
-        out[..., [idx[n] for n in names[k:k + 3]]] = decompose_joint(parent.transpose(-1, -2) @ R, links, lo, hi)
+        lo, hi = lim(names[k : k + 3])
+        out[..., [idx[n] for n in names[k : k + 3]]] = decompose_joint(parent.transpose(-1, -2) @ R, links, lo, hi)
         parent = R
     # thorax joint (links 6-8): frame 8's x axis is the LShoulder - RShoulder line (paper arms hang on it)
     ref = parent @ rest_rotation(sp[6:9]).to(P)
@@ -233,8 +258,8 @@ def inverse_kinematics(model: BodyModel, pose: torch.Tensor, limits: LimitTable 
             d = (_normalize(Q[..., sho, :] - Q[..., 8, :])[..., None, :] @ R8)[..., 0, :] * sgn
             (n_up, ax_up), (n_fwd, ax_fwd) = ch.pre_rotations
             # d = Rot(ax_up, c1) Rot(ax_fwd, c2) e_x  (see body_model.CLAVICLE_AXES)
-            s_up = ax_up[2]      # +1: rotation about +z;  -1: about -z
-            s_fwd = -ax_fwd[1]   # +1: rotation about -y;  -1: about +y
+            s_up = ax_up[2]  # +1: rotation about +z;  -1: about -z
+            s_fwd = -ax_fwd[1]  # +1: rotation about -y;  -1: about +y
             c2 = torch.asin((d[..., 2] * s_fwd).clamp(-1, 1))
             c1 = torch.atan2(d[..., 1] * s_up, d[..., 0])
             out[..., idx[n_up]], out[..., idx[n_fwd]] = c1, c2

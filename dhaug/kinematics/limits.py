@@ -3,6 +3,7 @@
 ``normal`` — the ranges of the non-GAN random mode. Global rotations are rows ``rot_x/y/z``.
 Data-driven tables (from IK over real poses) use the same :class:`LimitTable` type.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -14,22 +15,57 @@ from .body_model import BodyModel
 Range = tuple[float, float]
 
 # fmt: off  (tables: one joint group per line)
-_SPINE = ("pelvis_0", "pelvis_1", "pelvis_2", "spine_0", "spine_1", "spine_2",
-          "thorax_0", "thorax_1", "thorax_2", "neck_0", "neck_1", "neck_2")
-_SPINE_NORMAL = ((-25, 25), (-10, 90), (-20, 20), (-20, 20), (-10, 45), (-25, 25),
-                 (-20, 20), (0, 0), (-20, 20), (-90, 90), (-20, 90), (-45, 45))
+_SPINE = (
+    "pelvis_0",
+    "pelvis_1",
+    "pelvis_2",
+    "spine_0",
+    "spine_1",
+    "spine_2",
+    "thorax_0",
+    "thorax_1",
+    "thorax_2",
+    "neck_0",
+    "neck_1",
+    "neck_2",
+)
+_SPINE_NORMAL = (
+    (-25, 25),
+    (-10, 90),
+    (-20, 20),
+    (-20, 20),
+    (-10, 45),
+    (-25, 25),
+    (-20, 20),
+    (0, 0),
+    (-20, 20),
+    (-90, 90),
+    (-20, 90),
+    (-45, 45),
+)
 
 #: name -> (gan range, normal range)
 PAPER_LIMITS: dict[str, tuple[Range, Range]] = {
-    "r_hip_0": ((-110, 65), (-90, 45)), "r_hip_1": ((-110, 65), (-90, 45)), "r_hip_2": ((-110, 180), (-45, 120)),
-    "l_hip_0": ((-65, 110), (-45, 90)), "l_hip_1": ((-65, 110), (-45, 90)), "l_hip_2": ((-110, 180), (-45, 120)),
-    "r_knee": ((-180, 0), (-135, 0)), "l_knee": ((-180, 0), (-135, 0)),
+    "r_hip_0": ((-110, 65), (-90, 45)),
+    "r_hip_1": ((-110, 65), (-90, 45)),
+    "r_hip_2": ((-110, 180), (-45, 120)),
+    "l_hip_0": ((-65, 110), (-45, 90)),
+    "l_hip_1": ((-65, 110), (-45, 90)),
+    "l_hip_2": ((-110, 180), (-45, 120)),
+    "r_knee": ((-180, 0), (-135, 0)),
+    "l_knee": ((-180, 0), (-135, 0)),
     **{n: ((-180, 180), r) for n, r in zip(_SPINE, _SPINE_NORMAL)},
-    "r_shoulder_0": ((-155, 65), (-135, 45)), "r_shoulder_1": ((-155, 65), (-135, 45)),
-    "r_shoulder_2": ((-100, 180), (-45, 180)), "r_elbow": ((0, 180), (0, 135)),
-    "l_shoulder_0": ((-65, 155), (-45, 135)), "l_shoulder_1": ((-65, 155), (-45, 135)),
-    "l_shoulder_2": ((-100, 180), (-45, 180)), "l_elbow": ((0, 180), (0, 135)),
-    "rot_x": ((-180, 180), (-20, 20)), "rot_y": ((-180, 180), (-20, 20)), "rot_z": ((-180, 180), (-180, 180)),
+    "r_shoulder_0": ((-155, 65), (-135, 45)),
+    "r_shoulder_1": ((-155, 65), (-135, 45)),
+    "r_shoulder_2": ((-100, 180), (-45, 180)),
+    "r_elbow": ((0, 180), (0, 135)),
+    "l_shoulder_0": ((-65, 155), (-45, 135)),
+    "l_shoulder_1": ((-65, 155), (-45, 135)),
+    "l_shoulder_2": ((-100, 180), (-45, 180)),
+    "l_elbow": ((0, 180), (0, 135)),
+    "rot_x": ((-180, 180), (-20, 20)),
+    "rot_y": ((-180, 180), (-20, 20)),
+    "rot_z": ((-180, 180), (-180, 180)),
 }
 
 #: The clavicle variant's extra DOFs are not in the paper. These ranges are ours, set to cover

@@ -1,5 +1,6 @@
 """The obvious forward kinematics, written for checking and for speed comparison only: one 4x4
 modified-DH matrix per link, multiplied in a Python loop over links (batched over poses)."""
+
 from __future__ import annotations
 
 import math
@@ -15,11 +16,15 @@ def dh_matrix(alpha: float, a: torch.Tensor, theta: torch.Tensor, d: torch.Tenso
     ca, sa = math.cos(math.radians(alpha)), math.sin(math.radians(alpha))
     ct, st = torch.cos(theta), torch.sin(theta)
     z, o = torch.zeros_like(ct), torch.ones_like(ct)
-    return torch.stack([
-        torch.stack([ct, -st, z, a], -1),
-        torch.stack([st * ca, ct * ca, -sa * o, -d * sa], -1),
-        torch.stack([st * sa, ct * sa, ca * o, d * ca], -1),
-        torch.stack([z, z, z, o], -1)], -2)
+    return torch.stack(
+        [
+            torch.stack([ct, -st, z, a], -1),
+            torch.stack([st * ca, ct * ca, -sa * o, -d * sa], -1),
+            torch.stack([st * sa, ct * sa, ca * o, d * ca], -1),
+            torch.stack([z, z, z, o], -1),
+        ],
+        -2,
+    )
 
 
 def reference_fk(model: BodyModel, dofs: torch.Tensor, bones: torch.Tensor, rotation=None, root=None) -> torch.Tensor:
@@ -33,8 +38,11 @@ def reference_fk(model: BodyModel, dofs: torch.Tensor, bones: torch.Tensor, rota
     joints: list[torch.Tensor] = [zero[:, None].expand(n, 3)] * 16
     frames: dict[str, list[torch.Tensor]] = {}
     for ch in model.chains:
-        T = torch.eye(4, dtype=dofs.dtype, device=dofs.device).repeat(n, 1, 1) if ch.parent is None \
+        T = (
+            torch.eye(4, dtype=dofs.dtype, device=dofs.device).repeat(n, 1, 1)
+            if ch.parent is None
             else frames[ch.parent][ch.parent_link]
+        )
         out = []
         for lk in ch.links:
             a = zero if lk.a_bone is None else lk.a_sign * bones[:, lk.a_bone]

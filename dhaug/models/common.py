@@ -1,4 +1,5 @@
 """Pieces shared by the backbones."""
+
 from __future__ import annotations
 
 import torch
@@ -41,7 +42,7 @@ class Dropout(nn.Module):
         if x.device.type != "cpu":
             return nn.functional.dropout(x, self.p, True)
         n = x.numel()
-        bits = torch.empty((n + 3) // 4, dtype=torch.int64).random_(-2 ** 63, 2 ** 63 - 1)
+        bits = torch.empty((n + 3) // 4, dtype=torch.int64).random_(-(2**63), 2**63 - 1)
         keep = bits.view(torch.int16)[:n].view(x.shape) >= -32768 + round(self.p * 65536)
         return x * keep.to(x.dtype).mul_(1.0 / (1.0 - self.p))
 

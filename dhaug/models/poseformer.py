@@ -5,6 +5,7 @@ centre frame. Sizes of method.md §8: embedding 32 per joint (temporal width 16 
 
 (B, T, J, 2) normalised 2D -> (B, J, 3) root-relative 3D of the centre frame.
 """
+
 from __future__ import annotations
 
 import torch
@@ -34,8 +35,9 @@ class Block(nn.Module):
         self.attn = nn.MultiheadAttention(dim, heads, dropout=dropout, batch_first=True)
         self.norm2 = nn.LayerNorm(dim)
         hidden = int(dim * mlp_ratio)
-        self.mlp = nn.Sequential(nn.Linear(dim, hidden), nn.GELU(), nn.Dropout(dropout), nn.Linear(hidden, dim),
-                                 nn.Dropout(dropout))
+        self.mlp = nn.Sequential(
+            nn.Linear(dim, hidden), nn.GELU(), nn.Dropout(dropout), nn.Linear(hidden, dim), nn.Dropout(dropout)
+        )
         self.drop_path = DropPath(drop_path)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
@@ -45,8 +47,17 @@ class Block(nn.Module):
 
 
 class PoseFormer(nn.Module):
-    def __init__(self, frames: int = 9, num_joints: int = 16, embed_ratio: int = 32, depth: int = 4, heads: int = 8,
-                 mlp_ratio: float = 2.0, drop_path: float = 0.1, dropout: float = 0.0) -> None:
+    def __init__(
+        self,
+        frames: int = 9,
+        num_joints: int = 16,
+        embed_ratio: int = 32,
+        depth: int = 4,
+        heads: int = 8,
+        mlp_ratio: float = 2.0,
+        drop_path: float = 0.1,
+        dropout: float = 0.0,
+    ) -> None:
         super().__init__()
         self.frames, self.num_joints = frames, num_joints
         dim = embed_ratio * num_joints
@@ -68,7 +79,9 @@ class PoseFormer(nn.Module):
             x = x[:, None]
         B, T, J, _ = x.shape
         if T != self.frames or J != self.num_joints:
-            raise ValueError(f"PoseFormer built for (B, {self.frames}, {self.num_joints}, 2) input, got {tuple(x.shape)}")
+            raise ValueError(
+                f"PoseFormer built for (B, {self.frames}, {self.num_joints}, 2) input, got {tuple(x.shape)}"
+            )
         h = self.joint_embed(x.reshape(B * T, J, 2)) + self.joint_pos
         for blk in self.spatial:
             h = blk(h)

@@ -1,5 +1,6 @@
 """SemGCN (Zhao et al., CVPR 2019): semantic graph convolutions over the skeleton graph, without
 the non-local blocks (method.md §8)."""
+
 from __future__ import annotations
 
 import math

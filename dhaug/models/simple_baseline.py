@@ -1,4 +1,5 @@
 """SimpleBaseline (Martinez et al., ICCV 2017): a residual MLP lifting one 2D pose to 3D."""
+
 from __future__ import annotations
 
 import torch
@@ -11,8 +12,14 @@ class _Block(nn.Module):
     def __init__(self, width: int, dropout: float) -> None:
         super().__init__()
         self.layers = nn.Sequential(
-            nn.Linear(width, width), nn.BatchNorm1d(width), nn.ReLU(inplace=True), Dropout(dropout),
-            nn.Linear(width, width), nn.BatchNorm1d(width), nn.ReLU(inplace=True), Dropout(dropout),
+            nn.Linear(width, width),
+            nn.BatchNorm1d(width),
+            nn.ReLU(inplace=True),
+            Dropout(dropout),
+            nn.Linear(width, width),
+            nn.BatchNorm1d(width),
+            nn.ReLU(inplace=True),
+            Dropout(dropout),
         )
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
@@ -25,8 +32,9 @@ class SimpleBaseline(nn.Module):
     def __init__(self, num_joints: int = 16, width: int = 1024, stages: int = 4, dropout: float = 0.25) -> None:
         super().__init__()
         self.num_joints = num_joints
-        self.inp = nn.Sequential(nn.Linear(num_joints * 2, width), nn.BatchNorm1d(width),
-                                 nn.ReLU(inplace=True), Dropout(dropout))
+        self.inp = nn.Sequential(
+            nn.Linear(num_joints * 2, width), nn.BatchNorm1d(width), nn.ReLU(inplace=True), Dropout(dropout)
+        )
         self.blocks = nn.Sequential(*[_Block(width, dropout) for _ in range(stages)])
         self.out = nn.Linear(width, (num_joints - 1) * 3)
         kaiming_init(self, output=self.out)

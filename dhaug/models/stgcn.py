@@ -4,6 +4,7 @@ non-local block. (B, 16, 2) normalised 2D -> (B, 16, 3) root-relative 3D.
 
 Structure and differences from PoseAug's release: docs/models.md#st-gcn
 """
+
 from __future__ import annotations
 
 import torch
@@ -85,8 +86,14 @@ class _Block(nn.Module):
     def __init__(self, c_in: int, c_out: int, adjacency: torch.Tensor, dropout: float, residual: bool = True) -> None:
         super().__init__()
         self.gcn = PartitionedGraphConv(c_in, c_out, adjacency)
-        self.post = nn.Sequential(nn.BatchNorm1d(c_out), nn.ReLU(), Dropout(dropout), nn.Conv1d(c_out, c_out, 1),
-                                  nn.BatchNorm1d(c_out), Dropout(dropout))
+        self.post = nn.Sequential(
+            nn.BatchNorm1d(c_out),
+            nn.ReLU(),
+            Dropout(dropout),
+            nn.Conv1d(c_out, c_out, 1),
+            nn.BatchNorm1d(c_out),
+            Dropout(dropout),
+        )
         if not residual:
             self.res = None
         elif c_in == c_out:
@@ -121,8 +128,14 @@ class STGCN(nn.Module):
     """(B, J, 2) normalised 2D -> (B, J, 3) root-relative 3D (all joints predicted, then the predicted root
     subtracted). ``channels``: the three joint-level widths; ``part_channels``: the part-level width."""
 
-    def __init__(self, skeleton: Skeleton = H36M16, channels: tuple[int, int, int] = (128, 128, 256),
-                 part_channels: int = 512, dropout: float = 0.1, parts=PARTS_16) -> None:
+    def __init__(
+        self,
+        skeleton: Skeleton = H36M16,
+        channels: tuple[int, int, int] = (128, 128, 256),
+        part_channels: int = 512,
+        dropout: float = 0.1,
+        parts=PARTS_16,
+    ) -> None:
         super().__init__()
         J = skeleton.num_joints
         if sorted(j for p in parts for j in p) != list(range(J)):
@@ -136,14 +149,16 @@ class STGCN(nn.Module):
         A_part = partitioned_adjacency(len(parts), PART_EDGES, PART_SYMMETRY)
         c1, c2, c3 = channels
         self.data_bn = nn.BatchNorm1d(2 * J)
-        self.joints = nn.Sequential(_Block(2, c1, A, dropout, residual=False), _Block(c1, c2, A, dropout),
-                                    _Block(c2, c3, A, dropout))
-        self.part_blocks = nn.Sequential(_Block(c3, part_channels, A_part, dropout),
-                                         _Block(part_channels, part_channels, A_part, dropout))
-        self.body = nn.Sequential(nn.Conv1d(part_channels, part_channels, 1), nn.BatchNorm1d(part_channels),
-                                  nn.ReLU(), Dropout(dropout))
-        self.fuse = nn.Sequential(nn.Conv1d(2 * part_channels, c3, 1), nn.BatchNorm1d(c3), nn.ReLU(),
-                                  Dropout(dropout))
+        self.joints = nn.Sequential(
+            _Block(2, c1, A, dropout, residual=False), _Block(c1, c2, A, dropout), _Block(c2, c3, A, dropout)
+        )
+        self.part_blocks = nn.Sequential(
+            _Block(c3, part_channels, A_part, dropout), _Block(part_channels, part_channels, A_part, dropout)
+        )
+        self.body = nn.Sequential(
+            nn.Conv1d(part_channels, part_channels, 1), nn.BatchNorm1d(part_channels), nn.ReLU(), Dropout(dropout)
+        )
+        self.fuse = nn.Sequential(nn.Conv1d(2 * part_channels, c3, 1), nn.BatchNorm1d(c3), nn.ReLU(), Dropout(dropout))
         self.non_local = NonLocal(2 * c3)
         self.head = nn.Sequential(Dropout(dropout), nn.Conv1d(2 * c3, 3, 1))
 

@@ -4,6 +4,7 @@ One set of weights, two forms: *strided* (stride = filter width; the fast traini
 predicts one frame per receptive field) and *dilated* (dilation grows by the product of widths;
 whole-sequence inference). With every width 1 it is the single-frame model of method.md §8.
 """
+
 from __future__ import annotations
 
 import torch
@@ -15,8 +16,13 @@ from .common import Dropout, pad_root
 class TemporalConvNet(nn.Module):
     """(B, T, J, 2) -> (B, T - receptive_field + 1, J, 3); predicts J-1 joints, root = 0."""
 
-    def __init__(self, num_joints: int = 16, filter_widths: tuple[int, ...] = (1, 1, 1, 1, 1),
-                 channels: int = 1024, dropout: float = 0.25) -> None:
+    def __init__(
+        self,
+        num_joints: int = 16,
+        filter_widths: tuple[int, ...] = (1, 1, 1, 1, 1),
+        channels: int = 1024,
+        dropout: float = 0.25,
+    ) -> None:
         super().__init__()
         for w in filter_widths:
             if w % 2 != 1:
@@ -56,11 +62,11 @@ class TemporalConvNet(nn.Module):
         dilation = w0
         for i, w in enumerate(self.filter_widths[1:]):
             if strided:
-                res = h[:, :, w // 2:: w]
+                res = h[:, :, w // 2 :: w]
                 h = nn.functional.conv1d(h, self.convs[i].weight, stride=w)
             else:
                 pad = (w - 1) * dilation // 2
-                res = h[:, :, pad: h.shape[2] - pad]
+                res = h[:, :, pad : h.shape[2] - pad]
                 h = nn.functional.conv1d(h, self.convs[i].weight, dilation=dilation)
             h = self.drop(self.relu(self.convs_bn[i](h)))
             h = res + self.drop(self.relu(self.pointwise_bn[i](self.pointwise[i](h))))
@@ -85,7 +91,7 @@ class TemporalConvNet(nn.Module):
 
         h = self.drop(self.relu(bn(self.expand_bn, grouped(x.reshape(B, T, -1), self.expand.weight))))
         for i, w in enumerate(self.filter_widths[1:]):
-            res = h[:, w // 2:: w]
+            res = h[:, w // 2 :: w]
             h = self.drop(self.relu(bn(self.convs_bn[i], grouped(h, self.convs[i].weight))))
             h = res + self.drop(self.relu(bn(self.pointwise_bn[i], lin(h, self.pointwise[i].weight[:, :, 0]))))
         y = lin(h, self.shrink.weight[:, :, 0], self.shrink.bias)  # (B, T', (J-1)*3)
@@ -110,8 +116,10 @@ def widths_for_frames(frames: int) -> tuple[int, ...]:
         widths.append(3)
         rf *= 3
     if rf != frames or frames < 3:
-        raise ValueError(f"VideoPose3D receptive fields are powers of 3 (3, 9, 27, 81, 243); got {frames} frames "
-                         "(or give model.architecture explicitly)")
+        raise ValueError(
+            f"VideoPose3D receptive fields are powers of 3 (3, 9, 27, 81, 243); got {frames} frames "
+            "(or give model.architecture explicitly)"
+        )
     return tuple(widths)
 
 
@@ -119,8 +127,9 @@ class VideoPoseTemporal(nn.Module):
     """Multi-frame VideoPose3D: (B, T, J, 2) windows -> (B, J, 3) centre frames (strided form), and
     :meth:`forward_sequence` for whole sequences (dilated form, same weights)."""
 
-    def __init__(self, filter_widths: tuple[int, ...], num_joints: int = 16, channels: int = 1024,
-                 dropout: float = 0.25) -> None:
+    def __init__(
+        self, filter_widths: tuple[int, ...], num_joints: int = 16, channels: int = 1024, dropout: float = 0.25
+    ) -> None:
         super().__init__()
         self.net = TemporalConvNet(num_joints, tuple(filter_widths), channels, dropout)
         self.frames = self.net.receptive_field

@@ -1,6 +1,7 @@
 """DH-AUG networks (method.md §3-§4): the DH generator (DOF offsets inside a limit table, global
 rotation, a pelvis placed in front of its camera), the 3D critic (pose stream + kinematic stream) and the
 WGAN-GP losses. The 2D critic is :class:`~dhaug.augment.common.Discriminator2D`."""
+
 from __future__ import annotations
 
 import torch
@@ -14,8 +15,24 @@ from ..common import bone_vectors, root_in_camera
 
 #: Pairs of bones (indices into kinematics.BONES, all pointing away from the pelvis) whose cosines form
 #: the kinematic stream of the 3D discriminator, in method.md §4's order.
-BONE_PAIRS = ((5, 4), (2, 1), (4, 3), (1, 0), (3, 0), (3, 6), (0, 6), (6, 7), (7, 8), (7, 9), (7, 12),
-              (9, 10), (12, 13), (10, 11), (13, 14))
+BONE_PAIRS = (
+    (5, 4),
+    (2, 1),
+    (4, 3),
+    (1, 0),
+    (3, 0),
+    (3, 6),
+    (0, 6),
+    (6, 7),
+    (7, 8),
+    (7, 9),
+    (7, 12),
+    (9, 10),
+    (12, 13),
+    (10, 11),
+    (13, 14),
+)
+
 
 def bone_cosines(pose: torch.Tensor, with_lengths: bool = False):
     """Cosines of the :data:`BONE_PAIRS` angles, (..., 16, 3) -> (..., 15); ``with_lengths``: also the
@@ -27,9 +44,11 @@ def bone_cosines(pose: torch.Tensor, with_lengths: bool = False):
     cos = (u[..., list(i), :] * u[..., list(j), :]).sum(-1)
     return (cos, lengths) if with_lengths else cos
 
+
 def kinematic_features(pose: torch.Tensor) -> torch.Tensor:
     """The 30-d kinematic vector: 15 adjacent-bone cosines and 15 bone lengths. (..., 16, 3) -> (..., 30)."""
     return torch.cat(bone_cosines(pose, with_lengths=True), -1)
+
 
 class _Res(nn.Module):
     def __init__(self, w: int) -> None:
@@ -39,14 +58,23 @@ class _Res(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return torch.relu(x + self.l2(torch.relu(self.l1(x))))
 
+
 def _stream(d_in: int, w: int, blocks: int = 3) -> nn.Sequential:
     return nn.Sequential(nn.Linear(d_in, w), nn.ReLU(), *[_Res(w) for _ in range(blocks)])
+
 
 class Generator(nn.Module):
     """z (B, noise) -> DOF offsets, global rotation (radians, inside ``limits``) and a camera-relative root."""
 
-    def __init__(self, body_model: BodyModel, limits: LimitTable, width: int = 256, noise_dim: int = 128,
-                 depth_range: tuple[float, float] = (2.5, 8.0), screen_margin: float = 0.7) -> None:
+    def __init__(
+        self,
+        body_model: BodyModel,
+        limits: LimitTable,
+        width: int = 256,
+        noise_dim: int = 128,
+        depth_range: tuple[float, float] = (2.5, 8.0),
+        screen_margin: float = 0.7,
+    ) -> None:
         super().__init__()
         self.body_model = body_model
         self.noise_dim = noise_dim
@@ -63,7 +91,7 @@ class Generator(nn.Module):
         out = self.head(self.trunk(z))
         n = len(self.lo)
         angles = self.lo + (torch.tanh(out[:, :n]) + 1) / 2 * (self.hi - self.lo)
-        root = torch.cat([torch.tanh(out[:, n:n + 2]), torch.sigmoid(out[:, n + 2:n + 3])], -1)
+        root = torch.cat([torch.tanh(out[:, n : n + 2]), torch.sigmoid(out[:, n + 2 : n + 3])], -1)
         nd = self.body_model.num_dofs
         return angles[:, :nd], angles[:, nd:], root
 
@@ -71,8 +99,15 @@ class Generator(nn.Module):
         """Camera-frame pelvis from the root code (:func:`root_in_camera` with this generator's ranges)."""
         return root_in_camera(code, K, aspect, self.depth_range, self.screen_margin)
 
-    def generate(self, z: torch.Tensor, bones: torch.Tensor, R: torch.Tensor, T: torch.Tensor, K: torch.Tensor,
-                 aspect: torch.Tensor) -> dict[str, torch.Tensor]:
+    def generate(
+        self,
+        z: torch.Tensor,
+        bones: torch.Tensor,
+        R: torch.Tensor,
+        T: torch.Tensor,
+        K: torch.Tensor,
+        aspect: torch.Tensor,
+    ) -> dict[str, torch.Tensor]:
         """Poses seen by per-sample cameras (R (B,3,3), T (B,3), K (B,9), aspect (B,)).
 
         Returns ``world`` (B,16,3) root-relative world-frame poses (for D3), ``cam`` (B,16,3)
@@ -86,7 +121,6 @@ class Generator(nn.Module):
             pose2d = project(cam_rel + root_cam[:, None], K, clamp=False)
         return {"world": world, "cam": cam_rel, "pose2d": pose2d, "root_cam": root_cam, "dofs": dofs, "rotation": rot}
 
-
     @torch.no_grad()
     def draw(self, n: int, cams, bones: torch.Tensor, seed: int = 0) -> dict[str, torch.Tensor]:
         """``n`` generated poses (sequences for a video generator) from the noise of ``seed``, for
@@ -98,6 +132,7 @@ class Generator(nn.Module):
         cam = torch.arange(n, device=dev) % len(cams.R)
         z = torch.randn(n, self.noise_dim, generator=torch.Generator().manual_seed(seed)).to(dev)
         return self.generate(z, b, cams.R[cam], cams.T[cam], cams.K[cam], cams.aspect[cam])
+
 
 class Discriminator3D(nn.Module):
     """Root-relative world pose (B,16,3) -> score; a raw-pose stream and a kinematic stream."""
@@ -112,18 +147,34 @@ class Discriminator3D(nn.Module):
         h = torch.cat([self.pose(pose.flatten(1)), self.kin(kinematic_features(pose))], -1)
         return self.merge(h)[:, 0]
 
-def gradient_penalty(D: nn.Module, real: torch.Tensor, fake: torch.Tensor,
-                     generator: torch.Generator | None = None) -> torch.Tensor:
+
+def gradient_penalty(
+    D: nn.Module, real: torch.Tensor, fake: torch.Tensor, generator: torch.Generator | None = None
+) -> torch.Tensor:
     """WGAN-GP: E[(|grad D(x_hat)| - 1)^2], x_hat a per-sample uniform mix of the flattened poses."""
     eps = torch.rand(real.shape[0], *([1] * (real.ndim - 1)), generator=generator, dtype=real.dtype).to(real.device)
     x = (eps * real + (1 - eps) * fake).requires_grad_(True)
-    g, = torch.autograd.grad(D(x).sum(), x, create_graph=True)
+    (g,) = torch.autograd.grad(D(x).sum(), x, create_graph=True)
     return ((g.flatten(1).norm(dim=1) - 1) ** 2).mean()
 
-def critic_loss(D: nn.Module, real: torch.Tensor, fake: torch.Tensor, gp_lambda: float = 10.0,
-                generator: torch.Generator | None = None) -> torch.Tensor:
+
+def critic_loss(
+    D: nn.Module,
+    real: torch.Tensor,
+    fake: torch.Tensor,
+    gp_lambda: float = 10.0,
+    generator: torch.Generator | None = None,
+) -> torch.Tensor:
     """``E[D(fake)] - E[D(real)] + lambda * GP``."""
     return D(fake).mean() - D(real).mean() + gp_lambda * gradient_penalty(D, real, fake, generator)
 
 
-__all__ = ["BONE_PAIRS", "Discriminator3D", "Generator", "bone_cosines", "critic_loss", "gradient_penalty", "kinematic_features"]
+__all__ = [
+    "BONE_PAIRS",
+    "Discriminator3D",
+    "Generator",
+    "bone_cosines",
+    "critic_loss",
+    "gradient_penalty",
+    "kinematic_features",
+]

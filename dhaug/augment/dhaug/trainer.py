@@ -6,6 +6,7 @@
     pose2d, pose3d = aug.sample(1024)                      # fresh (2D, 3D) pairs at any time
 
 Settings: :class:`~dhaug.config.AugmentConfig`. The pass step by step: docs/augment/dhaug.md."""
+
 from __future__ import annotations
 
 import torch
@@ -31,22 +32,42 @@ DEFAULT_BATCH = 1024
 class DHAugmenter(AdversarialTrainer):
     """The DH-AUG GAN over ``cameras`` with bone ``templates`` (S, 15); ``frames`` > 1: the video GAN."""
 
-    def __init__(self, cameras: list[Camera], templates: torch.Tensor, body_model: BodyModel = PAPER,
-                 limits: LimitTable | None = None, settings: AugmentConfig | None = None, device="cpu", seed: int = 0,
-                 frames: int = 1):
+    def __init__(
+        self,
+        cameras: list[Camera],
+        templates: torch.Tensor,
+        body_model: BodyModel = PAPER,
+        limits: LimitTable | None = None,
+        settings: AugmentConfig | None = None,
+        device="cpu",
+        seed: int = 0,
+        frames: int = 1,
+    ):
         self.s = settings or AugmentConfig()
         if not 0 <= self.s.video.critic_frames <= frames:
             raise ValueError(f"critic_frames = {self.s.video.critic_frames}: must be 0 (all) or 1..frames ({frames})")
         self.frames = frames
         self.batch_size = self.s.gan.batch_size or DEFAULT_BATCH
         limits = limits or paper_table("gan")
-        nets: dict = {"G": Generator(body_model, limits, self.s.gan.gen_width, self.s.gan.noise_dim) if frames == 1 else
-                      VideoGenerator(body_model, limits, frames, self.s.gan.gen_width, self.s.gan.noise_dim,
-                                     temporal_basis=temporal_basis(self.s.video.temporal_basis, frames)),
-                      "D3": Discriminator3D(self.s.gan.d3_width), "D2": Discriminator2D(self.s.gan.d2_width)}
+        nets: dict = {
+            "G": Generator(body_model, limits, self.s.gan.gen_width, self.s.gan.noise_dim)
+            if frames == 1
+            else VideoGenerator(
+                body_model,
+                limits,
+                frames,
+                self.s.gan.gen_width,
+                self.s.gan.noise_dim,
+                temporal_basis=temporal_basis(self.s.video.temporal_basis, frames),
+            ),
+            "D3": Discriminator3D(self.s.gan.d3_width),
+            "D2": Discriminator2D(self.s.gan.d2_width),
+        }
         if frames > 1:
-            nets.update(MD3=MotionDiscriminator3D(frames, self.s.video.motion_width),
-                        MD2=MotionDiscriminator2D(frames, self.s.video.motion_width))
+            nets.update(
+                MD3=MotionDiscriminator3D(frames, self.s.video.motion_width),
+                MD2=MotionDiscriminator2D(frames, self.s.video.motion_width),
+            )
         super().__init__(nets, device, seed, lr=self.s.gan.lr, betas=tuple(self.s.gan.betas))
         c = CameraSet.from_cameras(cameras)
         self.cams = CameraSet(*(t.to(self.device) for t in (c.R, c.T, c.K, c.aspect)))
@@ -68,14 +89,16 @@ class DHAugmenter(AdversarialTrainer):
             return K
         return with_focal(K, random_focals(len(cam), tuple(self.s.fov_range_deg), self.rng).to(K))
 
-    def swap_real(self, real3d: torch.Tensor, real_root: torch.Tensor, cam_index: torch.Tensor,
-                  seq: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+    def swap_real(
+        self, real3d: torch.Tensor, real_root: torch.Tensor, cam_index: torch.Tensor, seq: torch.Tensor | None = None
+    ) -> tuple[torch.Tensor, torch.Tensor]:
         """Windows (N,T,16,3) + roots (N,T,3): one bone template per *sequence* ``seq`` (N,), one (zoomed)
         camera per window; returns root-relative world windows (N,T,16,3) and their 2D (N,T,16,2).
         Single poses (N,16,3) + (N,3), each its own sequence: (N,16,3) and (N,16,2)."""
         if real3d.ndim == 3:
-            world, pose2d = self.swap_real(real3d[:, None], real_root[:, None], cam_index,
-                                           torch.arange(len(real3d), device=real3d.device))
+            world, pose2d = self.swap_real(
+                real3d[:, None], real_root[:, None], cam_index, torch.arange(len(real3d), device=real3d.device)
+            )
             return world[:, 0], pose2d[:, 0]
         N, T = real3d.shape[:2]
         _, inverse = torch.unique(seq, return_inverse=True)
@@ -133,16 +156,26 @@ class DHAugmenter(AdversarialTrainer):
         """(n,) every frame in front of the camera (joints deeper than ``min_depth``) and inside the image."""
         depth = (fake["cam"] + fake["root_cam"][:, :, None])[..., 2]
         uv = fake["pose2d"]
-        return (depth >= self.s.min_depth).flatten(1).all(-1) & (uv[..., 0].abs() <= 1).flatten(1).all(-1) & \
-               (uv[..., 1].abs() <= self.cams.aspect.max()).flatten(1).all(-1)
+        return (
+            (depth >= self.s.min_depth).flatten(1).all(-1)
+            & (uv[..., 0].abs() <= 1).flatten(1).all(-1)
+            & (uv[..., 1].abs() <= self.cams.aspect.max()).flatten(1).all(-1)
+        )
 
     def _single(self, pose2d: torch.Tensor, cam3d: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """Training pairs from windows: 2D (M,T,16,2) -> (M,16,2) when T = 1; 3D: the centre frame."""
         return (pose2d[:, 0] if self.frames == 1 else pose2d), cam3d[:, self.frames // 2]
 
     # --- the GAN pass ----------------------------------------------------------------------------
-    def fit_epoch(self, real3d: torch.Tensor, real_root: torch.Tensor, cam_index: torch.Tensor,
-                  seq: torch.Tensor | None = None, progress: bool = True, desc: str = "GAN") -> dict:
+    def fit_epoch(
+        self,
+        real3d: torch.Tensor,
+        real_root: torch.Tensor,
+        cam_index: torch.Tensor,
+        seq: torch.Tensor | None = None,
+        progress: bool = True,
+        desc: str = "GAN",
+    ) -> dict:
         """One GAN pass over the real set: camera-frame root-relative 3D (N,16,3) — windows (N,T,16,3) —,
         camera-frame roots (N,3) — (N,T,3) —, the camera (N,) and, for windows, the sequence id (N,) of
         each. Returns the epoch's fake buffer (``pose2d`` (M,16,2) — 2D windows (M,T,16,2) — and
@@ -153,8 +186,15 @@ class DHAugmenter(AdversarialTrainer):
         with autocast(self.precision, self.device):
             return self._fit_epoch(real3d, real_root, cam_index, seq=seq, progress=progress, desc=desc)
 
-    def _fit_epoch(self, real3d: torch.Tensor, real_root: torch.Tensor, cam_index: torch.Tensor,
-                   seq: torch.Tensor | None = None, progress: bool = True, desc: str = "GAN") -> dict:
+    def _fit_epoch(
+        self,
+        real3d: torch.Tensor,
+        real_root: torch.Tensor,
+        cam_index: torch.Tensor,
+        seq: torch.Tensor | None = None,
+        progress: bool = True,
+        desc: str = "GAN",
+    ) -> dict:
         dev, T = self.device, self.frames
         if T == 1:  # a single frame is a one-frame window; every pose its own sequence
             real3d, real_root = real3d[:, None], real_root[:, None]
@@ -173,10 +213,10 @@ class DHAugmenter(AdversarialTrainer):
         buf, acc = [], []
         logs = {k: [] for k in ("d3", "d2", "g") + (("md3", "md2") if T > 1 else ())}
         for it in progress_bar(range(n // B), desc=desc, unit="batch", enabled=progress):
-            idx = perm[it * B:(it + 1) * B]
+            idx = perm[it * B : (it + 1) * B]
             real_w, bones = world[idx], bones_all[idx]
             cam = self._randint(len(self.cams.R), 1).expand(B)  # one camera for the whole batch
-            real2d = pose2d[perm2d[it * B:(it + 1) * B]]
+            real2d = pose2d[perm2d[it * B : (it + 1) * B]]
             with section("gan/generate"), torch.no_grad():
                 fake = self._generate(B, bones, cam)
             with section("gan/critics"):
@@ -185,10 +225,12 @@ class DHAugmenter(AdversarialTrainer):
                 logs["d3"].append(self._critic_step("D3", r3, f3))
                 logs["d2"].append(self._critic_step("D2", r2, f2))
                 if motion:  # four_ways already mirrors and reverses: one step, gradient penalty per whole sequence
-                    logs["md3"].append(self._critic_step("MD3", four_ways(real_w), four_ways(fake["world"]),
-                                                         mirror=False))
-                    logs["md2"].append(self._critic_step("MD2", four_ways(real2d), four_ways(fake["pose2d"]),
-                                                         mirror=False))
+                    logs["md3"].append(
+                        self._critic_step("MD3", four_ways(real_w), four_ways(fake["world"]), mirror=False)
+                    )
+                    logs["md2"].append(
+                        self._critic_step("MD2", four_ways(real2d), four_ways(fake["pose2d"]), mirror=False)
+                    )
             with section("gan/buffer"):
                 buf.append((fake["pose2d"], fake["cam"], self.valid(fake)))  # masked once after the pass
             if T > 2:

@@ -1,5 +1,6 @@
 """DH-AUG's video mode networks (method.md §6): the sequence generator (optionally smooth by a cosine
 basis) and the 3D and 2D motion critics, which see mirrored and time-reversed sequences alike."""
+
 from __future__ import annotations
 
 import torch
@@ -17,8 +18,17 @@ from .networks import Generator, _Res, _stream, bone_cosines
 class VideoGenerator(Generator):
     """z (B, noise) -> per-frame DOFs (B, T, D), rotations (B, T, 3), root codes (B, T, 3)."""
 
-    def __init__(self, body_model: BodyModel, limits: LimitTable, frames: int, width: int = 256, noise_dim: int = 128,
-                 depth_range: tuple[float, float] = (2.5, 8.0), screen_margin: float = 0.7, temporal_basis: int = 0) -> None:
+    def __init__(
+        self,
+        body_model: BodyModel,
+        limits: LimitTable,
+        frames: int,
+        width: int = 256,
+        noise_dim: int = 128,
+        depth_range: tuple[float, float] = (2.5, 8.0),
+        screen_margin: float = 0.7,
+        temporal_basis: int = 0,
+    ) -> None:
         super().__init__(body_model, limits, width, noise_dim, depth_range, screen_margin)
         self.frames = frames
         self.temporal_basis = temporal_basis
@@ -34,7 +44,7 @@ class VideoGenerator(Generator):
         else:
             out = out.reshape(B, T, n + 3)
         angles = self.lo + (torch.tanh(out[..., :n]) + 1) / 2 * (self.hi - self.lo)
-        root = torch.cat([torch.tanh(out[..., n:n + 2]), torch.sigmoid(out[..., n + 2:])], -1)
+        root = torch.cat([torch.tanh(out[..., n : n + 2]), torch.sigmoid(out[..., n + 2 :])], -1)
         nd = self.body_model.num_dofs
         return angles[..., :nd], angles[..., nd:], root
 
@@ -45,8 +55,9 @@ class VideoGenerator(Generator):
         B, F = dofs.shape[:2]
         with full_precision(z.device):  # the geometry in float32 when the network ran under autocast
             world = forward_kinematics(self.body_model, dofs, bones[:, None].expand(B, F, -1), rot)
-            root_cam = self.root_in_camera(code.reshape(B * F, 3), K.repeat_interleave(F, 0),
-                                           aspect.repeat_interleave(F, 0)).reshape(B, F, 3)
+            root_cam = self.root_in_camera(
+                code.reshape(B * F, 3), K.repeat_interleave(F, 0), aspect.repeat_interleave(F, 0)
+            ).reshape(B, F, 3)
             cam_rel = world @ R[:, None].transpose(-1, -2)
             pose2d = project(cam_rel + root_cam[:, :, None], K[:, None], clamp=False)
         return {"world": world, "cam": cam_rel, "pose2d": pose2d, "root_cam": root_cam, "dofs": dofs, "rotation": rot}
@@ -67,14 +78,22 @@ class MotionDiscriminator3D(_Merge):
 
     def __init__(self, frames: int, width: int = 256) -> None:
         T = frames
-        super().__init__([_stream(15 * T, width), _stream(15 * (T - 1), width), _stream(48 * T, width),
-                          _stream(48 * (T - 1), width)], width)
+        super().__init__(
+            [
+                _stream(15 * T, width),
+                _stream(15 * (T - 1), width),
+                _stream(48 * T, width),
+                _stream(48 * (T - 1), width),
+            ],
+            width,
+        )
 
     def forward(self, seq: torch.Tensor) -> torch.Tensor:
         c = bone_cosines(seq)
         B = seq.shape[0]
-        return self.score([c.reshape(B, -1), c.diff(dim=1).reshape(B, -1), seq.reshape(B, -1),
-                           seq.diff(dim=1).reshape(B, -1)])
+        return self.score(
+            [c.reshape(B, -1), c.diff(dim=1).reshape(B, -1), seq.reshape(B, -1), seq.diff(dim=1).reshape(B, -1)]
+        )
 
 
 class MotionDiscriminator2D(_Merge):

@@ -3,6 +3,7 @@
 adversarial trainer (:class:`PoseAugmenter`) and its training-loop source (:class:`PoseAugSource`).
 Written from the paper and from facts read in the public release; no code of it is copied
 (docs/augment/poseaug.md)."""
+
 from .losses import (
     FEEDBACK_GROUPS,
     FEEDBACK_WEIGHTS,
@@ -30,8 +31,33 @@ from .schedule import Schedule
 from .source import PoseAugSource, build
 from .trainer import PoseAugmenter, example_grid, frozen
 
-__all__ = ["BACKBONE", "BL_GROUP", "FEEDBACK_GROUPS", "FEEDBACK_WEIGHTS", "PARTS", "Augmentor", "FakePool",
-           "PartKCSDiscriminator", "PoseAugSource", "PoseAugmenter", "Schedule", "ancestors", "assemble",
-           "bone_angle_change", "bone_length_change", "build", "example_grid", "feedback_loss", "frozen", "grouped_error",
-           "hard_ratio", "kaiming_init", "kcs", "lsgan_critic_loss", "lsgan_generator_loss", "part_masks", "range_loss",
-           "rotation_from_axis_angle"]
+__all__ = [
+    "BACKBONE",
+    "BL_GROUP",
+    "FEEDBACK_GROUPS",
+    "FEEDBACK_WEIGHTS",
+    "PARTS",
+    "Augmentor",
+    "FakePool",
+    "PartKCSDiscriminator",
+    "PoseAugSource",
+    "PoseAugmenter",
+    "Schedule",
+    "ancestors",
+    "assemble",
+    "bone_angle_change",
+    "bone_length_change",
+    "build",
+    "example_grid",
+    "feedback_loss",
+    "frozen",
+    "grouped_error",
+    "hard_ratio",
+    "kaiming_init",
+    "kcs",
+    "lsgan_critic_loss",
+    "lsgan_generator_loss",
+    "part_masks",
+    "range_loss",
+    "rotation_from_axis_angle",
+]

@@ -1,5 +1,6 @@
 """PoseAug's networks: the augmentor (BA, BL and RT heads, each with its own noise), the part-aware
 KCS 3D discriminator and the pool of past fakes its discriminators see."""
+
 from __future__ import annotations
 
 import math
@@ -21,10 +22,12 @@ def _head(d_in: int, d_out: int, width: int, stages: int) -> nn.Sequential:
         layers += [nn.Linear(width, width), *bn_act(width), nn.Linear(width, width), *bn_act(width)]
     return nn.Sequential(*layers, nn.Linear(width, d_out))
 
+
 def kaiming_init(module: nn.Module) -> None:
     """Kaiming-normal weights of every Linear layer (the release's initialisation); biases as torch's."""
     if isinstance(module, nn.Linear):
         nn.init.kaiming_normal_(module.weight)
+
 
 class Augmentor(nn.Module):
     """PoseAug's augmentor: BA, BL and RT heads on the input pose, each with its own noise."""
@@ -32,9 +35,16 @@ class Augmentor(nn.Module):
     #: Noise vectors per pose: BA, BL, rotation, translation.
     NOISES = 4
 
-    def __init__(self, width: int = 256, noise_dim: int = 48, stages: int = 2, blr_tanhlimit: float = 0.2,
-                 fix_backbone: bool = True, depth_range: tuple[float, float] = (2.5, 8.0),
-                 screen_margin: float = 0.7) -> None:
+    def __init__(
+        self,
+        width: int = 256,
+        noise_dim: int = 48,
+        stages: int = 2,
+        blr_tanhlimit: float = 0.2,
+        fix_backbone: bool = True,
+        depth_range: tuple[float, float] = (2.5, 8.0),
+        screen_margin: float = 0.7,
+    ) -> None:
         super().__init__()
         self.noise_dim = noise_dim
         self.blr_tanhlimit = blr_tanhlimit
@@ -66,6 +76,7 @@ class Augmentor(nn.Module):
         root = root_in_camera(code, K, aspect, self.depth_range, self.screen_margin)
         return {"ba": ba, "ba_diff": ba_diff, "bl": bl, "blr": blr, "cam": cam, "root": root, "rotation": r}
 
+
 class _KCSPath(nn.Module):
     def __init__(self, width: int, mid: int = 100) -> None:
         super().__init__()
@@ -77,6 +88,7 @@ class _KCSPath(nn.Module):
         h1 = self.act(self.l1(x))
         h3 = self.l3(self.act(self.l2(h1))) + h1
         return self.pred(self.act(self.last(h3)))[:, 0]
+
 
 class PartKCSDiscriminator(nn.Module):
     """3D discriminator: poses (B, 16, 3) -> one score per part of :data:`PARTS` (B, P), each from its
@@ -90,6 +102,7 @@ class PartKCSDiscriminator(nn.Module):
     def forward(self, pose: torch.Tensor) -> torch.Tensor:
         psi = kcs(pose, self.masks).flatten(-2)  # (B, P, 225)
         return torch.stack([p(psi[:, i]) for i, p in enumerate(self.paths)], -1)
+
 
 class FakePool:
     """Up to ``size`` past fakes for the discriminator (module docstring); ``size`` = 0: no pool."""
@@ -107,7 +120,7 @@ class FakePool:
             self.items = x.new_zeros(self.size, *x.shape[1:])
         out = x.clone()
         fill = min(len(x), self.size - self.count)
-        self.items[self.count:self.count + fill] = x[:fill]
+        self.items[self.count : self.count + fill] = x[:fill]
         self.count += fill
         rest = len(x) - fill
         if rest > 0:

@@ -1,5 +1,6 @@
 """PoseAug's phases (pre-training, GAN warm-up, joint epochs) inside the pose net's epoch budget,
 and its linear LR decay."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass

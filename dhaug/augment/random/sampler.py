@@ -1,6 +1,7 @@
 """Random DH poses — the paper's "normal" mode (method.md §7) as a seeded transform: random bones,
 DOFs, rotation and pelvis, seen by every training camera (single frames or smooth sequences).
 Output pairs are in the training format. Design: docs/augment/random.md."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -26,16 +27,28 @@ class RandomDHAugmenter:
         limits: the limit table (default: the paper's ``normal`` column).
     """
 
-    def __init__(self, body_model: BodyModel, bones: torch.Tensor, roots: torch.Tensor, cameras: list[Camera],
-                 limits: LimitTable | None = None, settings: AugmentConfig | None = None, seed: int = 0,
-                 frames: int = 1, max_active: int | None = None, **overrides) -> None:
+    def __init__(
+        self,
+        body_model: BodyModel,
+        bones: torch.Tensor,
+        roots: torch.Tensor,
+        cameras: list[Camera],
+        limits: LimitTable | None = None,
+        settings: AugmentConfig | None = None,
+        seed: int = 0,
+        frames: int = 1,
+        max_active: int | None = None,
+        **overrides,
+    ) -> None:
         s = (settings or AugmentConfig()).updated(**overrides)  # e.g. num_poses=500, temporal_basis=3
         if bones.ndim != 2 or bones.shape[1] != 15:
             raise ValueError(f"bones must have shape (M, 15), got {tuple(bones.shape)}")
         want = (3,) if frames == 1 else (frames, 3)
         if roots.ndim != len(want) + 1 or tuple(roots.shape[1:]) != want:
-            raise ValueError(f"roots must have shape (K, {', '.join(map(str, want))}) for frames = {frames}, "
-                             f"got {tuple(roots.shape)}")
+            raise ValueError(
+                f"roots must have shape (K, {', '.join(map(str, want))}) for frames = {frames}, "
+                f"got {tuple(roots.shape)}"
+            )
         self.frames = frames
         if frames > 1:  # cosines per trajectory; 0 (free per-frame outputs in the GAN) = every cosine
             self.temporal_basis = temporal_basis(s.video.temporal_basis, frames) or frames
@@ -63,9 +76,11 @@ class RandomDHAugmenter:
         active = rank < k
         values = torch.where(active, draw, torch.zeros_like(draw).clamp(self.lo, self.hi))
         values[0] = torch.zeros(D).clamp(self.lo, self.hi)  # sample 0: the rest pose
-        return values[:, :self.model.num_dofs], values[:, self.model.num_dofs:]
+        return values[:, : self.model.num_dofs], values[:, self.model.num_dofs :]
 
-    def trajectories(self, dofs: torch.Tensor, rot: torch.Tensor, generator: torch.Generator) -> tuple[torch.Tensor, torch.Tensor]:
+    def trajectories(
+        self, dofs: torch.Tensor, rot: torch.Tensor, generator: torch.Generator
+    ) -> tuple[torch.Tensor, torch.Tensor]:
         """Single-frame draws (n, D), (n, 3) -> smooth random trajectories (n, T, D), (n, T, 3): each
         *active* channel (non-zero draw) plus cosines 1..K-1 over the window, clipped to the limits."""
         v = torch.cat([dofs, rot], -1)
@@ -75,12 +90,14 @@ class RandomDHAugmenter:
         coef = self.motion * torch.randn(n, K - 1, D, generator=generator) / k[None, :, None]
         active = (v != torch.zeros(D).clamp(self.lo, self.hi)).float()  # inactive DOFs stay at the rest pose
         traj = (v[:, None] + torch.einsum("nkd,kt->ntd", coef, basis) * active[:, None]).clamp(self.lo, self.hi)
-        return traj[..., :self.model.num_dofs], traj[..., self.model.num_dofs:]
+        return traj[..., : self.model.num_dofs], traj[..., self.model.num_dofs :]
 
     def sample_world(self, n: int, generator: torch.Generator) -> torch.Tensor:
         """(n, 16, 3) world-frame poses, or (n, T, 16, 3) sequences when ``frames`` = T > 1."""
         dofs, rot = self.sample_parameters(n, generator)
-        bones = scale_bones(self.bones[torch.randint(len(self.bones), (n,), generator=generator)], self.bone_scale, generator)
+        bones = scale_bones(
+            self.bones[torch.randint(len(self.bones), (n,), generator=generator)], self.bone_scale, generator
+        )
         root = self.roots[torch.randint(len(self.roots), (n,), generator=generator)]
         if self.frames > 1:
             dofs, rot = self.trajectories(dofs, rot, generator)
@@ -104,7 +121,11 @@ class RandomDHAugmenter:
         flat_focal = None if focal is None else focal.repeat_interleave(T, 0)  # one zoom per sequence and camera
         with section("synthetic/project"):
             uv, rel, ok = project_to_cameras(world.flatten(0, 1), self.cams, self.min_depth, flat_focal)
-        uv, rel, ok = uv.unflatten(0, (n, T)), rel.unflatten(0, (n, T)), ok.unflatten(0, (n, T)).all(1)  # (n, T, C, ...)
+        uv, rel, ok = (
+            uv.unflatten(0, (n, T)),
+            rel.unflatten(0, (n, T)),
+            ok.unflatten(0, (n, T)).all(1),
+        )  # (n, T, C, ...)
         return uv.transpose(1, 2)[ok], rel[:, T // 2][ok]
 
 

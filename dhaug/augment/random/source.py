@@ -1,4 +1,5 @@
 """``augment.method: random`` in training: a fresh draw of random DH poses (or sequences) each epoch."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -34,8 +35,18 @@ def build(cfg: ExperimentConfig, data, device: torch.device) -> RandomSource:
         paths = [p[:: cfg.data.downsample, 0] for s in data.train_subjects for p in data.mocap.positions[s].values()]
         seq = np.concatenate([np.full(len(p), i) for i, p in enumerate(paths)])
         roots = torch.as_tensor(np.concatenate(paths), dtype=torch.float32)[torch.as_tensor(window_rows(seq, frames))]
-    return RandomSource(RandomDHAugmenter(model, bone_lengths(world), roots, cams, limits=resolve_limits(ac, model, world),
-                                          settings=ac, seed=cfg.train.seed, frames=frames))
+    return RandomSource(
+        RandomDHAugmenter(
+            model,
+            bone_lengths(world),
+            roots,
+            cams,
+            limits=resolve_limits(ac, model, world),
+            settings=ac,
+            seed=cfg.train.seed,
+            frames=frames,
+        )
+    )
 
 
 __all__ = ["RandomSource", "build"]

@@ -8,6 +8,7 @@ motions and static calibrated cameras standing in for Human3.6M with the same da
 Deterministic for a given seed. Modules, body model (local frames: x forward, y left, z up), seeding:
 docs/data.md#synthetic-demo-data
 """
+
 from __future__ import annotations
 
 import numpy as np
@@ -27,8 +28,9 @@ __all__ = [
 ]
 
 
-def make_synthetic_mocap(seed: int = 0, subjects=("S1", "S5", "S6", "S7", "S8", "S9", "S11"),
-                         frames_per_action: int = 300, fps: float = 50.0) -> SyntheticMocap:
+def make_synthetic_mocap(
+    seed: int = 0, subjects=("S1", "S5", "S6", "S7", "S8", "S9", "S11"), frames_per_action: int = 300, fps: float = 50.0
+) -> SyntheticMocap:
     """Procedural Human3.6M stand-in: every subject performs every action of :data:`SYNTHETIC_ACTIONS`.
 
     Args:
@@ -56,8 +58,7 @@ def make_synthetic_mocap(seed: int = 0, subjects=("S1", "S5", "S6", "S7", "S8", 
         cameras[subject] = _draw_h36m_cameras(_stream(seed, "cameras", subject), pts)
         positions[subject] = {a: s.astype(np.float32) for a, s in seqs.items()}
         bones[subject] = dict(body)
-    return SyntheticMocap(positions=positions, cameras=cameras, note=SYNTHETIC_NOTE, fps=float(fps),
-                          bone_lengths=bones)
+    return SyntheticMocap(positions=positions, cameras=cameras, note=SYNTHETIC_NOTE, fps=float(fps), bone_lengths=bones)
 
 
 # world (Z up, metres) -> CMU-like world (Y up, millimetres): (x, y, z) -> (x, z, -y)

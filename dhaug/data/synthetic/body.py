@@ -3,6 +3,7 @@
 Demo data must not come from the model under test, so this FK is independent of
 :mod:`dhaug.kinematics` (other angle conventions, no DH chains); its conventions: docs/data.md#body-model.
 """
+
 from __future__ import annotations
 
 import numpy as np
@@ -15,13 +16,27 @@ assert H36M16.parents == (-1, 0, 1, 2, 0, 4, 5, 0, 7, 8, 8, 10, 11, 8, 13, 14)
 
 # typical Human3.6M bone lengths, metres
 _BONES = {
-    "hip": 0.133, "thigh": 0.443, "shin": 0.454, "spine": 0.234, "thorax": 0.257,
-    "head": 0.182, "shoulder": 0.151, "upper_arm": 0.279, "forearm": 0.252,
+    "hip": 0.133,
+    "thigh": 0.443,
+    "shin": 0.454,
+    "spine": 0.234,
+    "thorax": 0.257,
+    "head": 0.182,
+    "shoulder": 0.151,
+    "upper_arm": 0.279,
+    "forearm": 0.252,
 }
 # proportions of the cross-dataset bodies relative to the training ones
 _CROSS_PROPORTIONS = {
-    "hip": 0.70, "thigh": 0.88, "shin": 0.88, "spine": 1.04, "thorax": 1.04,
-    "head": 1.05, "shoulder": 1.25, "upper_arm": 1.0, "forearm": 1.15,
+    "hip": 0.70,
+    "thigh": 0.88,
+    "shin": 0.88,
+    "spine": 1.04,
+    "thorax": 1.04,
+    "head": 1.05,
+    "shoulder": 1.25,
+    "upper_arm": 1.0,
+    "forearm": 1.15,
 }
 _ANKLE_HEIGHT = 0.055  # ankle joint above the floor when the foot is flat (H36M: ~5 cm), metres
 _CLEARANCE = 0.03  # every other joint stays at least this far above the floor
@@ -86,9 +101,19 @@ def _draw_body(rng: np.random.Generator, proportions: dict[str, float] | None = 
 
 
 _ANGLE_NAMES = (
-    "yaw", "pitch", "roll", "spine_flex", "spine_lat", "spine_twist", "neck_flex", "neck_twist",
-    *(f"{s}_{n}" for s in "lr" for n in ("hip_flex", "hip_abd", "hip_twist", "knee",
-                                          "sh_flex", "sh_abd", "sh_twist", "elbow")),
+    "yaw",
+    "pitch",
+    "roll",
+    "spine_flex",
+    "spine_lat",
+    "spine_twist",
+    "neck_flex",
+    "neck_twist",
+    *(
+        f"{s}_{n}"
+        for s in "lr"
+        for n in ("hip_flex", "hip_abd", "hip_twist", "knee", "sh_flex", "sh_abd", "sh_twist", "elbow")
+    ),
 )
 
 
@@ -112,8 +137,9 @@ def _forward_kinematics(body: dict[str, float], ang: dict[str, np.ndarray], T: i
     pos[:, _RH] = _apply(Rp, [0.0, -body["hip"], 0.0])
     for side, (H, K, A) in (("l", (_LH, _LK, _LA)), ("r", (_RH, _RK, _RA))):
         right = side == "r"
-        Rh = Rp @ _limb_rotation(g(f"{side}_hip_flex", -35, 125), g(f"{side}_hip_abd", -20, 50),
-                                 g(f"{side}_hip_twist", -30, 30), right)
+        Rh = Rp @ _limb_rotation(
+            g(f"{side}_hip_flex", -35, 125), g(f"{side}_hip_abd", -20, 50), g(f"{side}_hip_twist", -30, 30), right
+        )
         pos[:, K] = pos[:, H] + _apply(Rh, [0.0, 0.0, -body["thigh"]])
         Rk = Rh @ _ry(g(f"{side}_knee", 0, 150))
         pos[:, A] = pos[:, K] + _apply(Rk, [0.0, 0.0, -body["shin"]])
@@ -132,8 +158,9 @@ def _forward_kinematics(body: dict[str, float], ang: dict[str, np.ndarray], T: i
         right = side == "r"
         sdir = np.array([-0.11, -0.9 if right else 0.9, -0.39])  # ~6 cm below the thorax joint
         pos[:, S] = pos[:, _TH] + _apply(Rs2, sdir / np.linalg.norm(sdir) * body["shoulder"])
-        Ra = Rs2 @ _limb_rotation(g(f"{side}_sh_flex", -60, 175), g(f"{side}_sh_abd", -15, 178),
-                                  g(f"{side}_sh_twist", -80, 95), right)
+        Ra = Rs2 @ _limb_rotation(
+            g(f"{side}_sh_flex", -60, 175), g(f"{side}_sh_abd", -15, 178), g(f"{side}_sh_twist", -80, 95), right
+        )
         pos[:, E] = pos[:, S] + _apply(Ra, [0.0, 0.0, -body["upper_arm"]])
         Re = Ra @ _ry(-g(f"{side}_elbow", 0, 150))
         pos[:, W] = pos[:, E] + _apply(Re, [0.0, 0.0, -body["forearm"]])

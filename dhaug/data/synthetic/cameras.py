@@ -1,4 +1,5 @@
 """Synthetic camera rigs: four Human3.6M-like cameras per subject, and the cross-dataset set's cameras."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -44,16 +45,20 @@ def _draw_h36m_cameras(rng: np.random.Generator, points: np.ndarray, n: int = 4)
                 break
         else:  # pragma: no cover - geometry makes this unreachable for the built-in motions
             raise RuntimeError("could not place a synthetic camera that sees the whole motion")
-        cams.append(Camera(id=f"syn{i}", R=R, T=centre, f=f, c=c, k=np.zeros(3), p=np.zeros(2),
-                           res_w=1000, res_h=1000))
+        cams.append(Camera(id=f"syn{i}", R=R, T=centre, f=f, c=c, k=np.zeros(3), p=np.zeros(2), res_w=1000, res_h=1000))
     return cams
 
 
 _ZUP_TO_YUP = np.array([[1.0, 0.0, 0.0], [0.0, 0.0, 1.0], [0.0, -1.0, 0.0]])
 
 
-def _draw_cross_camera(rng: np.random.Generator, points: np.ndarray, target_xy: np.ndarray, az_deg: float,
-                       height_range: tuple[float, float]):
+def _draw_cross_camera(
+    rng: np.random.Generator,
+    points: np.ndarray,
+    target_xy: np.ndarray,
+    az_deg: float,
+    height_range: tuple[float, float],
+):
     res_choices = ((1000, 1000), (1920, 1080), (2048, 2048))
     for attempt in range(500):
         relax = min(attempt / 100.0, 1.0)  # after many misses prefer far cameras with short focals
@@ -63,16 +68,20 @@ def _draw_cross_camera(rng: np.random.Generator, points: np.ndarray, target_xy: 
         fx = rng.uniform(1000, 1600 - 500 * relax)
         az = np.deg2rad(az_deg + rng.uniform(-20, 20))
         centre = np.array([target_xy[0] + dist * np.cos(az), target_xy[1] + dist * np.sin(az), height])
-        target = np.array([target_xy[0] + rng.uniform(-0.2, 0.2), target_xy[1] + rng.uniform(-0.2, 0.2),
-                           rng.uniform(0.6, 1.1)])
+        target = np.array(
+            [target_xy[0] + rng.uniform(-0.2, 0.2), target_xy[1] + rng.uniform(-0.2, 0.2), rng.uniform(0.6, 1.1)]
+        )
         R = _look_at(centre, target)
         f = np.array([fx, fx * rng.uniform(0.998, 1.002)])
         c = np.array([w / 2.0, h / 2.0])
         if _visible(points, R, centre, f, c, w, h, margin=2.0):
-            meta = {"fx": round(float(fx), 3), "res": [w, h],
-                    "cam_height_above_floor_mm": round(height * 1000, 1),
-                    "cam_dist_mm": round(dist * 1000, 1),
-                    "azimuth_deg": round(float(np.rad2deg(az)) % 360, 2),
-                    "target_xz": [round(float(target[0]) * 1000, 1), round(float(-target[1]) * 1000, 1)]}
+            meta = {
+                "fx": round(float(fx), 3),
+                "res": [w, h],
+                "cam_height_above_floor_mm": round(height * 1000, 1),
+                "cam_dist_mm": round(dist * 1000, 1),
+                "azimuth_deg": round(float(np.rad2deg(az)) % 360, 2),
+                "target_xz": [round(float(target[0]) * 1000, 1), round(float(-target[1]) * 1000, 1)],
+            }
             return R, centre, f, c, (w, h), meta
     raise RuntimeError("could not place a synthetic cross-set camera")  # pragma: no cover

@@ -1,5 +1,6 @@
 """The synthetic "other dataset" in the ``cmu_test.npz`` format: other proportions, viewpoints,
 intrinsics and motion styles."""
+
 from __future__ import annotations
 
 import json
@@ -14,12 +15,29 @@ from .common import SYNTHETIC_NOTE, _stream
 from .motions import SYNTHETIC_ACTIONS, _make_sequence
 
 #: Joint names of the CMU cross-dataset file (same order as H36M16).
-_CMU_JOINT_NAMES = ("Hip", "RHip", "RKnee", "RFoot", "LHip", "LKnee", "LFoot", "Spine", "Thorax",
-                    "Head", "LShoulder", "LElbow", "LWrist", "RShoulder", "RElbow", "RWrist")
+_CMU_JOINT_NAMES = (
+    "Hip",
+    "RHip",
+    "RKnee",
+    "RFoot",
+    "LHip",
+    "LKnee",
+    "LFoot",
+    "Spine",
+    "Thorax",
+    "Head",
+    "LShoulder",
+    "LElbow",
+    "LWrist",
+    "RShoulder",
+    "RElbow",
+    "RWrist",
+)
 
 
-def make_synthetic_cross_set(seed: int = 1, num_clips: int = 8, frames_per_clip: int = 240,
-                             fps: float = 25.0, cameras_per_clip: int = 2) -> dict[str, np.ndarray]:
+def make_synthetic_cross_set(
+    seed: int = 1, num_clips: int = 8, frames_per_clip: int = 240, fps: float = 25.0, cameras_per_clip: int = 2
+) -> dict[str, np.ndarray]:
     """A held-out 'other dataset' in the format of the CMU cross-dataset file ``cmu_test.npz``.
 
     Bodies have other proportions than :func:`make_synthetic_mocap` subjects (legs -12 %, forearms
@@ -56,8 +74,12 @@ def make_synthetic_cross_set(seed: int = 1, num_clips: int = 8, frames_per_clip:
         for k in range(cameras_per_clip):
             stratum = strata[seq_id]
             R, centre, f, c, (w, h), meta = _draw_cross_camera(
-                rng, pts, target_xy, az0 + 360.0 * k / cameras_per_clip,
-                (height_edges[stratum], height_edges[stratum + 1]))
+                rng,
+                pts,
+                target_xy,
+                az0 + 360.0 * k / cameras_per_clip,
+                (height_edges[stratum], height_edges[stratum + 1]),
+            )
             Xc = (world - centre) @ R.T * 1000.0  # camera mm
             uv = Xc[..., :2] / Xc[..., 2:3] * f + c
             T = frames_per_clip
@@ -69,14 +91,27 @@ def make_synthetic_cross_set(seed: int = 1, num_clips: int = 8, frames_per_clip:
             out["frame"].append(np.arange(T))
             cam_R.append(R @ _ZUP_TO_YUP.T)
             cam_t.append(-1000.0 * R @ centre)
-            seq_names.append(json.dumps({
-                "seq": seq_id, "source": "synthetic", "subject": f"synthetic_cross_{clip}",
-                "clip": f"synthetic/{action}/{action.lower()}_{clip}", "action": action, "camera": k,
-                "skeleton": "dhaug synthetic body (cross proportions)", **meta,
-                "frames_kept": T, "frames_total": T, "frames_invalid_mocap": 0, "n_gaps": 0,
-                "floor_y": 0.0, "src": "dhaug.data.synthetic.make_synthetic_cross_set",
-                "note": SYNTHETIC_NOTE,
-            }))
+            seq_names.append(
+                json.dumps(
+                    {
+                        "seq": seq_id,
+                        "source": "synthetic",
+                        "subject": f"synthetic_cross_{clip}",
+                        "clip": f"synthetic/{action}/{action.lower()}_{clip}",
+                        "action": action,
+                        "camera": k,
+                        "skeleton": "dhaug synthetic body (cross proportions)",
+                        **meta,
+                        "frames_kept": T,
+                        "frames_total": T,
+                        "frames_invalid_mocap": 0,
+                        "n_gaps": 0,
+                        "floor_y": 0.0,
+                        "src": "dhaug.data.synthetic.make_synthetic_cross_set",
+                        "note": SYNTHETIC_NOTE,
+                    }
+                )
+            )
             seq_id += 1
     pose2d_px = np.concatenate(out["pose2d_px"]).astype(np.float32)
     res = np.concatenate(out["res"]).astype(np.float32)

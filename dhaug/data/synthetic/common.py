@@ -1,4 +1,5 @@
 """Shared pieces of the synthetic demo data: its note, its container and seeded random streams."""
+
 from __future__ import annotations
 
 import zlib

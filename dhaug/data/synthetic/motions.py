@@ -1,5 +1,6 @@
 """Procedural motions: smooth joint-angle curves per action (walking, waving, squatting, ...) driven
 through the body's forward kinematics and placed on the floor."""
+
 from __future__ import annotations
 
 from typing import Callable
@@ -65,7 +66,7 @@ class _Ctx:
         f = self.rng.uniform(fmin, fmax, n) * self.speed
         ph = self.rng.uniform(0, 2 * np.pi, n)
         a = self.rng.normal(size=n)
-        a = a / np.sqrt(np.sum(a ** 2))
+        a = a / np.sqrt(np.sum(a**2))
         return amp_deg * np.sum(a[:, None] * np.sin(2 * np.pi * f[:, None] * self.t[None, :] + ph[:, None]), 0)
 
     def gate(self, on=(2.5, 4.0), off=(0.6, 1.2), ramp=(0.8, 1.2), start_off=True):
@@ -85,9 +86,13 @@ class _Ctx:
         """Small postural sway for every joint (degrees), a dict of angle arrays."""
         s = scale * self.amp
         return {
-            "pitch": self.smooth(1.5 * s), "roll": self.smooth(1.5 * s), "yaw": self.smooth(4 * s),
-            "spine_flex": 4 + self.smooth(3 * s), "spine_lat": self.smooth(2 * s),
-            "spine_twist": self.smooth(4 * s), "neck_flex": 3 + self.smooth(6 * s),
+            "pitch": self.smooth(1.5 * s),
+            "roll": self.smooth(1.5 * s),
+            "yaw": self.smooth(4 * s),
+            "spine_flex": 4 + self.smooth(3 * s),
+            "spine_lat": self.smooth(2 * s),
+            "spine_twist": self.smooth(4 * s),
+            "neck_flex": 3 + self.smooth(6 * s),
             "neck_twist": self.smooth(12 * s),
             **{f"{sd}_sh_flex": self.smooth(5 * s) for sd in "lr"},
             **{f"{sd}_sh_abd": 8 + self.smooth(3 * s) for sd in "lr"},
@@ -122,8 +127,9 @@ def _walking(c: _Ctx):
     leg = 0.9
     for side, ph in (("l", phi), ("r", phi + np.pi)):
         ang[f"{side}_hip_flex"] = 4 + A * np.sin(ph)
-        ang[f"{side}_knee"] = (4 + 52 * c.amp * ((1 + np.cos(ph - 0.15)) / 2) ** 2
-                               + 15 * ((1 + np.cos(ph - np.pi / 2 - 0.9)) / 2) ** 4)
+        ang[f"{side}_knee"] = (
+            4 + 52 * c.amp * ((1 + np.cos(ph - 0.15)) / 2) ** 2 + 15 * ((1 + np.cos(ph - np.pi / 2 - 0.9)) / 2) ** 4
+        )
         B = c.u(14, 24) * c.amp
         ang[f"{side}_sh_flex"] = 4 - B * np.sin(ph)
         ang[f"{side}_elbow"] = 14 + 12 * (1 - np.sin(ph)) / 2 + c.smooth(3)
@@ -197,9 +203,23 @@ def _squatting(c: _Ctx):
 def _reaching(c: _Ctx):
     ang = c.idle(0.7)
     t = 0.0
-    names = ("l_sh_flex", "l_sh_abd", "l_sh_twist", "l_elbow", "r_sh_flex", "r_sh_abd",
-             "r_sh_twist", "r_elbow", "spine_flex", "spine_twist", "spine_lat", "neck_flex",
-             "hip_flex", "knee", "pitch")
+    names = (
+        "l_sh_flex",
+        "l_sh_abd",
+        "l_sh_twist",
+        "l_elbow",
+        "r_sh_flex",
+        "r_sh_abd",
+        "r_sh_twist",
+        "r_elbow",
+        "spine_flex",
+        "spine_twist",
+        "spine_lat",
+        "neck_flex",
+        "hip_flex",
+        "knee",
+        "pitch",
+    )
     rest = np.zeros(len(names))
     times, vals = [0.0], [rest]
     reach = True
@@ -219,16 +239,16 @@ def _reaching(c: _Ctx):
                 o = 0 if sd == "l" else 4
                 sign = 1.0 if sd == "l" else -1.0
                 if kind == "high":
-                    v[o:o + 4] = [c.u(110, 160), c.u(0, 40), c.u(-10, 20), c.u(0, 25)]
+                    v[o : o + 4] = [c.u(110, 160), c.u(0, 40), c.u(-10, 20), c.u(0, 25)]
                     v[11] = -c.u(10, 25)
                 elif kind == "mid":
-                    v[o:o + 4] = [c.u(60, 100), c.u(0, 60), c.u(-20, 20), c.u(0, 30)]
+                    v[o : o + 4] = [c.u(60, 100), c.u(0, 60), c.u(-20, 20), c.u(0, 30)]
                     v[11] = c.u(-5, 10)
                 else:
-                    v[o:o + 4] = [c.u(50, 80), c.u(0, 25), c.u(-15, 15), c.u(0, 20)]
+                    v[o : o + 4] = [c.u(50, 80), c.u(0, 25), c.u(-15, 15), c.u(0, 20)]
                     v[8], v[11] = c.u(25, 45), c.u(10, 25)
                     v[12], v[13], v[14] = c.u(20, 40), c.u(25, 50), c.u(10, 25)
-                v[o:o + 4] *= [c.amp, 1, 1, 1]
+                v[o : o + 4] *= [c.amp, 1, 1, 1]
                 if len(sides) == 1:
                     v[9] = -sign * c.u(5, 25)  # bring the reaching shoulder forward
                     v[10] = sign * c.u(0, 8)
