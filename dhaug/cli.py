@@ -12,6 +12,7 @@ import os
 import sys
 import time
 
+from .config import BODY_MODELS, NAMED_LIMITS
 from .errors import ConfigError, DataError
 from .registry import AUGMENT_METHODS
 
@@ -289,7 +290,7 @@ def build_parser() -> argparse.ArgumentParser:
         "dhaug-video (its video mode, with --frames) | poseaug (PoseAug's learned augmentor of the "
         "real poses, for comparison)",
     )
-    p.add_argument("--body-model", choices=["paper", "clavicle"], help="DH body model for augmentation")
+    p.add_argument("--body-model", choices=BODY_MODELS, help="DH body model for augmentation")
     p.add_argument(
         "--no-progress",
         action="store_true",
@@ -325,8 +326,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--n", type=int, default=None, help="poses to draw (default 12), or sequences for a video generator (default 4)"
     )
-    p.add_argument("--body-model", default="paper", choices=["paper", "clavicle"])
-    p.add_argument("--limits", default="normal", choices=["normal", "gan", "h36m"])
+    p.add_argument("--body-model", default="paper", choices=BODY_MODELS)
+    p.add_argument("--limits", default="normal", choices=NAMED_LIMITS)
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--data-dir", help="take bone lengths, roots and cameras from this H36M folder")
     p.add_argument(
@@ -399,8 +400,8 @@ def build_parser() -> argparse.ArgumentParser:
     src.add_argument("--random", action="store_true", help="random DH poses (--frames T > 1: smooth random sequences)")
     p.add_argument("--n", type=int, required=True, help="poses to write (sequences, with --frames T > 1)")
     p.add_argument("--frames", type=int, help="frames per sequence (default 1: single poses; a checkpoint: its own)")
-    p.add_argument("--body-model", choices=["paper", "clavicle"], help="--random: the DH body model (default paper)")
-    p.add_argument("--limits", choices=["normal", "gan", "h36m"], help="--random: the angle limits (default normal)")
+    p.add_argument("--body-model", choices=BODY_MODELS, help="--random: the DH body model (default paper)")
+    p.add_argument("--limits", choices=NAMED_LIMITS, help="--random: the angle limits (default normal)")
     p.add_argument("--seed", type=int, default=0, help="the same seed gives the same file, whatever --chunk")
     p.add_argument(
         "--format",
@@ -442,7 +443,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--body-model",
         default="clavicle",
-        choices=["paper", "clavicle"],
+        choices=BODY_MODELS,
         help="DH body model for the joint angles (default clavicle: shoulders placed exactly)",
     )
     p.add_argument(

@@ -133,7 +133,9 @@ class TrainConfig:
 
 #: Allowed values, defined once (read by :func:`validate`, the command line and the writers).
 BODY_MODELS = ("paper", "clavicle")
-LIMIT_TABLES = ("auto", "normal", "gan", "h36m", "data")
+#: The shipped limit tables (by name, no training data needed) and every ``augment.limits`` value.
+NAMED_LIMITS = ("normal", "gan", "h36m")
+LIMIT_TABLES = ("auto", *NAMED_LIMITS, "data")
 PRECISIONS = ("auto", "fp32", "bf16")
 SYNTHETIC_BATCHES = ("auto", "separate", "mixed")
 POSEAUG_LR = ("decay", "follow")

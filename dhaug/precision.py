@@ -13,9 +13,8 @@ import contextlib
 
 import torch
 
+from .config import PRECISIONS
 from .errors import ConfigError
-
-PRECISIONS = ("auto", "fp32", "bf16")
 
 
 def cpu_has_native_bf16() -> bool:

@@ -18,7 +18,7 @@ import torch
 from .. import checkpoint
 from ..augment import CameraSet, RandomDHAugmenter, generator_from_checkpoint, scale_bones
 from ..camera import Camera, camera_to_world, load_cameras
-from ..config import AugmentConfig
+from ..config import BODY_MODELS, NAMED_LIMITS, AugmentConfig
 from ..device import resolve_device
 from ..errors import ConfigError
 from ..kinematics import get_body_model
@@ -91,10 +91,10 @@ class RandomPoses:
     ) -> None:
         if frames < 1:
             raise ConfigError(f"--frames must be >= 1, got {frames}")
-        if body_model not in ("paper", "clavicle"):
-            raise ConfigError(f"body model must be 'paper' or 'clavicle', got {body_model!r}")
-        if limits not in ("normal", "gan", "h36m"):
-            raise ConfigError(f"limits must be 'normal', 'gan' or 'h36m', got {limits!r}")
+        if body_model not in BODY_MODELS:
+            raise ConfigError(f"body model must be one of {', '.join(BODY_MODELS)}, got {body_model!r}")
+        if limits not in NAMED_LIMITS:
+            raise ConfigError(f"limits must be one of {', '.join(NAMED_LIMITS)}, got {limits!r}")
         settings = settings or AugmentConfig()
         self.cameras, self.frames, self.fps = _default_cameras(cameras), frames, fps
         self.device = torch.device("cpu")
