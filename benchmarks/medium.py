@@ -55,7 +55,7 @@ SPLITS = {
         "runs": RESULTS / "medium_runs",
         "table": "medium",
         "overrides": [],
-        "cmu_parts": ("cmu_val", "cmu_heldout"),
+        "cmu_parts": ("cmu_val", "cmu_heldout", "cmu_heldout_other"),
         "whole_cmu": True,
         "title": "# medium protocol: S1,S5,S6,S7,S8 (every 10th frame, GT 2D) -> all of S9+S11 and CMU",
         "intro": None,
@@ -64,7 +64,7 @@ SPLITS = {
         "runs": RESULTS / "medium_val_runs",
         "table": "medium_val",
         "overrides": ["data.train_subjects=[S1,S5,S6,S7]", "data.test_subjects=[S8]"],
-        "cmu_parts": ("cmu_val",),
+        "cmu_parts": ("cmu_val", "cmu_val_other"),
         "whole_cmu": False,
         "title": "# medium protocol, validation split: S1,S5,S6,S7 (every 10th frame, GT 2D) -> all of S8 "
         "(column h36m) and cmu_val — for choosing settings; S9, S11 and cmu_heldout are not used",
@@ -93,22 +93,61 @@ VARIANTS = {
 }
 #: Cross-dataset sets of the protocol: (name, which clips of cmu_test.npz, role).
 CMU_PARTS = (("cmu_val", "amc", "validation"), ("cmu_heldout", "dmgnn", "test"))
+#: Each part is also written with other people's skeletons (``<name>_other``): per clip, every bone group
+#: of its median skeleton scaled by ``s (1 + U[-OTHER_GROUP, OTHER_GROUP))`` with a stature factor ``s`` in
+#: ``1 + U[-OTHER_STATURE, OTHER_STATURE)`` (seed 0); bone directions, pelvis paths and cameras kept.
+OTHER_GROUP, OTHER_STATURE = 0.2, 0.15
 
 
-def cmu_parts(cmu: Path, folder: Path) -> list[Path]:
+def other_skeletons(part: dict, seed: int = 0) -> dict:
+    """``part`` (a cmu_test.npz-format dict: camera-frame mm 3D, pinhole ``cam_intrinsics`` fx, fy, cx, cy
+    in pixels, ``res``) with every clip's person given other bone proportions (:data:`OTHER_GROUP`,
+    :data:`OTHER_STATURE`), re-projected by the same cameras. All camera views of a clip share a person."""
+    import torch
+
+    from dhaug.augment.common import BONE_GROUPS, swap_bones
+    from dhaug.skeleton import bone_lengths
+
+    rng = np.random.default_rng(seed)
+    clips = np.array([json.loads(str(m))["clip"] for m in part["seq_names"]])[part["seq"]]
+    pose = torch.as_tensor(part["pose3d"], dtype=torch.float64)
+    root = pose[:, :1]
+    lengths = bone_lengths(pose - root)
+    for clip in sorted(set(clips)):
+        rows = torch.as_tensor(np.flatnonzero(clips == clip))
+        factor = np.full(15, 1 + rng.uniform(-OTHER_STATURE, OTHER_STATURE))
+        for bones in BONE_GROUPS.values():
+            factor[list(bones)] *= 1 + rng.uniform(-OTHER_GROUP, OTHER_GROUP)
+        lengths[rows] = lengths[rows].median(0).values * torch.as_tensor(factor)
+    new = (swap_bones(pose - root, lengths) + root).numpy()
+    K, res = part["cam_intrinsics"].astype(np.float64), part["res"].astype(np.float64)
+    px = new[..., :2] / new[..., 2:] * K[:, None, :2] + K[:, None, 2:]
+    w, h = res[:, None, :1], res[:, None, 1:]
+    screen = np.concatenate([px[..., :1] / w * 2 - 1, px[..., 1:] / w * 2 - h / w], -1)
+    return {
+        **part,
+        "pose3d": new.astype(np.float32),
+        "pose2d_px": px.astype(np.float32),
+        "pose2d": screen.astype(np.float32),
+    }
+
+
+def cmu_parts(cmu: Path, folder: Path) -> dict[str, Path]:
     """Write the validation and held-out parts of ``cmu`` (rows of its CMU subject-02 AMC clips, and of
-    the others) into ``folder`` once; same format, same ``seq_names``. Returns their paths."""
-    out = []
+    the others) into ``folder`` once, each also with other skeletons (:func:`other_skeletons`); same
+    format, same ``seq_names``. Returns their paths by name."""
+    out = {}
     d = dict(np.load(cmu, allow_pickle=False))
     source = np.array([json.loads(str(s))["source"] for s in d["seq_names"]])
     n = len(d["pose3d"])
     for name, src, _ in CMU_PARTS:
-        path = folder / f"{name}.npz"
-        if not path.is_file():
-            keep = source[d["seq"]] == src
-            part = {k: (v[keep] if v.ndim and len(v) == n else v) for k, v in d.items()}
-            atomic_write(path, lambda fh: np.savez(fh, **part))
-        out.append(path)
+        keep = source[d["seq"]] == src
+        part = {k: (v[keep] if v.ndim and len(v) == n else v) for k, v in d.items()}
+        for label, arrays in ((name, lambda: part), (f"{name}_other", lambda: other_skeletons(part))):
+            path = out[label] = folder / f"{label}.npz"
+            if not path.is_file():
+                made = arrays()
+                atomic_write(path, lambda fh: np.savez(fh, **made))
     return out
 
 
@@ -355,7 +394,7 @@ def main() -> None:
     cmu = Path(a.cmu) if a.cmu else SHARED / "cmu" / "cmu_test.npz"
     require(data_dir / "data_3d_h36m.npz")
     require(cmu)
-    parts = dict(zip((n for n, _, _ in CMU_PARTS), cmu_parts(cmu, Path(a.out) / "data")))
+    parts = cmu_parts(cmu, Path(a.out) / "data")
     cross = [parts[n] for n in sp["cmu_parts"]] + ([cmu] if sp["whole_cmu"] else [])
     data = None
     for model in a.models:
