@@ -24,6 +24,21 @@ def _isolated_cache(tmp_path_factory, monkeypatch):
     monkeypatch.setenv("DHAUG_CACHE_DIR", str(tmp_path_factory.getbasetemp() / "cache"))
 
 
+#: A 2-epoch run of a tiny MLP on a sliver of the synthetic data (seconds); tests add their method's settings.
+TINY_RUN = [
+    "data.dataset=synthetic",
+    "data.train_subjects=[S1]",
+    "data.downsample=20",
+    "data.test_downsample=20",
+    "model.name=mlp",
+    "model.channels=16",
+    "model.stages=1",
+    "train.epochs=2",
+    "train.tail_epochs=0",
+    "train.batch_size=128",
+]
+
+
 def tiny_dhaug_config(out):
     """A 2-epoch DH-AUG run on a sliver of the synthetic data with tiny networks (seconds): for resume tests."""
     from dhaug.config import load_config
@@ -32,16 +47,7 @@ def tiny_dhaug_config(out):
         None,
         [
             f"out_dir={out}",
-            "data.dataset=synthetic",
-            "data.train_subjects=[S1]",
-            "data.downsample=20",
-            "data.test_downsample=20",
-            "model.name=mlp",
-            "model.channels=16",
-            "model.stages=1",
-            "train.epochs=2",
-            "train.tail_epochs=0",
-            "train.batch_size=128",
+            *TINY_RUN,
             "augment.method=dhaug",
             "augment.gan.warmup=0",
             "augment.gan.gen_width=16",

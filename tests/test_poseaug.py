@@ -32,6 +32,7 @@ from dhaug.errors import ConfigError
 from dhaug.kinematics import PAPER, forward_kinematics, paper_table
 from dhaug.skeleton import S1_BONE_LENGTHS, bone_lengths
 
+from .conftest import TINY_RUN
 from .test_gan import real_set
 
 S1 = torch.tensor(S1_BONE_LENGTHS)
@@ -258,16 +259,7 @@ def test_bad_poseaug_settings_are_refused(over, match):
 def tiny(out, *extra):
     return [
         f"out_dir={out}",
-        "data.dataset=synthetic",
-        "data.train_subjects=[S1]",
-        "data.downsample=20",
-        "data.test_downsample=20",
-        "model.name=mlp",
-        "model.channels=16",
-        "model.stages=1",
-        "train.epochs=2",
-        "train.tail_epochs=0",
-        "train.batch_size=128",
+        *TINY_RUN,
         "augment.poseaug.pretrain_epochs=1",
         "augment.poseaug.warmup=1",
         "augment.poseaug.width=16",

@@ -15,18 +15,11 @@ from dhaug.data import load_experiment_data
 from dhaug.errors import ConfigError
 from dhaug.registry import AUGMENT_METHODS
 
+from .conftest import TINY_RUN
+
 README = Path(__file__).resolve().parents[1] / "README.md"
 TINY = [
-    "data.dataset=synthetic",
-    "data.train_subjects=[S1]",
-    "data.downsample=20",
-    "data.test_downsample=20",
-    "model.name=mlp",
-    "model.channels=16",
-    "model.stages=1",
-    "train.epochs=2",
-    "train.tail_epochs=0",
-    "train.batch_size=128",
+    *TINY_RUN,
     "augment.num_poses=64",
     "augment.monitor_every=0",
     "augment.gan.gen_width=16",
