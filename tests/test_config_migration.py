@@ -1,19 +1,20 @@
 """Configs and checkpoints written before ``augment`` was split into sections (commit d30d44d: flat keys
 such as ``augment.warmup``, ``augment.gan_lr``, ``augment.poseaug_width``) load, resume and evaluate.
-The fixtures are a tiny PoseAug run on the built-in synthetic data made by that commit:
-``dhaug train --augment poseaug ... augment.poseaug_width=4 augment.gan_lr=2e-4 augment.poseaug_lr=follow``."""
+The fixture is the config.yaml that commit saved for a tiny PoseAug run on the built-in synthetic data
+(``dhaug train --augment poseaug ... augment.poseaug_width=4 augment.gan_lr=2e-4 augment.poseaug_lr=follow``);
+the old checkpoint is rebuilt here: a run of today's code with that saved config put back in (the networks',
+optimisers' and pools' state keys did not change, benchmarks/results/bitcheck_renovation.md)."""
 
-import shutil
 from pathlib import Path
 
 import pytest
+import yaml
 
 from dhaug import checkpoint
 from dhaug.config import RENAMED, load_config, migrate_saved
 from dhaug.errors import ConfigError
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
-OLD_CKPT = FIXTURES / "poseaug_checkpoint_d30d44d.pt"
 OLD_YAML = FIXTURES / "poseaug_config_d30d44d.yaml"
 
 
@@ -38,19 +39,32 @@ def test_old_flat_overrides_and_every_renamed_key_still_work():
         load_config(None, ["augment.method=poseaug", "augment.poseaug_lr=cosine"])
 
 
+def flat_layout(cfg: dict) -> dict:
+    """Today's saved config -> the flat ``augment`` layout of d30d44d (each old key from its first place)."""
+    aug = {k: v for k, v in cfg["augment"].items() if k not in ("gan", "video", "poseaug")}
+    for old, places in RENAMED.items():
+        section, key = places[0].split(".")
+        aug[old] = cfg["augment"][section][key]
+    return {**cfg, "augment": aug}
+
+
 def test_old_checkpoint_resumes_and_evaluates(tmp_path, capsys):
     from dhaug.cli import main
     from dhaug.train import train
 
-    state = checkpoint.load(OLD_CKPT)
-    assert "poseaug_width" in state["config"]["augment"]  # really the old layout
-    saved = load_config(migrate_saved(state["config"]))
+    old = yaml.safe_load(OLD_YAML.read_text())
     run = tmp_path / "run"
-    run.mkdir()
-    shutil.copy(OLD_CKPT, run / "checkpoint.pt")
-    cfg = load_config(OLD_YAML, [f"out_dir={run}"])  # the old file, today's loader: no config difference
-    assert cfg.augment == saved.augment
-    results = train(cfg, resume=True, progress=False)  # all epochs done: loads every state, then evaluates
+    cfg = load_config(OLD_YAML, [f"out_dir={run}"])  # the old file, today's loader
+    train(cfg, progress=False)
+    saved = {**old, "out_dir": str(run)}
+    assert flat_layout(cfg.to_dict()) == saved  # the fixture is the whole flat config of that commit
+    state = checkpoint.load(run / "checkpoint.pt")
+    checkpoint.save_atomic({**state, "config": saved}, run / "checkpoint.pt")  # as d30d44d wrote it
+    assert load_config(migrate_saved(saved)).augment == cfg.augment
+    results = train(cfg, resume=True, progress=False)  # no config difference: loads every state, then evaluates
     assert "resumed from" in capsys.readouterr().out and results
-    assert main(["evaluate", "--checkpoint", str(OLD_CKPT), "--out", str(tmp_path / "eval"), "--no-progress"]) == 0
+    assert (
+        main(["evaluate", "--checkpoint", str(run / "checkpoint.pt"), "--out", str(tmp_path / "eval"), "--no-progress"])
+        == 0
+    )
     assert (tmp_path / "eval" / "results.json").is_file()
