@@ -12,6 +12,7 @@ from pathlib import Path
 import torch
 
 from ...config import ExperimentConfig
+from ...errors import ConfigError
 from ...schedule import learning_rate
 from ...timing import section
 from ..adversarial import AdversarialSource
@@ -55,6 +56,9 @@ class PoseAugSource(AdversarialSource):
         p = self.aug.s.poseaug
         if p.lr_policy == "decay":
             return self.schedule.decayed(epoch, p.lr)
+
+        if self.harness_lr is None:
+            raise ConfigError("augment.poseaug.lr_policy = 'follow' needs the loop's LR schedule: pass harness_lr")
 
         def pose(e: int) -> float:  # the pose net's LR in loop epoch e (its first, for GAN-only epochs)
             e = max(0, e - self.pose_start)
