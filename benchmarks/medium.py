@@ -297,6 +297,59 @@ def table(split: str = "test") -> None:
         md += ["## Notes", notes[1].rstrip("\n"), ""]
     write(sp["table"], {"runs": runs}, "\n".join(md))
     plot_curves(runs, RESULTS / f"{sp['table']}_curves.png")
+    plot_bars(runs, RESULTS / f"{sp['table']}_bars.png")
+
+
+#: The variants of the wide table (issue 27), in the order of the bars.
+BAR_VARIANTS = ("none", "random", "poseaug", "dhaug")
+
+
+def plot_bars(runs: list[dict], path: Path) -> None:
+    """Grouped bars, one panel per set (H36M and the cross-dataset test set): one group per backbone, one bar
+    per variant of :data:`BAR_VARIANTS` at the mean over seeds, error bars the half-range, each seed a dot."""
+    from matplotlib.figure import Figure
+
+    sets = [s for s in ("h36m", "cmu_heldout", "cmu_val") if any(s in r["results"] for r in runs)][:2]
+    runs = [r for r in runs if r["variant"] in BAR_VARIANTS]
+    backbones = list(dict.fromkeys((r["model"], r["frames"]) for r in runs))
+    if not sets or not backbones:
+        return
+    width = 0.8 / len(BAR_VARIANTS)
+    fig = Figure(figsize=(max(7.0, 1.0 + 2.0 * len(backbones) * len(sets)), 4.2))
+    fig.suptitle(
+        "MPJPE (mm) at the last epoch: bar = mean over seeds, dots = seeds, error bar = half-range", fontsize=9
+    )
+    for i, s in enumerate(sets):
+        ax = fig.add_subplot(1, len(sets), i + 1)
+        for j, v in enumerate(BAR_VARIANTS):
+            for k, b in enumerate(backbones):
+                m = [
+                    r["results"][s]["frame_mean"]["mpjpe"]
+                    for r in runs
+                    if (r["model"], r["frames"]) == b and r["variant"] == v and s in r["results"]
+                ]
+                if not m:
+                    continue
+                x = k - 0.4 + width * (j + 0.5)
+                labelled = v in ax.get_legend_handles_labels()[1]
+                ax.bar(
+                    x,
+                    np.mean(m),
+                    width * 0.9,
+                    yerr=np.ptp(m) / 2,
+                    capsize=3,
+                    color=f"C{j}",
+                    label=None if labelled else v,
+                )
+                ax.plot(np.full(len(m), x), m, "k.", ms=4)
+        ax.set_xticks(np.arange(len(backbones)), [m if f == 1 else f"{m} {f}f" for m, f in backbones])
+        ax.set_title({"h36m": "Human3.6M S9+S11"}.get(s, s), fontsize=10)
+        ax.set_ylabel("MPJPE (mm)")
+        ax.grid(axis="y", alpha=0.3)
+        if i == 0:
+            ax.legend(fontsize=8, loc="lower right")
+    fig.tight_layout()
+    fig.savefig(path, dpi=100)
 
 
 def pose_epochs(run: dict) -> list[dict]:

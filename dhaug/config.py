@@ -74,6 +74,9 @@ class ModelConfig:
 class TrainConfig:
     #: Epochs of linear LR decay ``lr * (1 - e / (epochs + 1))``.
     epochs: int = 50
+    #: ``linear`` (the decay above) or ``constant`` (``lr`` throughout those epochs, as PoseAug's
+    #: pre-training; the tail is the same).
+    lr_decay: str = "linear"
     #: Further epochs, each multiplying the LR by ``tail_decay`` (method.md §5: 60 x 0.95).
     tail_epochs: int = 60
     tail_decay: float = 0.95
@@ -138,6 +141,7 @@ NAMED_LIMITS = ("normal", "gan", "h36m")
 LIMIT_TABLES = ("auto", *NAMED_LIMITS, "data")
 PRECISIONS = ("auto", "fp32", "bf16")
 SYNTHETIC_BATCHES = ("auto", "separate", "mixed")
+LR_DECAYS = ("linear", "constant")
 POSEAUG_LR = ("decay", "follow")
 POSEAUG_FEEDBACK = ("range", "paper")
 POSEAUG_FEEDBACK_MODE = ("eval", "train")
@@ -459,6 +463,10 @@ def validate(cfg: ExperimentConfig) -> None:
 
     checks = [
         (cfg.data.dataset in ("h36m", "synthetic"), "data.dataset must be 'h36m' or 'synthetic'"),
+        (
+            cfg.train.lr_decay in LR_DECAYS,
+            f"train.lr_decay must be one of {LR_DECAYS}, got {cfg.train.lr_decay!r}",
+        ),
         (
             cfg.train.synthetic_batches in SYNTHETIC_BATCHES,
             f"train.synthetic_batches must be one of {SYNTHETIC_BATCHES}, got {cfg.train.synthetic_batches!r}",

@@ -6,18 +6,18 @@ from __future__ import annotations
 
 
 def learning_rate(epoch: int, cfg) -> float:
-    """``lr (1 - e/(E+1))`` for pose-net epoch e < E = ``cfg.epochs``, then the tail
-    ``lr/(E+1) * tail_decay^(e-E+1)``.
+    """``lr (1 - e/(E+1))`` (``cfg.lr_decay`` linear) or ``lr`` (constant) for pose-net epoch
+    e < E = ``cfg.epochs``, then the tail ``lr/(E+1) * tail_decay^(e-E+1)``.
 
     Args:
         epoch: 0-based pose-net epoch.
-        cfg: a :class:`~dhaug.config.TrainConfig` (``lr``, ``epochs``, ``tail_decay``).
+        cfg: a :class:`~dhaug.config.TrainConfig` (``lr``, ``epochs``, ``lr_decay``, ``tail_decay``).
     Returns:
         The learning rate of that epoch.
     """
     E = cfg.epochs
     if epoch < E:
-        return cfg.lr * (1 - epoch / (E + 1))
+        return cfg.lr if cfg.lr_decay == "constant" else cfg.lr * (1 - epoch / (E + 1))
     return cfg.lr / (E + 1) * cfg.tail_decay ** (epoch - E + 1)
 
 

@@ -10,6 +10,7 @@ from dhaug import checkpoint
 from dhaug.cli import main
 from dhaug.config import load_config
 from dhaug.data import ExperimentData, PoseSet
+from dhaug.errors import ConfigError
 from dhaug.schedule import learning_rate
 from dhaug.train import DivergenceError, train
 
@@ -67,6 +68,11 @@ def test_learning_rate_schedule():
     assert learning_rate(49, cfg) == pytest.approx(1e-4 * (1 - 49 / 51))
     assert learning_rate(50, cfg) == pytest.approx(1e-4 / 51 * 0.95)
     assert learning_rate(109, cfg) == pytest.approx(1e-4 / 51 * 0.95**60)
+    flat = tiny_cfg("x", "train.epochs=50", "train.tail_epochs=60", "train.lr=1e-4", "train.lr_decay=constant").train
+    assert [learning_rate(e, flat) for e in (0, 49)] == [1e-4, 1e-4]
+    assert learning_rate(50, flat) == learning_rate(50, cfg)
+    with pytest.raises(ConfigError, match="train.lr_decay must be one of"):
+        tiny_cfg("x", "train.lr_decay=cosine")
 
 
 def test_training_learns_and_writes_reports(tmp_path):
