@@ -9,6 +9,8 @@ from dhaug.config import load_config
 from dhaug.progress import PlainProgress, progress_bar
 from dhaug.train import train
 
+from .conftest import TINY_RUN
+
 
 class FakeTTY(io.StringIO):
     def isatty(self) -> bool:
@@ -20,16 +22,8 @@ def test_a_redirected_training_log_has_no_bars_and_short_lines(tmp_path, capfd):
         None,
         [
             f"out_dir={tmp_path}",
-            "data.dataset=synthetic",
-            "data.train_subjects=[S1]",
-            "data.downsample=20",
-            "data.test_downsample=20",
-            "model.name=mlp",
-            "model.channels=16",
-            "model.stages=1",
+            *TINY_RUN,
             "train.epochs=1",
-            "train.tail_epochs=0",
-            "train.batch_size=128",
             "augment.method=dhaug",
             "augment.gan.warmup=0",
             "augment.gan.gen_width=16",
