@@ -242,7 +242,8 @@ def table(split: str = "test") -> None:
                 continue
             m = np.array([r["results"][s]["frame_mean"]["mpjpe"] for r in have])
             p = np.array([r["results"][s]["frame_mean"]["p_mpjpe"] for r in have])
-            cells.append(f"{m.mean():.1f} ± {np.ptp(m) / 2:.1f} / {p.mean():.1f}")
+            only = "" if len(have) == len(rs) else f" (s{','.join(str(r['seed']) for r in have)})"
+            cells.append(f"{m.mean():.1f} ± {np.ptp(m) / 2:.1f} / {p.mean():.1f}{only}")
         md.append(
             f"| {model}{'' if frames == 1 else f' {frames}f'} | {variant} | {','.join(str(r['seed']) for r in rs)} | "
             + " | ".join(cells)
