@@ -38,20 +38,24 @@ def git_commit(repo: Path) -> str:
     ).stdout.strip()
 
 
-def run(repo: Path, variant: str, every: int, out: Path) -> dict:
+def run(repo: Path, variant: str, every: int, out: Path, extra: list[str]) -> dict:
     cmu = require(SHARED / "cmu" / "cmu_test.npz")
-    args = [
-        "train",
-        "--config",
-        str(REPO / "configs" / "medium_videopose.yaml"),
-        "--no-progress",
-        f"data.data_dir={require(SHARED / 'h36m')}",
-        f"data.cross_sets=[{cmu}]",
-        f"data.downsample={10 * every}",
-        "train.epochs=1",
-        "train.tail_epochs=0",
-        f"out_dir={out}",
-    ] + VARIANTS[variant]
+    args = (
+        [
+            "train",
+            "--config",
+            str(repo / "configs" / "medium_videopose.yaml"),  # each checkout its own (older ones lack _base_)
+            "--no-progress",
+            f"data.data_dir={require(SHARED / 'h36m')}",
+            f"data.cross_sets=[{cmu}]",
+            f"data.downsample={10 * every}",
+            "train.epochs=1",
+            "train.tail_epochs=0",
+            f"out_dir={out}",
+        ]
+        + VARIANTS[variant]
+        + extra
+    )
     t0 = time.perf_counter()
     p = subprocess.run([sys.executable, "-c", LAUNCH, *args], cwd=repo, capture_output=True, text=True)
     wall = time.perf_counter() - t0
@@ -78,12 +82,14 @@ def main() -> None:
     ap.add_argument("--variants", nargs="+", default=["none", "dhaug"], choices=list(VARIANTS))
     ap.add_argument("--train-every", type=int, default=4)
     ap.add_argument("--stem", default="speed_side_by_side")
+    ap.add_argument("new_overrides", nargs="*", help="key=value for the new checkout only (settings the old lacks)")
     a = ap.parse_args()
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
         for v in a.variants:
             for label, repo in (("old", Path(a.old).resolve()), ("new", REPO)):
-                r = run(repo, v, a.train_every, Path(tmp) / f"{label}_{v}")
+                extra = a.new_overrides if label == "new" else []
+                r = run(repo, v, a.train_every, Path(tmp) / f"{label}_{v}", extra)
                 r["label"] = label
                 rows.append(r)
                 print(r, flush=True)
@@ -91,7 +97,7 @@ def main() -> None:
     md = [
         "# Old vs new commit, side by side",
         "",
-        f"`python benchmarks/speed.py --old OLD --train-every {a.train_every}`: each variant trained by both checkouts "
+        f"`python benchmarks/speed.py --old OLD --train-every {a.train_every} {' '.join(a.new_overrides)}`: each variant trained by both checkouts "
         f"one after the other on this machine: medium VideoPose-1f config, every {a.train_every}-th training pair, one "
         "pose-net epoch after the variant's GAN warm-up, the protocol's curves and final evaluation. Seconds.",
         "",

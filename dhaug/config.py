@@ -257,6 +257,10 @@ class PoseAugConfig:
     #: The pose net's mode inside the feedback loss: ``eval`` (ours: BatchNorm's running statistics, no
     #: dropout) or ``train`` (the release: batch statistics, dropout on, running statistics updated).
     feedback_mode: str = "eval"
+    #: Forward passes of the augmentor, both discriminators and the pose net's feedback (the bone
+    #: operations, rotation, projection and the pairs stay float32): ``fp32``, ``bf16`` (autocast) or
+    #: ``auto`` (bf16 on CUDA and CPUs with native bf16, else fp32); as ``gan.precision`` for DH-AUG.
+    precision: str = "fp32"
 
 
 @dataclass
@@ -335,7 +339,7 @@ RENAMED = {
     **{
         f"poseaug_{f.name}": (f"poseaug.{f.name}",)
         for f in fields(PoseAugConfig)
-        if f.name not in ("warmup", "lr", "batch_size", "lr_policy")
+        if f.name not in ("warmup", "lr", "batch_size", "lr_policy", "precision")  # precision: added later
     },
 }
 
@@ -505,6 +509,10 @@ def validate(cfg: ExperimentConfig) -> None:
         (
             cfg.augment.gan.precision in PRECISIONS,
             f"augment.gan.precision must be one of {PRECISIONS}, got {cfg.augment.gan.precision!r}",
+        ),
+        (
+            cfg.augment.poseaug.precision in PRECISIONS,
+            f"augment.poseaug.precision must be one of {PRECISIONS}, got {cfg.augment.poseaug.precision!r}",
         ),
         (
             cfg.train.optimizer in ("adam", "amsgrad"),

@@ -55,7 +55,9 @@ def train_step(
 def make_optimizer(model: nn.Module, tc) -> torch.optim.Optimizer:
     """``train.optimizer``: ``adam`` or ``amsgrad`` (Adam that never lets a parameter's step size grow
     back after its gradients shrank: VideoPose3D's optimiser), at ``tc.lr``."""
-    return torch.optim.Adam(model.parameters(), lr=tc.lr, amsgrad=tc.optimizer == "amsgrad")
+    params = list(model.parameters())
+    fused = all(p.device.type in ("cpu", "cuda") for p in params)  # one kernel for all the update's arithmetic
+    return torch.optim.Adam(params, lr=tc.lr, amsgrad=tc.optimizer == "amsgrad", fused=fused or None)
 
 
 def run_pass(

@@ -100,3 +100,19 @@ def test_stgcn_partitions_and_receptive_field():
 def test_stgcn_size_is_poseaugs():
     n = sum(p.numel() for p in build_model(ModelConfig(name="stgcn")).parameters())
     assert 2.5e6 < n < 4.5e6, n
+
+
+@pytest.mark.parametrize("p", [0.25, 0.1])  # an 8-bit mask (p a multiple of 1/256) and a 16-bit one
+def test_relu_dropout_is_relu_then_dropout_with_its_gradient(p):
+    from dhaug.models.common import Dropout
+
+    torch.manual_seed(0)
+    x = torch.randn(1000, 1000, requires_grad=True)
+    y = Dropout(p, relu=True).train()(x * 1)  # in place on its input: give it a non-leaf, as a BatchNorm output
+    kept = (y != 0).float()
+    assert abs(kept.mean().item() - 0.5 * (1 - p)) < 0.003  # half the inputs are negative
+    assert ((y == 0) | (x > 0)).all()
+    torch.testing.assert_close(y[y != 0], x[y != 0] / (1 - p))
+    y.sum().backward()
+    torch.testing.assert_close(x.grad, kept / (1 - p))
+    torch.testing.assert_close(Dropout(p, relu=True).eval()(x.detach().clone()), torch.relu(x.detach()))

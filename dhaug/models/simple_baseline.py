@@ -14,12 +14,12 @@ class _Block(nn.Module):
         self.layers = nn.Sequential(
             nn.Linear(width, width),
             nn.BatchNorm1d(width),
-            nn.ReLU(inplace=True),
-            Dropout(dropout),
+            nn.Identity(),  # the ReLU, fused into the dropout (keeps the layers' checkpoint indices)
+            Dropout(dropout, relu=True),
             nn.Linear(width, width),
             nn.BatchNorm1d(width),
-            nn.ReLU(inplace=True),
-            Dropout(dropout),
+            nn.Identity(),  # the ReLU, fused into the dropout (keeps the layers' checkpoint indices)
+            Dropout(dropout, relu=True),
         )
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
@@ -33,7 +33,7 @@ class SimpleBaseline(nn.Module):
         super().__init__()
         self.num_joints = num_joints
         self.inp = nn.Sequential(
-            nn.Linear(num_joints * 2, width), nn.BatchNorm1d(width), nn.ReLU(inplace=True), Dropout(dropout)
+            nn.Linear(num_joints * 2, width), nn.BatchNorm1d(width), nn.Identity(), Dropout(dropout, relu=True)
         )
         self.blocks = nn.Sequential(*[_Block(width, dropout) for _ in range(stages)])
         self.out = nn.Linear(width, (num_joints - 1) * 3)

@@ -35,8 +35,7 @@ class TemporalConvNet(nn.Module):
         self.convs_bn = nn.ModuleList(nn.BatchNorm1d(channels) for _ in filter_widths[1:])
         self.pointwise = nn.ModuleList(nn.Conv1d(channels, channels, 1, bias=False) for _ in filter_widths[1:])
         self.pointwise_bn = nn.ModuleList(nn.BatchNorm1d(channels) for _ in filter_widths[1:])
-        self.drop = Dropout(dropout)
-        self.relu = nn.ReLU(inplace=True)
+        self.act = Dropout(dropout, relu=True)  # ReLU, then dropout
         self.shrink = nn.Conv1d(channels, (num_joints - 1) * 3, 1)
 
     @property
@@ -58,7 +57,7 @@ class TemporalConvNet(nn.Module):
         h = x.reshape(B, T, -1).transpose(1, 2)  # (B, C, T)
         w0 = self.filter_widths[0]
         h = nn.functional.conv1d(h, self.expand.weight, stride=w0 if strided else 1)
-        h = self.drop(self.relu(self.expand_bn(h)))
+        h = self.act(self.expand_bn(h))
         dilation = w0
         for i, w in enumerate(self.filter_widths[1:]):
             if strided:
@@ -68,8 +67,8 @@ class TemporalConvNet(nn.Module):
                 pad = (w - 1) * dilation // 2
                 res = h[:, :, pad : h.shape[2] - pad]
                 h = nn.functional.conv1d(h, self.convs[i].weight, dilation=dilation)
-            h = self.drop(self.relu(self.convs_bn[i](h)))
-            h = res + self.drop(self.relu(self.pointwise_bn[i](self.pointwise[i](h))))
+            h = self.act(self.convs_bn[i](h))
+            h = res + self.act(self.pointwise_bn[i](self.pointwise[i](h)))
             dilation *= w
         y = self.shrink(h).transpose(1, 2)  # (B, T', (J-1)*3)
         return pad_root(y.reshape(B, y.shape[1], self.num_joints - 1, 3))
@@ -83,18 +82,19 @@ class TemporalConvNet(nn.Module):
         lin = nn.functional.linear
 
         def grouped(h: torch.Tensor, weight: torch.Tensor) -> torch.Tensor:
-            w = weight.shape[2]  # (O, C, w) -> (O, w*C), frame-major like h's groups
-            return lin(h.reshape(B, h.shape[1] // w, -1), weight.permute(0, 2, 1).reshape(weight.shape[0], -1))
+            w = weight.shape[2]  # (O, C, w) -> (O, w*C), frame-major like h's groups; w = 1: a view (no copy back)
+            flat = weight.flatten(1) if w == 1 else weight.permute(0, 2, 1).reshape(weight.shape[0], -1)
+            return lin(h.reshape(B, h.shape[1] // w, -1), flat)
 
         def bn(layer: nn.BatchNorm1d, h: torch.Tensor) -> torch.Tensor:
             return layer(h.reshape(-1, h.shape[-1])).reshape(h.shape)
 
-        h = self.drop(self.relu(bn(self.expand_bn, grouped(x.reshape(B, T, -1), self.expand.weight))))
+        h = self.act(bn(self.expand_bn, grouped(x.reshape(B, T, -1), self.expand.weight)))
         for i, w in enumerate(self.filter_widths[1:]):
-            res = h[:, w // 2 :: w]
-            h = self.drop(self.relu(bn(self.convs_bn[i], grouped(h, self.convs[i].weight))))
-            h = res + self.drop(self.relu(bn(self.pointwise_bn[i], lin(h, self.pointwise[i].weight[:, :, 0]))))
-        y = lin(h, self.shrink.weight[:, :, 0], self.shrink.bias)  # (B, T', (J-1)*3)
+            res = h if w == 1 else h[:, w // 2 :: w]  # w = 1: no slice (its backward would copy)
+            h = self.act(bn(self.convs_bn[i], grouped(h, self.convs[i].weight)))
+            h = res + self.act(bn(self.pointwise_bn[i], lin(h, self.pointwise[i].weight.flatten(1))))
+        y = lin(h, self.shrink.weight.flatten(1), self.shrink.bias)  # (B, T', (J-1)*3)
         return pad_root(y.reshape(B, y.shape[1], self.num_joints - 1, 3))
 
 

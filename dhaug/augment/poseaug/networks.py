@@ -8,6 +8,7 @@ import math
 import torch
 from torch import nn
 
+from ...precision import full_precision
 from ...skeleton import bone_lengths
 from ..common import root_in_camera
 from .ops import BACKBONE, PARTS, bone_angle_change, bone_length_change, kcs, part_masks, rotation_from_axis_angle
@@ -65,15 +66,20 @@ class Augmentor(nn.Module):
         the final root-relative camera-frame pose, ``root`` (B, 3) its camera-frame pelvis, ``rotation``
         (B, 3) the axis-angle of RT.
         """
-        x = pose.flatten(1)
-        ba, ba_diff = bone_angle_change(pose, self.ba(torch.cat([x, noise[:, 0]], -1)).view(-1, 15, 3), self.fixed)
-        raw = self.bl(torch.cat([x, bone_lengths(pose), noise[:, 1]], -1))
-        bl, blr = bone_length_change(ba, raw, self.blr_tanhlimit)
-        r = math.pi * torch.tanh(self.rot(torch.cat([x, noise[:, 2]], -1)))
-        t = self.trans(torch.cat([x, noise[:, 3]], -1))
-        code = torch.cat([torch.tanh(t[:, :2]), torch.sigmoid(t[:, 2:])], -1)
-        cam = bl @ rotation_from_axis_angle(r).transpose(-1, -2)
-        root = root_in_camera(code, K, aspect, self.depth_range, self.screen_margin)
+        x, dev = pose.flatten(1), pose.device
+        residual = self.ba(torch.cat([x, noise[:, 0]], -1)).float().view(-1, 15, 3)
+        with full_precision(dev):  # the geometry in float32 when the heads ran under autocast
+            ba, ba_diff = bone_angle_change(pose, residual, self.fixed)
+            lengths = bone_lengths(pose)
+        raw = self.bl(torch.cat([x, lengths, noise[:, 1]], -1)).float()
+        rot = self.rot(torch.cat([x, noise[:, 2]], -1)).float()
+        t = self.trans(torch.cat([x, noise[:, 3]], -1)).float()
+        with full_precision(dev):
+            bl, blr = bone_length_change(ba, raw, self.blr_tanhlimit)
+            r = math.pi * torch.tanh(rot)
+            code = torch.cat([torch.tanh(t[:, :2]), torch.sigmoid(t[:, 2:])], -1)
+            cam = bl @ rotation_from_axis_angle(r).transpose(-1, -2)
+            root = root_in_camera(code, K, aspect, self.depth_range, self.screen_margin)
         return {"ba": ba, "ba_diff": ba_diff, "bl": bl, "blr": blr, "cam": cam, "root": root, "rotation": r}
 
 
@@ -100,7 +106,8 @@ class PartKCSDiscriminator(nn.Module):
         self.paths = nn.ModuleList(_KCSPath(width, mid) for _ in PARTS)
 
     def forward(self, pose: torch.Tensor) -> torch.Tensor:
-        psi = kcs(pose, self.masks).flatten(-2)  # (B, P, 225)
+        with full_precision(pose.device):  # the KCS in float32 when the paths run under autocast
+            psi = kcs(pose, self.masks).flatten(-2)  # (B, P, 225)
         return torch.stack([p(psi[:, i]) for i, p in enumerate(self.paths)], -1)
 
 

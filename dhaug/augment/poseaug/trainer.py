@@ -20,6 +20,7 @@ from torch import nn
 from ...camera import Camera, project
 from ...config import AugmentConfig
 from ...errors import DataError
+from ...precision import autocast, full_precision, resolve_precision
 from ...progress import progress_bar
 from ...timing import section
 from ..adversarial import AdversarialTrainer
@@ -85,6 +86,7 @@ class PoseAugmenter(AdversarialTrainer):
         )
         self.batch_size = p.batch_size or DEFAULT_BATCH
         self.pools = {"D3": FakePool(p.pool_size), "D2": FakePool(p.pool_size)}
+        self.precision = resolve_precision(p.precision, self.device)
         self.pose_net: nn.Module | None = None
 
     def attach(self, pose_net: nn.Module) -> None:
@@ -119,11 +121,14 @@ class PoseAugmenter(AdversarialTrainer):
         if self.pose_net is None:
             raise RuntimeError("PoseAugmenter: the feedback loss needs the pose net; call attach(model) first")
         with frozen(self.pose_net, eval_mode=self.s.poseaug.feedback_mode == "eval"):
-            return [grouped_error(self.pose_net(x2), x3) for x2, x3 in pairs]
+            return [grouped_error(self.pose_net(x2).float(), x3) for x2, x3 in pairs]
+
+    def _score(self, name: str, x: torch.Tensor) -> torch.Tensor:
+        """Discriminator ``name``'s scores of ``x``, float32 whatever the precision of its pass."""
+        return self.nets[name](x).float()
 
     def _critic_step(self, name: str, real: torch.Tensor, fake: torch.Tensor) -> torch.Tensor:
-        D = self.nets[name]
-        loss = lsgan_critic_loss(D(real), D(self.pools[name](fake, self.rng)))
+        loss = lsgan_critic_loss(self._score(name, real), self._score(name, self.pools[name](fake, self.rng)))
         self.step(name, loss, clip=1.0)
         return loss.detach()
 
@@ -145,7 +150,21 @@ class PoseAugmenter(AdversarialTrainer):
         Returns ``pose2d`` (M, 16, 2) and ``pose3d`` (M, 16, 3) (the valid augmented pairs, training
         format), ``logs`` (mean losses and measures, floats), ``examples`` (the first 4 poses of the first
         batch at every stage: ``real``, ``ba``, ``bl``, ``final`` 3D (4, 16, 3) and ``*_2d`` (4, 16, 2),
-        ``cam`` (4,)) and ``valid_fraction``."""
+        ``cam`` (4,)) and ``valid_fraction``. The networks' forward passes run under ``poseaug.precision``."""
+        with autocast(self.precision, self.device):
+            return self._fit_epoch(real3d, real_root, cam_index, feedback, fraction, lr, progress, desc)
+
+    def _fit_epoch(
+        self,
+        real3d: torch.Tensor,
+        real_root: torch.Tensor,
+        cam_index: torch.Tensor,
+        feedback: bool,
+        fraction: float,
+        lr: float | None,
+        progress: bool,
+        desc: str,
+    ) -> dict:
         p, dev = self.s.poseaug, self.device
         if (
             real3d.ndim != 3
@@ -162,7 +181,8 @@ class PoseAugmenter(AdversarialTrainer):
         if lr is not None:
             self.set_lr(lr)
         real3d, real_root, cam_index = (t.to(dev) for t in (real3d, real_root, cam_index))
-        x3_all, x2_all = self.real_pairs(real3d, real_root, cam_index)
+        with full_precision(dev):
+            x3_all, x2_all = self.real_pairs(real3d, real_root, cam_index)
         n = len(x3_all)
         B = min(self.batch_size, n)
         perm = torch.randperm(n, generator=self.rng).to(dev)
@@ -183,7 +203,8 @@ class PoseAugmenter(AdversarialTrainer):
                 g = self.G(x3, noise, K, self.cams.aspect[cam])
                 ba2d = project(g["ba"] + root[:, None], K, clamp=False)
                 rt2d = project(g["cam"] + g["root"][:, None], K, clamp=False)
-                adv3, adv2 = lsgan_generator_loss(self.D3(g["ba"])), lsgan_generator_loss(self.D2(rt2d))
+                adv3 = lsgan_generator_loss(self._score("D3", g["ba"]))
+                adv2 = lsgan_generator_loss(self._score("D2", rt2d))
                 diff_angle = range_loss(g["ba_diff"].mean(-1), p.ba_range_m, p.ba_range_w)
                 diff_blr = range_loss(g["blr"], 0.0, p.blr_limit)
                 loss = p.w_d3d * adv3 + p.w_d2d * adv2 + p.w_diff * (diff_angle + p.w_blr * diff_blr)
