@@ -22,10 +22,10 @@ import torch
 from common import machine, write
 from torch import nn
 
-from dhaug.config import ModelConfig
+from dhaug.config import ModelConfig, TrainConfig
 from dhaug.device import keep_freed_memory
 from dhaug.models import MODELS, build_model
-from dhaug.optim import train_step
+from dhaug.optim import make_optimizer, train_step
 from dhaug.precision import autocast, resolve_precision
 from dhaug.skeleton import mirror_pose
 
@@ -90,7 +90,7 @@ def bench_device(device: torch.device, pairs: int, batch: int, models=MODELS, em
     for name in models:
         for prec in precisions(device, emulated):
             model = build_model(ModelConfig(name=name)).to(device).train()
-            opt = torch.optim.Adam(model.parameters(), lr=1e-4)
+            opt = make_optimizer(model, TrainConfig(lr=1e-4))
             xb, yb = x[:batch], y[:batch]
             dt = time_it(lambda: train_step(model, opt, xb, yb, 1.0, "mse", prec), device, 3.0, 50)
             rows.append(
@@ -122,7 +122,7 @@ def step_matmuls(model: nn.Module, x: torch.Tensor, y: torch.Tensor) -> list[tup
                 log.append((name.split(".")[0], tuple(tuple(m.shape) for m in mats)))
             return func(*args, **(kwargs or {}))
 
-    opt = torch.optim.Adam(model.parameters(), lr=1e-4)
+    opt = make_optimizer(model, TrainConfig(lr=1e-4))
     with Log():
         train_step(model, opt, x, y, 1.0, "mse", "fp32")
     return log
@@ -163,7 +163,7 @@ def bench_ceiling(
         flops = matmul_flops(log)
         for prec in precisions(device, emulated):
             model = build_model(ModelConfig(name=name)).to(device).train()
-            opt = torch.optim.Adam(model.parameters(), lr=1e-4)
+            opt = make_optimizer(model, TrainConfig(lr=1e-4))
             step = time_it(lambda: train_step(model, opt, x, y, 1.0, "mse", prec), device, 3.0, 50)
             top = ceiling(log, device, prec)
             rows.append(
@@ -181,7 +181,7 @@ def bench_ceiling(
             if compiled:  # train.compile: the same step through torch.compile, and what compiling cost
                 torch._dynamo.reset()
                 model = build_model(ModelConfig(name=name)).to(device).train()
-                fast, opt = torch.compile(model), torch.optim.Adam(model.parameters(), lr=1e-4)
+                fast, opt = torch.compile(model), make_optimizer(model, TrainConfig(lr=1e-4))
                 t0 = time.perf_counter()
                 train_step(fast, opt, x, y, 1.0, "mse", prec)
                 sync(device)
@@ -274,7 +274,7 @@ def bench_windows(device: torch.device, frames_list: list[int], batch: int, emul
             )
         for label, model in variants:
             for prec in precisions(device, emulated):
-                opt = torch.optim.Adam(model.parameters(), lr=1e-4)
+                opt = make_optimizer(model, TrainConfig(lr=1e-4))
                 dt = time_it(lambda: train_step(model, opt, x, y, 1.0, "mpjpe", prec), device, 3.0, 30)
                 rows.append(
                     {
