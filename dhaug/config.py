@@ -171,9 +171,9 @@ class GANConfig:
     #: A second critic step on the mirrored real and fake poses.
     mirror: bool = True
     #: Forward passes of the DH-AUG GAN's networks (FK, cameras and the pairs stay float32): ``fp32``
-    #: (default: every reported row), ``bf16`` (autocast; the pass ran 1.96x faster on a CPU with native bf16,
-    #: benchmarks/results/throughput.md; its effect on accuracy is not yet measured at the medium protocol)
-    #: or ``auto`` (bf16 on CUDA and CPUs with native bf16, else fp32).
+    #: (default: every reported row), ``bf16`` (autocast; the pass ran ~1.8-3.4x faster on CPUs with native
+    #: bf16, but at the medium protocol its WGAN-GP critics diverged and the DH-AUG gain was lost:
+    #: benchmarks/results/speed.md) or ``auto`` (bf16 on CUDA and CPUs with native bf16, else fp32).
     precision: str = "fp32"
 
 
@@ -259,7 +259,8 @@ class PoseAugConfig:
     feedback_mode: str = "eval"
     #: Forward passes of the augmentor, both discriminators and the pose net's feedback (the bone
     #: operations, rotation, projection and the pairs stay float32): ``fp32``, ``bf16`` (autocast) or
-    #: ``auto`` (bf16 on CUDA and CPUs with native bf16, else fp32); as ``gan.precision`` for DH-AUG.
+    #: ``auto`` (bf16 on CUDA and CPUs with native bf16, else fp32); as ``gan.precision`` for DH-AUG. One
+    #: medium seed in bf16: pass 1.9x faster, H36M 2.2 mm worse than the fp32 rows (benchmarks/results/speed.md).
     precision: str = "fp32"
 
 
