@@ -154,7 +154,7 @@ def gradient_penalty(
     """WGAN-GP: E[(|grad D(x_hat)| - 1)^2], x_hat a per-sample uniform mix of the flattened poses."""
     eps = torch.rand(real.shape[0], *([1] * (real.ndim - 1)), generator=generator, dtype=real.dtype).to(real.device)
     x = (eps * real + (1 - eps) * fake).requires_grad_(True)
-    (g,) = torch.autograd.grad(D(x).sum(), x, create_graph=True)
+    (g,) = torch.autograd.grad(D(x).float().sum(), x, create_graph=True)
     return ((g.flatten(1).norm(dim=1) - 1) ** 2).mean()
 
 
@@ -165,8 +165,8 @@ def critic_loss(
     gp_lambda: float = 10.0,
     generator: torch.Generator | None = None,
 ) -> torch.Tensor:
-    """``E[D(fake)] - E[D(real)] + lambda * GP``."""
-    return D(fake).mean() - D(real).mean() + gp_lambda * gradient_penalty(D, real, fake, generator)
+    """``E[D(fake)] - E[D(real)] + lambda * GP``; the means in float32 when ``D`` runs under autocast."""
+    return D(fake).float().mean() - D(real).float().mean() + gp_lambda * gradient_penalty(D, real, fake, generator)
 
 
 __all__ = [

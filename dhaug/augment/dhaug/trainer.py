@@ -146,9 +146,9 @@ class DHAugmenter(AdversarialTrainer):
         g = self._generate(B, bones, cam)
         g3, g2 = self._frames_for_critics(g["world"], g["pose2d"])
         # mirrored adversarial terms would be detached in the original (no gradient): left out
-        adv = self.s.gan.w3d * self.D3(g3).mean() + self.s.gan.w2d * self.D2(g2).mean()
+        adv = self.s.gan.w3d * self.D3(g3).float().mean() + self.s.gan.w2d * self.D2(g2).float().mean()
         if motion:
-            adv = adv + self.MD3(four_ways(g["world"])).mean() + self.MD2(four_ways(g["pose2d"])).mean()
+            adv = adv + self.MD3(four_ways(g["world"])).float().mean() + self.MD2(four_ways(g["pose2d"])).float().mean()
         self.step("G", -adv)
         return -adv.detach()
 
