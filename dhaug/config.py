@@ -160,6 +160,10 @@ class GANConfig:
     noise_dim: int = 128
     n_critic: int = 5
     gp_lambda: float = 10.0
+    #: Interpolates per critic step in the gradient penalty: 0 = one per pair of the batch (WGAN-GP, the
+    #: paper); n > 0 = the first n pairs of the (shuffled) batch, an estimate of the same expectation from fewer
+    #: samples (the penalty's double backward is about half a critic step's arithmetic).
+    gp_samples: int = 0
     #: Adam learning rate and betas of the generator and every critic.
     lr: float = 1e-4
     betas: list[float] = field(default_factory=lambda: [0.5, 0.9])
@@ -539,6 +543,7 @@ def validate(cfg: ExperimentConfig) -> None:
             f"augment.fov_range_deg must be null or [lo, hi] with 0 < lo <= hi < 180, got {cfg.augment.fov_range_deg}",
         ),
         (cfg.augment.num_poses > 0, "augment.num_poses must be > 0"),
+        (cfg.augment.gan.gp_samples >= 0, f"augment.gan.gp_samples must be >= 0, got {cfg.augment.gan.gp_samples}"),
     ]
     frames, method = cfg.model.frames, cfg.augment.method
     checks += [

@@ -4,6 +4,7 @@ discriminators' features, WGAN-GP, bone swapping, the augmenter's pass, and trai
 import json
 
 import numpy as np
+import pytest
 import torch
 
 from dhaug.augment import AugmentConfig, DHAugmenter
@@ -63,6 +64,22 @@ def test_discriminator_shapes_and_gradient_penalty():
     assert gp.ndim == 0 and gp >= 0
     gp.backward()
     assert any(p.grad is not None and p.grad.abs().sum() > 0 for p in D3.parameters())
+
+
+def test_gradient_penalty_on_fewer_samples_is_the_penalty_of_those_samples():
+    torch.manual_seed(0)
+    D3 = Discriminator3D(32)
+    real, fake = torch.randn(8, 16, 3), torch.randn(8, 16, 3)
+    part = gradient_penalty(D3, real, fake, torch.Generator().manual_seed(1), samples=3)
+    ref = gradient_penalty(D3, real[:3], fake[:3], torch.Generator().manual_seed(1))
+    torch.testing.assert_close(part, ref)
+    whole = gradient_penalty(D3, real, fake, torch.Generator().manual_seed(1))
+    assert not torch.allclose(part, whole)  # the other five interpolates count when samples = 0
+    torch.testing.assert_close(gradient_penalty(D3, real, fake, torch.Generator().manual_seed(1), samples=99), whole)
+    with pytest.raises(ValueError, match="differ in shape"):
+        gradient_penalty(D3, real, fake[:7])
+    with pytest.raises(ValueError, match="samples = -1"):
+        gradient_penalty(D3, real, fake, samples=-1)
 
 
 def test_swap_bones_keeps_directions():

@@ -149,9 +149,28 @@ class Discriminator3D(nn.Module):
 
 
 def gradient_penalty(
-    D: nn.Module, real: torch.Tensor, fake: torch.Tensor, generator: torch.Generator | None = None
+    D: nn.Module,
+    real: torch.Tensor,
+    fake: torch.Tensor,
+    generator: torch.Generator | None = None,
+    samples: int = 0,
 ) -> torch.Tensor:
-    """WGAN-GP: E[(|grad D(x_hat)| - 1)^2], x_hat a per-sample uniform mix of the flattened poses."""
+    """WGAN-GP: E[(|grad D(x_hat)| - 1)^2], x_hat a per-sample uniform mix of the flattened poses.
+
+    Args:
+        D: the critic, (B, ...) -> (B,).
+        real, fake: (B, ...) inputs of the critic.
+        generator: the random generator of the mixing weights.
+        samples: 0 = one x_hat per pair; n > 0 = x_hat of the first n pairs only.
+    Returns:
+        () the penalty, float32.
+    """
+    if real.shape != fake.shape:
+        raise ValueError(f"gradient_penalty: real {tuple(real.shape)} and fake {tuple(fake.shape)} differ in shape")
+    if samples < 0:
+        raise ValueError(f"gradient_penalty: samples = {samples}, must be >= 0")
+    if 0 < samples < len(real):
+        real, fake = real[:samples], fake[:samples]
     eps = torch.rand(real.shape[0], *([1] * (real.ndim - 1)), generator=generator, dtype=real.dtype).to(real.device)
     x = (eps * real + (1 - eps) * fake).requires_grad_(True)
     (g,) = torch.autograd.grad(D(x).float().sum(), x, create_graph=True)
@@ -164,9 +183,12 @@ def critic_loss(
     fake: torch.Tensor,
     gp_lambda: float = 10.0,
     generator: torch.Generator | None = None,
+    gp_samples: int = 0,
 ) -> torch.Tensor:
-    """``E[D(fake)] - E[D(real)] + lambda * GP``; the means in float32 when ``D`` runs under autocast."""
-    return D(fake).float().mean() - D(real).float().mean() + gp_lambda * gradient_penalty(D, real, fake, generator)
+    """``E[D(fake)] - E[D(real)] + lambda * GP`` (GP on ``gp_samples`` interpolates, 0 = all); the means in
+    float32 when ``D`` runs under autocast."""
+    wasserstein = D(fake).float().mean() - D(real).float().mean()
+    return wasserstein + gp_lambda * gradient_penalty(D, real, fake, generator, gp_samples)
 
 
 __all__ = [

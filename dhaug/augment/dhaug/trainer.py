@@ -134,11 +134,11 @@ class DHAugmenter(AdversarialTrainer):
     def _critic_step(self, name: str, real, fake, mirror_fn=mirror_pose, mirror: bool | None = None) -> torch.Tensor:
         """One WGAN-GP step of critic ``name`` (and one on ``mirror_fn`` of the inputs when mirroring);
         returns the detached loss of the first (a device tensor: no host synchronisation per step)."""
-        D = self.nets[name]
-        loss = critic_loss(D, real, fake, self.s.gan.gp_lambda, self.rng)
+        D, g = self.nets[name], self.s.gan
+        loss = critic_loss(D, real, fake, g.gp_lambda, self.rng, g.gp_samples)
         self.step(name, loss)
-        if self.s.gan.mirror if mirror is None else mirror:
-            self.step(name, critic_loss(D, mirror_fn(real), mirror_fn(fake), self.s.gan.gp_lambda, self.rng))
+        if g.mirror if mirror is None else mirror:
+            self.step(name, critic_loss(D, mirror_fn(real), mirror_fn(fake), g.gp_lambda, self.rng, g.gp_samples))
         return loss.detach()
 
     def _generator_step(self, B: int, bones: torch.Tensor, cam: torch.Tensor, motion: bool) -> torch.Tensor:
