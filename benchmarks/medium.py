@@ -270,13 +270,13 @@ def table(split: str = "test") -> None:
             )
     md += [
         "",
-        "## Convergence (H36M MPJPE on every 10th test frame after each epoch, mm)",
+        "## Convergence (H36M MPJPE on every k-th test frame after each epoch, mm)",
         "",
         "Curves: `medium_curves.png`. *Last 20 %*: the largest change of the curve over the last fifth of the "
-        "epochs (the protocol asks < 1 mm for `none`).",
+        "epochs (the protocol asks < 1 mm for `none`). *k*: the run's `train.curve_every`.",
         "",
-        "| run | epochs | first | min | last | last 20 % | max gradient norm |",
-        "|---|---|---|---|---|---|---|",
+        "| run | epochs | k | first | min | last | last 20 % | max gradient norm |",
+        "|---|---|---|---|---|---|---|---|",
     ]
     for r in runs:
         c = pose_epochs(r)
@@ -285,7 +285,7 @@ def table(split: str = "test") -> None:
         e = np.array([h["eval/h36m"] for h in c])
         tail = e[-max(2, int(np.ceil(0.2 * len(e)))) :]
         md.append(
-            f"| {r['label']} | {len(e)} | {e[0]:.1f} | {e.min():.1f} | {e[-1]:.1f} | {np.ptp(tail):.2f} | "
+            f"| {r['label']} | {len(e)} | {r['config']['train']['curve_every']} | {e[0]:.1f} | {e.min():.1f} | {e[-1]:.1f} | {np.ptp(tail):.2f} | "
             f"{max(h['grad_norm_max'] for h in c):.2f} |"
         )
     md += [

@@ -4,7 +4,7 @@
 Each variant trains one pose-net epoch (``train.epochs=1``; DH-AUG and PoseAug after one GAN-only warm-up
 epoch, ``augment.gan.warmup=0`` / ``augment.poseaug.warmup=1``) under a :class:`dhaug.timing.Timer`, on every ``--train-every``-th pair
 of the medium training set (4: every 40th frame), with the per-epoch test curves of the protocol
-(``curve_every`` 10 on all of S9+S11 and CMU). The last evaluation of a run is not part of an epoch and is
+(``train.curve_every`` of the protocol on all of S9+S11 and CMU). The last evaluation of a run is not part of an epoch and is
 skipped. Sections: pose-net forward+backward, optimiser (clip + Adam), batch assembly and mirroring;
 synthetic pairs (random: DH draws + FK, projection; GAN: real-pair set-up, generator forward + FK +
 projection, critic steps, generator steps, fake buffer; PoseAug: augmentor step, feedback, critics,

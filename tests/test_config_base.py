@@ -18,7 +18,7 @@ def test_shipped_configs_resolve_through_their_bases():
         10,
         11,
         5,
-        10,
+        20,
     )
     quick = load_config(CONFIGS / "quick_videopose9.yaml")  # quick.yaml over h36m.yaml, then its own keys
     assert quick.data.train_subjects == ["S1"] and quick.data.downsample == 10 and quick.data.test_downsample == 8
