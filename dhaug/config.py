@@ -160,7 +160,7 @@ class GANConfig:
     noise_dim: int = 128
     n_critic: int = 5
     gp_lambda: float = 10.0
-    #: Interpolates per critic step in the gradient penalty: 0 = one per pair of the batch (WGAN-GP, the
+    #: Interpolates per 3D/2D critic step in the gradient penalty: 0 = one per pair of the batch (WGAN-GP, the
     #: paper); n > 0 = the first n pairs of the (shuffled) batch, an estimate of the same expectation from fewer
     #: samples (the penalty's double backward is about half a critic step's arithmetic).
     gp_samples: int = 0

@@ -133,12 +133,15 @@ class DHAugmenter(AdversarialTrainer):
 
     def _critic_step(self, name: str, real, fake, mirror_fn=mirror_pose, mirror: bool | None = None) -> torch.Tensor:
         """One WGAN-GP step of critic ``name`` (and one on ``mirror_fn`` of the inputs when mirroring);
-        returns the detached loss of the first (a device tensor: no host synchronisation per step)."""
+        returns the detached loss of the first (a device tensor: no host synchronisation per step).
+        ``gan.gp_samples`` applies to the shuffled single-frame batches only: the motion critics' inputs are
+        four ordered copies (:func:`four_ways`), whose first rows would all be unmirrored, so they keep every pair."""
         D, g = self.nets[name], self.s.gan
-        loss = critic_loss(D, real, fake, g.gp_lambda, self.rng, g.gp_samples)
+        gp_samples = g.gp_samples if name in ("D3", "D2") else 0
+        loss = critic_loss(D, real, fake, g.gp_lambda, self.rng, gp_samples)
         self.step(name, loss)
         if g.mirror if mirror is None else mirror:
-            self.step(name, critic_loss(D, mirror_fn(real), mirror_fn(fake), g.gp_lambda, self.rng, g.gp_samples))
+            self.step(name, critic_loss(D, mirror_fn(real), mirror_fn(fake), g.gp_lambda, self.rng, gp_samples))
         return loss.detach()
 
     def _generator_step(self, B: int, bones: torch.Tensor, cam: torch.Tensor, motion: bool) -> torch.Tensor:
