@@ -288,6 +288,7 @@ def table(split: str = "test") -> None:
             f"| {r['label']} | {len(e)} | {r['config']['train']['curve_every']} | {e[0]:.1f} | {e.min():.1f} | {e[-1]:.1f} | {np.ptp(tail):.2f} | "
             f"{max(h['grad_norm_max'] for h in c):.2f} |"
         )
+    md += comparisons(runs, sets)
     md += [
         "",
         "Frame-weighted means count every test pose once; numbers are from the last epoch (no model "
@@ -305,6 +306,48 @@ def table(split: str = "test") -> None:
 
 #: The variants of the wide table (issue 27), in the order of the bars.
 BAR_VARIANTS = ("none", "random", "poseaug", "dhaug")
+
+
+def comparisons(runs: list[dict], sets: list[str]) -> list[str]:
+    """Markdown: per backbone, ``dhaug``'s mean MPJPE minus each other variant of :data:`BAR_VARIANTS` on every
+    set but the whole cmu_test, beside both half-ranges over seeds. *Beyond the spread*: every DH-AUG seed lies
+    below (``lower``) or above (``higher``) every seed of the other row; ``overlap`` otherwise; one seed on
+    either side cannot say (``1 seed``)."""
+    sets = [s for s in sets if s != "cmu_test"]
+    md = [
+        "",
+        "## DH-AUG against the other variants, per backbone (MPJPE, mm)",
+        "",
+        "Each cell: DH-AUG's mean minus the other row's, then both half-ranges over seeds (DH-AUG's first) and "
+        "whether the seeds separate: *lower* / *higher* — every DH-AUG seed below / above every seed of the "
+        "other row; *overlap* — they do not separate; *1 seed* — too few to say.",
+        "",
+        "| backbone | DH-AUG vs | seeds | " + " | ".join(sets) + " |",
+        "|---|---|---|" + "---|" * len(sets),
+    ]
+    rows = 0
+    for b in dict.fromkeys((r["model"], r["frames"]) for r in runs):
+        per = {v: [r for r in runs if (r["model"], r["frames"]) == b and r["variant"] == v] for v in BAR_VARIANTS}
+        for other in BAR_VARIANTS[:-1]:
+            if not per["dhaug"] or not per[other]:
+                continue
+            cells = []
+            for s in sets:
+                a = np.array([r["results"][s]["frame_mean"]["mpjpe"] for r in per["dhaug"] if s in r["results"]])
+                o = np.array([r["results"][s]["frame_mean"]["mpjpe"] for r in per[other] if s in r["results"]])
+                if not len(a) or not len(o):
+                    cells.append("")
+                    continue
+                if min(len(a), len(o)) < 2:
+                    verdict = "1 seed"
+                else:
+                    verdict = "lower" if a.max() < o.min() else "higher" if a.min() > o.max() else "overlap"
+                cells.append(f"{a.mean() - o.mean():+.1f} (±{np.ptp(a) / 2:.1f}, ±{np.ptp(o) / 2:.1f}) {verdict}")
+            name = b[0] if b[1] == 1 else f"{b[0]} {b[1]}f"
+            seeds = f"{len(per['dhaug'])} vs {len(per[other])}"
+            md.append(f"| {name} | {other} | {seeds} | " + " | ".join(cells) + " |")
+            rows += 1
+    return md if rows else []
 
 
 def plot_bars(runs: list[dict], path: Path, h36m: str) -> None:
