@@ -168,10 +168,21 @@ def commit() -> str:
     return head + ("-dirty" if changed else "")
 
 
-def summarise(run_dir: Path, label: str, variant: str, wall_s: float, code: str) -> dict:
-    """The row of one finished run; ``code``: the commit the run was started from (``git describe --dirty``)."""
+def epochs_done(run_dir: Path) -> int:
+    """Epochs already saved in ``run_dir``'s checkpoint (0 when the run starts afresh)."""
+    from dhaug import checkpoint
+
+    ckpt = run_dir / "checkpoint.pt"
+    return int(checkpoint.load(ckpt)["epoch"]) if ckpt.is_file() else 0
+
+
+def summarise(run_dir: Path, label: str, variant: str, wall_s: float, code: str, resumed_after: int = 0) -> dict:
+    """The row of one finished run; ``code``: the commit the run was started from (``git describe --dirty``);
+    ``wall_s``: this process's time — a run resumed after ``resumed_after`` epochs adds those epochs' seconds
+    (the time of the killed process outside its epochs is not known and not counted)."""
     res = json.loads((run_dir / "results.json").read_text())
     hist = res.get("history", [])
+    wall_s += sum(h["seconds"] for h in hist[:resumed_after])
     return {
         "label": label,
         "variant": variant,
@@ -183,6 +194,7 @@ def summarise(run_dir: Path, label: str, variant: str, wall_s: float, code: str)
         "commit": code,
         "machine": machine(),
         "wall_s": wall_s,
+        "resumed_after_epoch": resumed_after or None,
         "train_s": sum(h["seconds"] for h in hist),
         "train_pairs": res.get("train_pairs"),
         "results": {
@@ -266,7 +278,7 @@ def table(split: str = "test") -> None:
                 + " | ".join(f"{fm[k]:.2f}" for k, _ in METRICS)
                 + f" | {v['action_mean']['mpjpe']:.2f} | {r['config']['train']['epochs'] + r['config']['train']['tail_epochs']} | "
                 f"{r['precision']} | {r['commit']} | {r['machine'].get('cpu') or 'not recorded'} | {r['train_s'] / 60:.1f} | "
-                f"{r['wall_s'] / 60:.1f} |"
+                f"{r['wall_s'] / 60:.1f}{' (resumed)' if r.get('resumed_after_epoch') else ''} |"
             )
     md += [
         "",
@@ -519,10 +531,10 @@ def main() -> None:
                 if data is None:
                     data = load_experiment_data(cfg.data, full_rate_tests=cfg.model.frames > 1)
                 print(f"{label}: training into {run_dir}", flush=True)
-                t0, code = time.time(), commit()  # the code this run starts from, not what is checked out at its end
+                t0, code, done = time.time(), commit(), epochs_done(run_dir)  # the code this run starts from
                 train(cfg, resume=True, data=data, progress=not a.no_progress and sys.stderr.isatty())
                 sp["runs"].mkdir(parents=True, exist_ok=True)
-                row = summarise(run_dir, label, name, time.time() - t0, code)
+                row = summarise(run_dir, label, name, time.time() - t0, code, resumed_after=done)
                 row["overrides"] = a.overrides
                 row = json.dumps(row, indent=1)
                 atomic_write(summary, lambda fh: fh.write(row.encode()))

@@ -42,3 +42,17 @@ def test_comparisons_higher_and_absent():
     md = medium.comparisons(runs, ["h36m"])
     assert any("+5.0 (±0.5, ±0.5) higher" in line for line in md)
     assert medium.comparisons([_run("none", 0, 50.0)], ["h36m"]) == []  # no DH-AUG row: no section
+
+
+def test_summary_of_a_resumed_run_counts_the_epochs_before_the_resume(tmp_path):
+    import json
+
+    config = {"model": {"name": "mlp", "frames": 1}, "train": {"seed": 0}}
+    hist = [{"epoch": e + 1, "seconds": 100.0} for e in range(4)]
+    res = {"config": config, "history": hist, "results": {}}
+    (tmp_path / "results.json").write_text(json.dumps(res))
+    fresh = medium.summarise(tmp_path, "mlp_none_s0", "none", 450.0, "abc")
+    resumed = medium.summarise(tmp_path, "mlp_none_s0", "none", 250.0, "abc", resumed_after=2)
+    assert fresh["wall_s"] == 450.0 and fresh["resumed_after_epoch"] is None
+    assert resumed["wall_s"] == 450.0 and resumed["resumed_after_epoch"] == 2
+    assert medium.epochs_done(tmp_path) == 0  # no checkpoint: a fresh start
