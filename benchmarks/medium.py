@@ -252,7 +252,7 @@ def table(split: str = "test") -> None:
             if not have:
                 cells.append("")
                 continue
-            m = np.array([r["results"][s]["frame_mean"]["mpjpe"] for r in have])
+            m = mpjpes(have, s)
             p = np.array([r["results"][s]["frame_mean"]["p_mpjpe"] for r in have])
             only = "" if len(have) == len(rs) else f" (s{','.join(str(r['seed']) for r in have)})"
             cells.append(f"{m.mean():.1f} ± {np.ptp(m) / 2:.1f} / {p.mean():.1f}{only}")
@@ -320,6 +320,11 @@ def table(split: str = "test") -> None:
 BAR_VARIANTS = ("none", "random", "poseaug", "dhaug")
 
 
+def mpjpes(runs: list[dict], s: str) -> np.ndarray:
+    """The frame-weighted MPJPE on set ``s`` of each run that scored it."""
+    return np.array([r["results"][s]["frame_mean"]["mpjpe"] for r in runs if s in r["results"]])
+
+
 def comparisons(runs: list[dict], sets: list[str]) -> list[str]:
     """Markdown: per backbone, ``dhaug``'s mean MPJPE minus each other variant of :data:`BAR_VARIANTS` on every
     set but the whole cmu_test, beside both half-ranges over seeds. *Beyond the spread*: every DH-AUG seed lies
@@ -345,8 +350,7 @@ def comparisons(runs: list[dict], sets: list[str]) -> list[str]:
                 continue
             cells = []
             for s in sets:
-                a = np.array([r["results"][s]["frame_mean"]["mpjpe"] for r in per["dhaug"] if s in r["results"]])
-                o = np.array([r["results"][s]["frame_mean"]["mpjpe"] for r in per[other] if s in r["results"]])
+                a, o = mpjpes(per["dhaug"], s), mpjpes(per[other], s)
                 if not len(a) or not len(o):
                     cells.append("")
                     continue
@@ -382,12 +386,8 @@ def plot_bars(runs: list[dict], path: Path, h36m: str) -> None:
         ax = fig.add_subplot(1, len(sets), i + 1)
         for j, v in enumerate(BAR_VARIANTS):
             for k, b in enumerate(backbones):
-                m = [
-                    r["results"][s]["frame_mean"]["mpjpe"]
-                    for r in runs
-                    if (r["model"], r["frames"]) == b and r["variant"] == v and s in r["results"]
-                ]
-                if not m:
+                m = mpjpes([r for r in runs if (r["model"], r["frames"]) == b and r["variant"] == v], s)
+                if not len(m):
                     continue
                 x = k - 0.4 + width * (j + 0.5)
                 labelled = v in ax.get_legend_handles_labels()[1]
