@@ -174,6 +174,12 @@ class GANConfig:
     batch_size: int = 0
     #: A second critic step on the mirrored real and fake poses.
     mirror: bool = True
+    #: Where ``augment.bone_scale`` applies: ``false`` (paper) — to the generated poses' bones only, so the
+    #: critics' real poses keep the exact templates and the 3D critic's kinematic stream can tell fakes by
+    #: their lengths, which the generator cannot change; ``true`` — once, per sequence, to the real critic
+    #: data's bones, which the generator then uses as they are: real and generated bones share one
+    #: distribution (the pose net's synthetic pairs get the same lengths either way).
+    scale_real_bones: bool = False
     #: Forward passes of the DH-AUG GAN's networks (FK, cameras and the pairs stay float32): ``fp32``
     #: (default: every reported row), ``bf16`` (autocast; the pass ran ~1.8-3.4x faster on CPUs with native
     #: bf16, but at the medium protocol its WGAN-GP critics diverged and the DH-AUG gain was lost:

@@ -8,7 +8,7 @@ import pytest
 import torch
 
 from dhaug.augment import AugmentConfig, DHAugmenter
-from dhaug.augment.common import Discriminator2D, swap_bones
+from dhaug.augment.common import BONE_GROUPS, Discriminator2D, swap_bones
 from dhaug.augment.dhaug.networks import BONE_PAIRS, Discriminator3D, Generator, gradient_penalty, kinematic_features
 from dhaug.camera import load_cameras
 from dhaug.config import GANConfig
@@ -125,6 +125,28 @@ def test_augmenter_epoch_buffer_and_sampling():
     a = aug.fit_epoch(cam3d, root, ci, progress=False)
     b = other.fit_epoch(cam3d, root, ci, progress=False)
     torch.testing.assert_close(a["pose2d"], b["pose2d"])
+
+
+def test_scale_real_bones_gives_real_and_generated_poses_one_bone_distribution():
+    """Paper: real critic poses keep the exact templates, generated ones are scaled; with
+    ``gan.scale_real_bones`` the real set is scaled once and the generator reuses those lengths."""
+    cams, cam3d, root, ci = real_set(128)
+    for on in (False, True):
+        aug = DHAugmenter(cams, S1[None], PAPER, settings=small_settings(scale_real_bones=on), seed=0)
+        world, _ = aug.swap_real(cam3d, root, ci)
+        real = bone_lengths(world)
+        if not on:
+            torch.testing.assert_close(real, S1.expand(128, 15), atol=1e-4, rtol=0)
+        else:
+            ratio = real / S1
+            grouped = [i for g in BONE_GROUPS.values() for i in g]  # the thorax bone is never scaled
+            assert ratio.min() >= 0.8 - 1e-4 and ratio.max() <= 1.2 + 1e-4 and ratio[:, grouped].std(0).min() > 0.05
+            torch.testing.assert_close(ratio[:, 0], ratio[:, 3])  # left and right share a group's factor
+        aug.fit_epoch(cam3d, root, ci, progress=False)
+        bones = aug._bones[:64]
+        fake = aug._generate(64, bones, torch.zeros(64, dtype=torch.long), scale=not on)
+        same = torch.allclose(bone_lengths(fake["world"][:, 0]), bones, atol=1e-4)
+        assert same == on  # generated poses reuse the scaled real lengths as they are, or are scaled afresh
 
 
 def test_bf16_gan_pass_trains_and_returns_float32_pairs_close_to_fp32():

@@ -102,18 +102,21 @@ class DHAugmenter(AdversarialTrainer):
             return world[:, 0], pose2d[:, 0]
         N, T = real3d.shape[:2]
         _, inverse = torch.unique(seq, return_inverse=True)
-        per_seq = self._randint(len(self.templates), int(inverse.max()) + 1)
-        t = self.templates[per_seq[inverse]]
+        per_seq = self.templates[self._randint(len(self.templates), int(inverse.max()) + 1)]
+        if self.s.gan.scale_real_bones and self.s.bone_scale > 0:
+            per_seq = scale_bones(per_seq, self.s.bone_scale, self.rng)
+        t = per_seq[inverse]
         cam3d = swap_bones(real3d.reshape(N * T, 16, 3), t.repeat_interleave(T, 0)).reshape(N, T, 16, 3)
         K = self.intrinsics(cam_index)
         pose2d = project(cam3d + real_root[:, :, None], K[:, None], clamp=False)
         world = (cam3d.reshape(N, T * 16, 3) @ self.cams.R[cam_index]).reshape(N, T, 16, 3)  # X_w = R^T X_c
         return world, pose2d
 
-    def _generate(self, n: int, bones: torch.Tensor, cam: torch.Tensor) -> dict:
+    def _generate(self, n: int, bones: torch.Tensor, cam: torch.Tensor, scale: bool = True) -> dict:
         """The generator's output with a time axis: ``world``/``cam`` (n,T,16,3), ``pose2d`` (n,T,16,2),
-        ``root_cam`` (n,T,3)."""
-        scaled = scale_bones(bones, self.s.bone_scale, self.rng) if self.s.bone_scale > 0 else bones
+        ``root_cam`` (n,T,3). ``bones`` (n,15) are scaled by ``bone_scale`` when ``scale`` (false: bones of
+        a real set already scaled, ``gan.scale_real_bones``)."""
+        scaled = scale_bones(bones, self.s.bone_scale, self.rng) if scale and self.s.bone_scale > 0 else bones
         c = self.cams
         out = self.G.generate(self._noise(n), scaled, c.R[cam], c.T[cam], self.intrinsics(cam), c.aspect[cam])
         if self.frames == 1:
@@ -146,7 +149,7 @@ class DHAugmenter(AdversarialTrainer):
 
     def _generator_step(self, B: int, bones: torch.Tensor, cam: torch.Tensor, motion: bool) -> torch.Tensor:
         """One generator step against the critics; returns its detached loss."""
-        g = self._generate(B, bones, cam)
+        g = self._generate(B, bones, cam, scale=not self.s.gan.scale_real_bones)
         g3, g2 = self._frames_for_critics(g["world"], g["pose2d"])
         # mirrored adversarial terms would be detached in the original (no gradient): left out
         adv = self.s.gan.w3d * self.D3(g3).float().mean() + self.s.gan.w2d * self.D2(g2).float().mean()
@@ -221,7 +224,7 @@ class DHAugmenter(AdversarialTrainer):
             cam = self._randint(len(self.cams.R), 1).expand(B)  # one camera for the whole batch
             real2d = pose2d[perm2d[it * B : (it + 1) * B]]
             with section("gan/generate"), torch.no_grad():
-                fake = self._generate(B, bones, cam)
+                fake = self._generate(B, bones, cam, scale=not self.s.gan.scale_real_bones)
             with section("gan/critics"):
                 r3, f3 = self._frames_for_critics(real_w, fake["world"])
                 r2, f2 = self._frames_for_critics(real2d, fake["pose2d"])
@@ -258,10 +261,13 @@ class DHAugmenter(AdversarialTrainer):
     def sample(self, n: int, bones: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor]:
         """``n`` draws from random cameras, valid ones only: (normalised 2D (M,16,2) — windows
         (M,T,16,2) —, root-relative camera 3D (M,16,3) of the centre frame)."""
+        scale = True
         if bones is None:
-            src = self._bones if self._bones is not None else self.templates
+            real = self._bones is not None
+            src = self._bones if real else self.templates
             bones = src[self._randint(len(src), n)]
-        fake = self._generate(n, bones, self._randint(len(self.cams.R), n))
+            scale = not (real and self.s.gan.scale_real_bones)  # those are scaled already
+        fake = self._generate(n, bones, self._randint(len(self.cams.R), n), scale=scale)
         ok = self.valid(fake)
         return self._single(fake["pose2d"][ok], fake["cam"][ok])
 
